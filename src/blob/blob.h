@@ -1,0 +1,226 @@
+/*
+ * blob.h -- the Azure Blob REST operations azblobfs needs.
+ *
+ * Layer: blob (uses util, http, auth). Knows HTTP and the Blob service's
+ * headers and XML; knows nothing of FUSE or errno. Every operation returns 0
+ * on success or -1 with a struct blob_error filled: HTTP status, the
+ * service's x-ms-error-code, its message, the request id, or the transport
+ * error when no answer came. Requests use x-ms-version BLOB_API_VERSION.
+ *
+ * Thread-safety: a struct blob_client is read-only after blob_client_init(),
+ * so every function may be called from many threads at once.
+ */
+#ifndef AZB_BLOB_BLOB_H
+#define AZB_BLOB_BLOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "auth/auth.h"
+#include "http/http.h"
+
+#define BLOB_API_VERSION "2021-12-02"
+#define BLOB_NAME_MAX 1024       /* bytes, as the service limits names */
+#define BLOB_ETAG_MAX 80
+#define BLOB_MAX_BLOCKS 50000
+
+struct blob_client {
+	struct http_client *http; /* not owned */
+	struct auth *auth;        /* not owned */
+	char *endpoint;           /* ".../devstoreaccount1" or "https://acct.blob..." */
+	char *container;
+};
+
+struct blob_error {
+	long status;              /* 0: no HTTP answer (see transport) */
+	char code[64];            /* x-ms-error-code, e.g. "BlobNotFound" */
+	char message[256];
+	char request_id[64];
+	enum http_err transport;
+	char transport_msg[160];
+};
+
+enum blob_copy_status {
+	BLOB_COPY_NONE = 0,       /* never a copy destination */
+	BLOB_COPY_PENDING,
+	BLOB_COPY_SUCCESS,
+	BLOB_COPY_ABORTED,
+	BLOB_COPY_FAILED,
+};
+
+struct blob_meta {
+	char *name;
+	char *value;
+};
+
+struct blob_copy {
+	enum blob_copy_status status;
+	char *id;
+	char *source;
+	char *progress;           /* "BYTES/TOTAL" as sent */
+	char *completion_time;
+	char *status_description;
+};
+
+struct blob_props {
+	uint64_t size;
+	char etag[BLOB_ETAG_MAX];
+	struct timespec last_modified;
+	char *content_type;
+	char blob_type[24];       /* BlockBlob, PageBlob, AppendBlob */
+	char access_tier[16];
+	struct blob_meta *meta;
+	size_t n_meta;
+	struct blob_copy copy;
+};
+
+struct blob_item {
+	char *name;               /* full blob name */
+	struct blob_props props;
+};
+
+struct blob_list_page {
+	struct blob_item *items;
+	size_t n_items;
+	char **prefixes;          /* BlobPrefix names, ending with the delimiter */
+	size_t n_prefixes;
+	char *next_marker;        /* NULL on the last page */
+};
+
+/* Options for uploads; all fields optional. */
+struct blob_put_opts {
+	const struct blob_meta *meta;
+	size_t n_meta;
+	const char *content_type;
+	const char *if_match;     /* ETag, or NULL */
+	int if_none_match_any;    /* create only: If-None-Match: * */
+	const char *access_tier;
+};
+
+void blob_props_release(struct blob_props *p);
+void blob_list_page_release(struct blob_list_page *pg);
+
+/* blob_meta_get: value of metadata name (case-insensitive) or NULL. */
+const char *blob_meta_get(const struct blob_props *p, const char *name);
+
+/* blob_error_str: "HTTP 404 BlobNotFound (request id ...)" into out. */
+const char *blob_error_str(const struct blob_error *e, char *out, size_t len);
+
+/* blob_copy_status_name: "pending", "success", ...; "" for NONE. */
+const char *blob_copy_status_name(enum blob_copy_status s);
+enum blob_copy_status blob_copy_status_parse(const char *s);
+
+/*
+ * blob_client_init: copies endpoint and container. Returns 0 or -1 (ENOMEM).
+ */
+int blob_client_init(struct blob_client *c, struct http_client *http,
+		     struct auth *auth, const char *endpoint,
+		     const char *container);
+void blob_client_release(struct blob_client *c);
+
+/*
+ * blob_url: appends the encoded URL of blob name (each '/'-separated segment
+ * percent-encoded; NULL name = the container) to out. Returns 0 or -1.
+ */
+int blob_url(const struct blob_client *c, const char *name, struct buf *out);
+
+/* Get Container Properties: 0 if the container exists and we may use it. */
+int blob_container_check(struct blob_client *c, struct blob_error *err);
+
+/* Get Blob Properties (HEAD). On success fills *p (release it). */
+int blob_get_props(struct blob_client *c, const char *name,
+		   struct blob_props *p, struct blob_error *err);
+
+/*
+ * Get Blob with "Range: bytes=off-(off+len-1)" into buf. *got receives the
+ * byte count (0 at or past the end). if_match may be NULL.
+ */
+int blob_read(struct blob_client *c, const char *name, uint64_t off,
+	      size_t len, void *buf, size_t *got, const char *if_match,
+	      struct blob_error *err);
+
+/* Put Blob (BlockBlob) of len bytes; etag_out (BLOB_ETAG_MAX) may be NULL. */
+int blob_put(struct blob_client *c, const char *name, const void *data,
+	     size_t len, const struct blob_put_opts *o, char *etag_out,
+	     struct blob_error *err);
+
+/*
+ * blob_block_id: the base64 id of block number n, the same length for every
+ * n (the service requires it). out needs 64 bytes.
+ */
+void blob_block_id(uint32_t n, const char *salt, char *out, size_t outlen);
+
+/* Put Block: stages one uncommitted block. */
+int blob_put_block(struct blob_client *c, const char *name,
+		   const char *block_id, const void *data, size_t len,
+		   struct blob_error *err);
+
+/* Put Block List: commits ids (as <Latest>) with opts. */
+int blob_put_block_list(struct blob_client *c, const char *name,
+			char *const *ids, size_t n, const struct blob_put_opts *o,
+			char *etag_out, struct blob_error *err);
+
+/* Delete Blob (with its snapshots). */
+int blob_delete(struct blob_client *c, const char *name,
+		struct blob_error *err);
+
+/*
+ * List Blobs: one page under prefix (may be NULL), delimiter "/" or NULL,
+ * marker from the previous page or NULL, include=metadata,copy.
+ */
+int blob_list(struct blob_client *c, const char *prefix, const char *delim,
+	      const char *marker, int max_results, struct blob_list_page *pg,
+	      struct blob_error *err);
+
+/* Set Blob Metadata: replaces all metadata. */
+int blob_set_metadata(struct blob_client *c, const char *name,
+		      const struct blob_meta *meta, size_t n,
+		      const char *if_match, struct blob_error *err);
+
+/* Set Blob Properties: content type (other content headers kept). */
+int blob_set_content_type(struct blob_client *c, const char *name,
+			  const struct blob_props *cur, const char *type,
+			  struct blob_error *err);
+
+/* Set Blob Tier. */
+int blob_set_tier(struct blob_client *c, const char *name, const char *tier,
+		  struct blob_error *err);
+
+struct blob_copy_result {
+	char id[128];
+	enum blob_copy_status status;
+	char etag[BLOB_ETAG_MAX];
+};
+
+/*
+ * Copy Blob: starts a copy of source_url (absolute, encoded) into name.
+ * source_if_match and tier may be NULL; meta (n entries) replaces the
+ * destination's metadata when n > 0.
+ */
+int blob_copy_start(struct blob_client *c, const char *name,
+		    const char *source_url, const char *source_if_match,
+		    const char *tier, const struct blob_meta *meta, size_t n,
+		    struct blob_copy_result *out, struct blob_error *err);
+
+/* Abort Copy Blob. */
+int blob_copy_abort(struct blob_client *c, const char *name,
+		    const char *copy_id, struct blob_error *err);
+
+/*
+ * blob_parse_error_xml: fills code/message from an <Error> body (exposed
+ * for tests). Returns 0 or -1 if the body is not such XML.
+ */
+int blob_parse_error_xml(const char *xml, size_t len, struct blob_error *err);
+
+/*
+ * blob_parse_list_xml: parses an EnumerationResults body (exposed for
+ * tests). Returns 0 or -1 on malformed XML; *pg is filled only on success.
+ */
+int blob_parse_list_xml(const char *xml, size_t len, struct blob_list_page *pg);
+
+/* blob_props_from_headers: Get Blob Properties headers -> *p. */
+int blob_props_from_headers(const struct http_response *resp,
+			    struct blob_props *p);
+
+#endif

@@ -1,0 +1,423 @@
+/*
+ * ops.c -- the Blob service operations (see blob.h). Each builds its
+ * headers and query, sends one request through blob_request() and parses
+ * the answer. Header names and semantics follow the Blob service REST
+ * reference for x-ms-version 2021-12-02.
+ */
+#define _GNU_SOURCE
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blob/blob.h"
+#include "blob/request.h"
+#include "util/str.h"
+
+/* hdrs: a bounded list of "Name: value" lines owned by the caller. */
+struct hdrs {
+	const char *v[BLOB_REQ_MAX_HEADERS];
+	char *owned[BLOB_REQ_MAX_HEADERS];
+	size_t n, n_owned;
+	int failed;
+};
+
+static void hdrs_add(struct hdrs *h, const char *line)
+{
+	if (h->n >= BLOB_REQ_MAX_HEADERS) {
+		h->failed = 1;
+		return;
+	}
+	h->v[h->n++] = line;
+}
+
+static void hdrs_addf(struct hdrs *h, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void hdrs_addf(struct hdrs *h, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0 || h->n_owned >= BLOB_REQ_MAX_HEADERS) {
+		if (n >= 0)
+			free(s);
+		h->failed = 1;
+		return;
+	}
+	h->owned[h->n_owned++] = s;
+	hdrs_add(h, s);
+}
+
+static void hdrs_release(struct hdrs *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->n_owned; i++)
+		free(h->owned[i]);
+}
+
+static int fail_nomem(struct blob_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	err->transport = HTTP_ERR_NOMEM;
+	snprintf(err->transport_msg, sizeof(err->transport_msg), "out of memory");
+	return -1;
+}
+
+/* add_meta: x-ms-meta-* headers; values must be header-safe. */
+static void add_meta(struct hdrs *h, const struct blob_meta *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		hdrs_addf(h, "x-ms-meta-%s: %s", m[i].name, m[i].value);
+}
+
+static void add_put_opts(struct hdrs *h, const struct blob_put_opts *o)
+{
+	if (!o)
+		return;
+	add_meta(h, o->meta, o->n_meta);
+	if (o->content_type)
+		hdrs_addf(h, "x-ms-blob-content-type: %s", o->content_type);
+	if (o->if_match)
+		hdrs_addf(h, "If-Match: %s", o->if_match);
+	if (o->if_none_match_any)
+		hdrs_add(h, "If-None-Match: *");
+	if (o->access_tier)
+		hdrs_addf(h, "x-ms-access-tier: %s", o->access_tier);
+}
+
+static void take_etag(const struct http_response *resp, char *etag_out)
+{
+	const char *v = http_response_header(resp, "etag");
+
+	if (etag_out)
+		snprintf(etag_out, BLOB_ETAG_MAX, "%s", v ? v : "");
+}
+
+/* simple: one request without a body to read back. */
+static int simple(struct blob_client *c, struct blob_req *r,
+		  struct hdrs *h, char *etag_out, struct blob_error *err)
+{
+	struct http_response resp;
+	int rc;
+
+	if (h->failed) {
+		hdrs_release(h);
+		return fail_nomem(err);
+	}
+	r->headers = h->v;
+	r->n_headers = h->n;
+	http_response_init(&resp);
+	rc = blob_request(c, r, &resp, err);
+	if (rc == 0)
+		take_etag(&resp, etag_out);
+	http_response_release(&resp);
+	hdrs_release(h);
+	return rc;
+}
+
+int blob_container_check(struct blob_client *c, struct blob_error *err)
+{
+	struct blob_req r = { .op = "Get Container Properties", .method = "GET",
+			      .query = "restype=container" };
+	struct hdrs h = { 0 };
+
+	return simple(c, &r, &h, NULL, err);
+}
+
+int blob_get_props(struct blob_client *c, const char *name,
+		   struct blob_props *p, struct blob_error *err)
+{
+	struct blob_req r = { .op = "Get Blob Properties", .method = "HEAD",
+			      .name = name };
+	struct http_response resp;
+	int rc;
+
+	http_response_init(&resp);
+	rc = blob_request(c, &r, &resp, err);
+	if (rc == 0 && blob_props_from_headers(&resp, p) < 0)
+		rc = fail_nomem(err);
+	http_response_release(&resp);
+	return rc;
+}
+
+int blob_read(struct blob_client *c, const char *name, uint64_t off,
+	      size_t len, void *buf, size_t *got, const char *if_match,
+	      struct blob_error *err)
+{
+	struct blob_req r = { .op = "Get Blob", .method = "GET", .name = name,
+			      .recv_buf = buf, .recv_cap = len };
+	struct http_response resp;
+	struct hdrs h = { 0 };
+	int rc;
+
+	if (len == 0) {
+		*got = 0;
+		return 0;
+	}
+	hdrs_addf(&h, "x-ms-range: bytes=%llu-%llu", (unsigned long long)off,
+		  (unsigned long long)(off + len - 1));
+	if (if_match)
+		hdrs_addf(&h, "If-Match: %s", if_match);
+	if (h.failed) {
+		hdrs_release(&h);
+		return fail_nomem(err);
+	}
+	r.headers = h.v;
+	r.n_headers = h.n;
+	http_response_init(&resp);
+	rc = blob_request(c, &r, &resp, err);
+	if (rc == 0) {
+		*got = resp.recv_len;
+	} else if (err->status == 416) {
+		/* InvalidRange: the offset is at or past the end */
+		*got = 0;
+		rc = 0;
+	}
+	http_response_release(&resp);
+	hdrs_release(&h);
+	return rc;
+}
+
+int blob_put(struct blob_client *c, const char *name, const void *data,
+	     size_t len, const struct blob_put_opts *o, char *etag_out,
+	     struct blob_error *err)
+{
+	struct blob_req r = { .op = "Put Blob", .method = "PUT", .name = name,
+			      .body = data ? data : "", .body_len = len };
+	struct hdrs h = { 0 };
+
+	hdrs_add(&h, "x-ms-blob-type: BlockBlob");
+	add_put_opts(&h, o);
+	return simple(c, &r, &h, etag_out, err);
+}
+
+void blob_block_id(uint32_t n, const char *salt, char *out, size_t outlen)
+{
+	char raw[48];
+	int len;
+
+	/* fixed width: every id of a blob must have the same length */
+	len = snprintf(raw, sizeof(raw), "%.16s-%010u", salt ? salt : "azb", n);
+	if (outlen < 65) {
+		if (outlen)
+			out[0] = '\0';
+		return;
+	}
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, len);
+}
+
+int blob_put_block(struct blob_client *c, const char *name,
+		   const char *block_id, const void *data, size_t len,
+		   struct blob_error *err)
+{
+	struct blob_req r = { .op = "Put Block", .method = "PUT", .name = name,
+			      .body = data, .body_len = len };
+	struct hdrs h = { 0 };
+	struct buf q;
+	int rc;
+
+	buf_init(&q, 0);
+	if (buf_puts(&q, "comp=block&blockid=") < 0 ||
+	    str_pct_encode(&q, block_id, strlen(block_id), NULL) < 0) {
+		buf_release(&q);
+		return fail_nomem(err);
+	}
+	r.query = q.data;
+	rc = simple(c, &r, &h, NULL, err);
+	buf_release(&q);
+	return rc;
+}
+
+int blob_put_block_list(struct blob_client *c, const char *name,
+			char *const *ids, size_t n, const struct blob_put_opts *o,
+			char *etag_out, struct blob_error *err)
+{
+	struct blob_req r = { .op = "Put Block List", .method = "PUT",
+			      .name = name, .query = "comp=blocklist" };
+	struct hdrs h = { 0 };
+	struct buf body;
+	size_t i;
+	int rc;
+
+	buf_init(&body, 0);
+	if (buf_puts(&body, "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>") < 0)
+		goto out_nomem;
+	for (i = 0; i < n; i++)
+		if (buf_printf(&body, "<Latest>%s</Latest>", ids[i]) < 0)
+			goto out_nomem;
+	if (buf_puts(&body, "</BlockList>") < 0)
+		goto out_nomem;
+	hdrs_add(&h, "Content-Type: application/xml");
+	add_put_opts(&h, o);
+	r.body = body.data;
+	r.body_len = body.len;
+	rc = simple(c, &r, &h, etag_out, err);
+	buf_release(&body);
+	return rc;
+out_nomem:
+	buf_release(&body);
+	return fail_nomem(err);
+}
+
+int blob_delete(struct blob_client *c, const char *name,
+		struct blob_error *err)
+{
+	struct blob_req r = { .op = "Delete Blob", .method = "DELETE",
+			      .name = name };
+	struct hdrs h = { 0 };
+
+	hdrs_add(&h, "x-ms-delete-snapshots: include");
+	return simple(c, &r, &h, NULL, err);
+}
+
+int blob_list(struct blob_client *c, const char *prefix, const char *delim,
+	      const char *marker, int max_results, struct blob_list_page *pg,
+	      struct blob_error *err)
+{
+	struct blob_req r = { .op = "List Blobs", .method = "GET",
+			      .body_max = 64 * 1024 * 1024 };
+	struct http_response resp;
+	struct buf q;
+	int rc = -1;
+
+	buf_init(&q, 0);
+	if (buf_puts(&q, "restype=container&comp=list&include=metadata,copy") < 0)
+		goto out_nomem;
+	if (prefix && *prefix &&
+	    (buf_puts(&q, "&prefix=") < 0 ||
+	     str_pct_encode(&q, prefix, strlen(prefix), NULL) < 0))
+		goto out_nomem;
+	if (delim && (buf_puts(&q, "&delimiter=") < 0 ||
+		      str_pct_encode(&q, delim, strlen(delim), NULL) < 0))
+		goto out_nomem;
+	if (marker && (buf_puts(&q, "&marker=") < 0 ||
+		       str_pct_encode(&q, marker, strlen(marker), NULL) < 0))
+		goto out_nomem;
+	if (max_results > 0 && buf_printf(&q, "&maxresults=%d", max_results) < 0)
+		goto out_nomem;
+	r.query = q.data;
+	http_response_init(&resp);
+	rc = blob_request(c, &r, &resp, err);
+	if (rc == 0 && blob_parse_list_xml(resp.body.data, resp.body.len, pg) < 0) {
+		memset(err, 0, sizeof(*err));
+		err->status = resp.status;
+		snprintf(err->code, sizeof(err->code), "MalformedResponse");
+		snprintf(err->message, sizeof(err->message),
+			 "the List Blobs answer is not valid XML");
+		rc = -1;
+	}
+	http_response_release(&resp);
+	buf_release(&q);
+	return rc;
+out_nomem:
+	buf_release(&q);
+	return fail_nomem(err);
+}
+
+int blob_set_metadata(struct blob_client *c, const char *name,
+		      const struct blob_meta *meta, size_t n,
+		      const char *if_match, struct blob_error *err)
+{
+	struct blob_req r = { .op = "Set Blob Metadata", .method = "PUT",
+			      .name = name, .query = "comp=metadata" };
+	struct hdrs h = { 0 };
+
+	add_meta(&h, meta, n);
+	if (if_match)
+		hdrs_addf(&h, "If-Match: %s", if_match);
+	return simple(c, &r, &h, NULL, err);
+}
+
+int blob_set_content_type(struct blob_client *c, const char *name,
+			  const struct blob_props *cur, const char *type,
+			  struct blob_error *err)
+{
+	struct blob_req r = { .op = "Set Blob Properties", .method = "PUT",
+			      .name = name, .query = "comp=properties" };
+	struct hdrs h = { 0 };
+
+	(void)cur;
+	hdrs_addf(&h, "x-ms-blob-content-type: %s", type);
+	return simple(c, &r, &h, NULL, err);
+}
+
+int blob_set_tier(struct blob_client *c, const char *name, const char *tier,
+		  struct blob_error *err)
+{
+	struct blob_req r = { .op = "Set Blob Tier", .method = "PUT",
+			      .name = name, .query = "comp=tier" };
+	struct hdrs h = { 0 };
+
+	hdrs_addf(&h, "x-ms-access-tier: %s", tier);
+	return simple(c, &r, &h, NULL, err);
+}
+
+int blob_copy_start(struct blob_client *c, const char *name,
+		    const char *source_url, const char *source_if_match,
+		    const char *tier, const struct blob_meta *meta, size_t n,
+		    struct blob_copy_result *out, struct blob_error *err)
+{
+	struct blob_req r = { .op = "Copy Blob", .method = "PUT", .name = name,
+			      .not_idempotent = 1 };
+	struct http_response resp;
+	struct hdrs h = { 0 };
+	const char *v;
+	int rc;
+
+	hdrs_addf(&h, "x-ms-copy-source: %s", source_url);
+	if (source_if_match)
+		hdrs_addf(&h, "x-ms-source-if-match: %s", source_if_match);
+	if (tier)
+		hdrs_addf(&h, "x-ms-access-tier: %s", tier);
+	add_meta(&h, meta, n);
+	if (h.failed) {
+		hdrs_release(&h);
+		return fail_nomem(err);
+	}
+	r.headers = h.v;
+	r.n_headers = h.n;
+	http_response_init(&resp);
+	rc = blob_request(c, &r, &resp, err);
+	if (rc == 0) {
+		memset(out, 0, sizeof(*out));
+		v = http_response_header(&resp, "x-ms-copy-id");
+		snprintf(out->id, sizeof(out->id), "%s", v ? v : "");
+		out->status = blob_copy_status_parse(
+			http_response_header(&resp, "x-ms-copy-status"));
+		take_etag(&resp, out->etag);
+	}
+	http_response_release(&resp);
+	hdrs_release(&h);
+	return rc;
+}
+
+int blob_copy_abort(struct blob_client *c, const char *name,
+		    const char *copy_id, struct blob_error *err)
+{
+	struct blob_req r = { .op = "Abort Copy Blob", .method = "PUT",
+			      .name = name };
+	struct hdrs h = { 0 };
+	struct buf q;
+	int rc;
+
+	buf_init(&q, 0);
+	if (buf_puts(&q, "comp=copy&copyid=") < 0 ||
+	    str_pct_encode(&q, copy_id, strlen(copy_id), NULL) < 0) {
+		buf_release(&q);
+		return fail_nomem(err);
+	}
+	r.query = q.data;
+	hdrs_add(&h, "x-ms-copy-action: abort");
+	rc = simple(c, &r, &h, NULL, err);
+	buf_release(&q);
+	return rc;
+}

@@ -1,0 +1,306 @@
+/*
+ * request.c -- one signed Blob service request, and what every operation
+ * shares: URLs, standard headers, error extraction, property parsing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "blob/blob.h"
+#include "blob/request.h"
+#include "util/log.h"
+#include "util/str.h"
+
+int blob_client_init(struct blob_client *c, struct http_client *http,
+		     struct auth *auth, const char *endpoint,
+		     const char *container)
+{
+	size_t n = strlen(endpoint);
+
+	while (n && endpoint[n - 1] == '/')
+		n--;
+	c->http = http;
+	c->auth = auth;
+	c->endpoint = str_ndup(endpoint, n);
+	c->container = str_ndup(container, strlen(container));
+	if (!c->endpoint || !c->container) {
+		blob_client_release(c);
+		return -1;
+	}
+	return 0;
+}
+
+void blob_client_release(struct blob_client *c)
+{
+	free(c->endpoint);
+	free(c->container);
+	c->endpoint = NULL;
+	c->container = NULL;
+}
+
+int blob_url(const struct blob_client *c, const char *name, struct buf *out)
+{
+	if (buf_printf(out, "%s/", c->endpoint) < 0 ||
+	    str_pct_encode(out, c->container, strlen(c->container), NULL) < 0)
+		return -1;
+	if (!name)
+		return 0;
+	if (buf_append(out, "/", 1) < 0)
+		return -1;
+	/* '/' separates virtual directories and stays literal. */
+	return str_pct_encode(out, name, strlen(name), "/");
+}
+
+const char *blob_copy_status_name(enum blob_copy_status s)
+{
+	switch (s) {
+	case BLOB_COPY_PENDING:
+		return "pending";
+	case BLOB_COPY_SUCCESS:
+		return "success";
+	case BLOB_COPY_ABORTED:
+		return "aborted";
+	case BLOB_COPY_FAILED:
+		return "failed";
+	case BLOB_COPY_NONE:
+		break;
+	}
+	return "";
+}
+
+enum blob_copy_status blob_copy_status_parse(const char *s)
+{
+	if (!s)
+		return BLOB_COPY_NONE;
+	if (strcasecmp(s, "pending") == 0)
+		return BLOB_COPY_PENDING;
+	if (strcasecmp(s, "success") == 0)
+		return BLOB_COPY_SUCCESS;
+	if (strcasecmp(s, "aborted") == 0)
+		return BLOB_COPY_ABORTED;
+	if (strcasecmp(s, "failed") == 0)
+		return BLOB_COPY_FAILED;
+	return BLOB_COPY_NONE;
+}
+
+const char *blob_error_str(const struct blob_error *e, char *out, size_t len)
+{
+	int rid = e->request_id[0] != '\0';
+
+	if (e->status == 0)
+		snprintf(out, len, "no answer from the server: %s",
+			 e->transport_msg[0] ? e->transport_msg : "transport error");
+	else
+		snprintf(out, len, "HTTP %ld%s%s%s%s%s%s%s", e->status,
+			 e->code[0] ? " " : "", e->code,
+			 e->message[0] ? ": " : "", e->message,
+			 rid ? " (request id " : "", e->request_id, rid ? ")" : "");
+	return out;
+}
+
+void blob_props_release(struct blob_props *p)
+{
+	size_t i;
+
+	free(p->content_type);
+	for (i = 0; i < p->n_meta; i++) {
+		free(p->meta[i].name);
+		free(p->meta[i].value);
+	}
+	free(p->meta);
+	free(p->copy.id);
+	free(p->copy.source);
+	free(p->copy.progress);
+	free(p->copy.completion_time);
+	free(p->copy.status_description);
+	memset(p, 0, sizeof(*p));
+}
+
+void blob_list_page_release(struct blob_list_page *pg)
+{
+	size_t i;
+
+	for (i = 0; i < pg->n_items; i++) {
+		free(pg->items[i].name);
+		blob_props_release(&pg->items[i].props);
+	}
+	free(pg->items);
+	for (i = 0; i < pg->n_prefixes; i++)
+		free(pg->prefixes[i]);
+	free(pg->prefixes);
+	free(pg->next_marker);
+	memset(pg, 0, sizeof(*pg));
+}
+
+const char *blob_meta_get(const struct blob_props *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->n_meta; i++)
+		if (strcasecmp(p->meta[i].name, name) == 0)
+			return p->meta[i].value;
+	return NULL;
+}
+
+static char *dup_hdr(const struct http_response *r, const char *name)
+{
+	const char *v = http_response_header(r, name);
+
+	return v ? str_ndup(v, strlen(v)) : NULL;
+}
+
+int blob_props_from_headers(const struct http_response *resp,
+			    struct blob_props *out)
+{
+	struct blob_props p;
+	const char *v;
+	size_t i, n = 0;
+
+	memset(&p, 0, sizeof(p));
+	v = http_response_header(resp, "content-length");
+	p.size = v ? strtoull(v, NULL, 10) : 0;
+	v = http_response_header(resp, "etag");
+	if (v)
+		snprintf(p.etag, sizeof(p.etag), "%s", v);
+	v = http_response_header(resp, "last-modified");
+	if (v) {
+		long long t = http_parse_date(v);
+
+		p.last_modified.tv_sec = t < 0 ? 0 : (time_t)t;
+	}
+	v = http_response_header(resp, "x-ms-blob-type");
+	if (v)
+		snprintf(p.blob_type, sizeof(p.blob_type), "%s", v);
+	v = http_response_header(resp, "x-ms-access-tier");
+	if (v)
+		snprintf(p.access_tier, sizeof(p.access_tier), "%s", v);
+	p.content_type = dup_hdr(resp, "content-type");
+	p.copy.status = blob_copy_status_parse(
+		http_response_header(resp, "x-ms-copy-status"));
+	p.copy.id = dup_hdr(resp, "x-ms-copy-id");
+	p.copy.source = dup_hdr(resp, "x-ms-copy-source");
+	p.copy.progress = dup_hdr(resp, "x-ms-copy-progress");
+	p.copy.completion_time = dup_hdr(resp, "x-ms-copy-completion-time");
+	p.copy.status_description = dup_hdr(resp, "x-ms-copy-status-description");
+	for (i = 0; i < resp->n_headers; i++)
+		if (strncmp(resp->headers[i].name, "x-ms-meta-", 10) == 0)
+			n++;
+	if (n) {
+		p.meta = calloc(n, sizeof(*p.meta));
+		if (!p.meta)
+			goto out_fail;
+		for (i = 0; i < resp->n_headers; i++) {
+			const struct http_header *h = &resp->headers[i];
+
+			if (strncmp(h->name, "x-ms-meta-", 10) != 0)
+				continue;
+			p.meta[p.n_meta].name = str_ndup(h->name + 10, strlen(h->name + 10));
+			p.meta[p.n_meta].value = str_ndup(h->value, strlen(h->value));
+			p.n_meta++;
+			if (!p.meta[p.n_meta - 1].name || !p.meta[p.n_meta - 1].value)
+				goto out_fail;
+		}
+	}
+	*out = p;
+	return 0;
+out_fail:
+	blob_props_release(&p);
+	return -1;
+}
+
+static void fill_error(const struct http_response *resp, struct blob_error *err)
+{
+	const char *v;
+
+	memset(err, 0, sizeof(*err));
+	err->status = resp->status;
+	err->transport = resp->err;
+	snprintf(err->transport_msg, sizeof(err->transport_msg), "%s",
+		 resp->errmsg);
+	v = http_response_header(resp, "x-ms-request-id");
+	if (v)
+		snprintf(err->request_id, sizeof(err->request_id), "%s", v);
+	if (resp->status && resp->body.len)
+		blob_parse_error_xml(resp->body.data, resp->body.len, err);
+	v = http_response_header(resp, "x-ms-error-code");
+	if (v)
+		snprintf(err->code, sizeof(err->code), "%s", v);
+}
+
+int blob_request(struct blob_client *c, const struct blob_req *r,
+		 struct http_response *resp, struct blob_error *err)
+{
+	const char *hdrs[BLOB_REQ_MAX_HEADERS + 4];
+	struct http_request hr;
+	struct buf url, authz, date_h;
+	char date[40], msg[120];
+	size_t n = 0, i;
+	int rc = -1;
+
+	buf_init(&url, 0);
+	buf_init(&authz, 0);
+	buf_init(&date_h, 0);
+	memset(err, 0, sizeof(*err));
+	if (r->n_headers > BLOB_REQ_MAX_HEADERS)
+		goto out_nomem;
+	if (blob_url(c, r->name, &url) < 0)
+		goto out_nomem;
+	if (r->query && buf_printf(&url, "?%s", r->query) < 0)
+		goto out_nomem;
+	http_format_date((long long)time(NULL), date, sizeof(date));
+	if (buf_printf(&date_h, "x-ms-date: %s", date) < 0)
+		goto out_nomem;
+	hdrs[n++] = date_h.data;
+	hdrs[n++] = "x-ms-version: " BLOB_API_VERSION;
+	for (i = 0; i < r->n_headers; i++)
+		hdrs[n++] = r->headers[i];
+	if (auth_authorize(c->auth, r->method, &url, hdrs, n, r->body_len,
+			   &authz, msg, sizeof(msg)) < 0) {
+		snprintf(err->transport_msg, sizeof(err->transport_msg),
+			 "authorization failed: %s", msg);
+		err->transport = HTTP_ERR_OTHER;
+		goto out_free;
+	}
+	if (authz.len)
+		hdrs[n++] = authz.data;
+
+	memset(&hr, 0, sizeof(hr));
+	hr.method = r->method;
+	hr.url = url.data;
+	hr.headers = hdrs;
+	hr.n_headers = n;
+	hr.body = r->body;
+	hr.body_len = r->body_len;
+	hr.recv_buf = r->recv_buf;
+	hr.recv_cap = r->recv_cap;
+	hr.body_max = r->body_max;
+	hr.idempotent = !r->not_idempotent;
+	if (http_client_perform(c->http, &hr, resp) < 0) {
+		fill_error(resp, err);
+		log_info("%s: %s", r->op, resp->errmsg);
+		goto out_free;
+	}
+	if (resp->status < 200 || resp->status >= 300) {
+		fill_error(resp, err);
+		if (resp->status != 404 || log_enabled(LOG_LVL_DEBUG))
+			log_msg(resp->status == 404 ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+				"%s: HTTP %ld %s (request id %s)", r->op,
+				resp->status, err->code, err->request_id);
+		goto out_free;
+	}
+	log_debug("%s: HTTP %ld", r->op, resp->status);
+	rc = 0;
+	goto out_free;
+out_nomem:
+	err->transport = HTTP_ERR_NOMEM;
+	snprintf(err->transport_msg, sizeof(err->transport_msg), "out of memory");
+out_free:
+	if (authz.data)
+		memset(authz.data, 0, authz.len);
+	buf_release(&authz);
+	buf_release(&url);
+	buf_release(&date_h);
+	return rc;
+}

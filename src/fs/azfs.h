@@ -1,0 +1,208 @@
+/*
+ * azfs.h -- internal to fs/: the filesystem context and what its files
+ * share (path mapping, attribute cache, open-file nodes, errno mapping).
+ *
+ * Layer: fs. The only layer that knows FUSE and errno. One struct azfs is
+ * owned by main.c and reached from every operation through
+ * fuse_get_context()->private_data.
+ *
+ * Locks: azfs.lock guards the attribute cache, the node table and every
+ * field of every struct node marked (L). A node's staging file is read and
+ * written without the lock, between node_begin()/node_end(), which
+ * serialise exclusive phases (upload, download, truncate) against shared
+ * ones (read, write) with a condition variable rather than a held lock, so
+ * no HTTP ever happens while a mutex is held. There is no other lock.
+ */
+#ifndef AZB_FS_AZFS_H
+#define AZB_FS_AZFS_H
+
+#define FUSE_USE_VERSION 31
+#include <fuse.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "blob/blob.h"
+#include "http/http.h"
+
+enum azfs_copy_mode { AZFS_COPY_SYNC, AZFS_COPY_ASYNC };
+
+struct azfs_opts {
+	char *prefix;          /* "" or "dir/sub/" (always ends with '/') */
+	enum azfs_copy_mode copy_mode;
+	char *copy_tier;       /* NULL or Hot/Cool/Cold/Archive */
+	char *cache_dir;
+	double attr_timeout;   /* seconds */
+	size_t block_size;     /* bytes */
+	int parallel;
+	uid_t uid;
+	gid_t gid;
+	mode_t umask;
+	int read_only;
+};
+
+enum attr_kind { ATTR_NONE = 0, ATTR_FILE, ATTR_DIR, ATTR_LINK };
+
+/* What getattr needs to know of one path. */
+struct attr {
+	enum attr_kind kind;
+	uint64_t size;
+	struct timespec mtime;
+	char etag[BLOB_ETAG_MAX];
+	int copy_pending;      /* a copy into this blob is pending */
+	int explicit_dir;      /* a marker blob (hdi_isfolder / "dir/") exists */
+};
+
+struct cache_entry;
+
+struct node {
+	struct node *next;     /* (L) hash chain */
+	char *path;            /* (L) FUSE path, the key */
+	char *name;            /* (L) blob name */
+	int refs;              /* (L) open handles */
+	int fd;                /* staging file, -1 until needed */
+	char *stage_path;
+	int loaded;            /* (L) staging holds the whole content */
+	int dirty;             /* (L) staging differs from the blob */
+	int is_new;            /* (L) not yet on the server */
+	uint64_t size;         /* (L) size while loaded */
+	char etag[BLOB_ETAG_MAX]; /* (L) of the blob the staging came from */
+	struct blob_meta *meta;   /* (L) metadata to keep on upload */
+	size_t n_meta;
+	int meta_known;        /* (L) meta was read from the server */
+	struct timespec mtime; /* (L) explicit mtime for the next upload */
+	int mtime_set;
+	int shared;            /* (L) read/write phases in progress */
+	int excl;              /* (L) an exclusive phase is in progress */
+	pthread_cond_t cond;   /* signalled when shared/excl drop */
+	/* copy_file_range: a whole-file copy answered, for later calls */
+	uint64_t copied_size;  /* (L) */
+	int unlinked;          /* (L) removed: never upload again */
+};
+
+struct azfs {
+	struct blob_client blob;
+	struct http_client http;
+	struct auth auth;
+	struct azfs_opts o;
+	pthread_mutex_t lock;  /* see the comment at the top */
+	struct cache_entry **cache;
+	size_t cache_buckets;
+	size_t cache_count;
+	struct node **nodes;
+	size_t node_buckets;
+	uint64_t stage_seq;    /* (L) */
+};
+
+/* Handle behind fi->fh. */
+struct handle {
+	struct node *node;
+	int flags;
+	int writable;
+};
+
+/* ---- errmap.c: the one table from service errors to errno ---- */
+int azfs_errno(const struct blob_error *e);
+
+/* ---- path.c ---- */
+/*
+ * azfs_blob_name: malloc'd blob name for FUSE path (prefix + path without
+ * the leading '/'); "" -> the prefix without its '/'. Sets *err to
+ * -ENAMETOOLONG (> 1024 bytes), -EINVAL (not UTF-8) or -ENOMEM on failure.
+ */
+char *azfs_blob_name(const struct azfs *fs, const char *path, int *err);
+/* azfs_now: the current time. */
+struct timespec azfs_now(void);
+/* azfs_mtime_of: mtime metadata, else Last-Modified. */
+struct timespec azfs_mtime_of(const struct blob_props *p);
+/* azfs_attr_from_props: the attributes of a blob. */
+void azfs_attr_from_props(const struct blob_props *p, struct attr *a);
+/* azfs_fill_stat: struct stat from attributes and the mount options. */
+void azfs_fill_stat(const struct azfs *fs, const struct attr *a,
+		    struct stat *st);
+/* azfs_is_internal_meta: mtime, hdi_isfolder, is_symlink. */
+int azfs_is_internal_meta(const char *name);
+
+/* ---- cache.c (every function takes fs->lock itself) ---- */
+int cache_init(struct azfs *fs);
+void cache_release(struct azfs *fs);
+/* cache_get: 1 and *a when a fresh entry exists, else 0. */
+int cache_get(struct azfs *fs, const char *path, struct attr *a);
+void cache_put(struct azfs *fs, const char *path, const struct attr *a);
+void cache_drop(struct azfs *fs, const char *path);
+/* cache_drop_tree: drops path and everything below it. */
+void cache_drop_tree(struct azfs *fs, const char *path);
+
+/* ---- node.c ---- */
+int nodes_init(struct azfs *fs);
+void nodes_release(struct azfs *fs);
+/* node_get: finds or creates the node of path, refs+1. NULL on ENOMEM. */
+struct node *node_get(struct azfs *fs, const char *path, const char *name);
+/* node_find: the node of path with refs+1, or NULL. */
+struct node *node_find(struct azfs *fs, const char *path);
+/* node_put: refs-1; frees the node (and its staging file) at 0. */
+void node_put(struct azfs *fs, struct node *n);
+/* node_begin/node_end: enter/leave a shared (0) or exclusive (1) phase. */
+void node_begin(struct azfs *fs, struct node *n, int excl);
+void node_end(struct azfs *fs, struct node *n, int excl);
+/* node_rename: re-keys the node of from (if any) to to/name. */
+void node_rename(struct azfs *fs, const char *from, const char *to,
+		 const char *name);
+/* node_size: the staged size if loaded (1), else 0. */
+int node_size(struct azfs *fs, const char *path, uint64_t *size);
+/*
+ * node_load: makes the staging file hold the blob's content (truncated to
+ * empty when trunc). Caller is in an exclusive phase. Returns 0 or -errno.
+ */
+int node_load(struct azfs *fs, struct node *n, int trunc);
+/*
+ * node_flush: uploads the staging file if dirty. Caller must NOT be in a
+ * phase; node_flush enters an exclusive one. Returns 0 or -errno.
+ */
+int node_flush(struct azfs *fs, struct node *n);
+
+/*
+ * node_meta_set: for a node whose data is not yet uploaded, sets (value)
+ * or removes (NULL) metadata key in memory; it goes up with the data.
+ * Returns 0 or -errno when handled, 1 when the node is clean (the caller
+ * then updates the blob itself).
+ */
+int node_meta_set(struct azfs *fs, struct node *n, const char *key,
+		  const char *value, int xflags);
+/* node_meta_get: a copy of an unsaved node's metadata; 1 when clean. */
+int node_meta_get(struct azfs *fs, struct node *n, struct blob_meta **out,
+		  size_t *count);
+
+/* ---- listing (ops.c) ---- */
+/* azfs_lookup: attributes of path (cache, node, HEAD, then listing). */
+int azfs_lookup(struct azfs *fs, const char *path, struct attr *a);
+
+/* ---- xattr.c ---- */
+int azfs_getxattr(const char *path, const char *name, char *value,
+		  size_t size);
+int azfs_setxattr(const char *path, const char *name, const char *value,
+		  size_t size, int flags);
+int azfs_listxattr(const char *path, char *list, size_t size);
+int azfs_removexattr(const char *path, const char *name);
+
+/* ---- copy.c (fs side of server-side copies) ---- */
+ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
+			     off_t off_in, const char *path_out,
+			     struct fuse_file_info *fi_out, off_t off_out,
+			     size_t len, int flags);
+/* azfs_server_copy: Copy Blob src_name -> dst_name and (sync) wait. */
+int azfs_server_copy(struct azfs *fs, const char *src_name,
+		     const char *dst_name, const char *src_etag, int wait);
+/* azfs_delete_blob: aborts a pending copy into name first. 0 or -errno. */
+int azfs_delete_blob(struct azfs *fs, const char *name);
+
+/* the operations table (ops.c) */
+extern const struct fuse_operations azfs_ops;
+
+static inline struct azfs *azfs_get(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * cache.c -- the attribute cache: path -> struct attr for attr_timeout
+ * seconds (negative entries for a shorter time). Filled by lookups and by
+ * directory listings, so "ls -l" costs the listing and no HEAD per file.
+ * Every function takes fs->lock.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fs/azfs.h"
+#include "util/str.h"
+
+#define CACHE_BUCKETS 4096
+#define CACHE_MAX_ENTRIES 200000
+
+struct cache_entry {
+	struct cache_entry *next;
+	char *path;
+	struct attr a;
+	double expires;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t hash(const char *s, size_t buckets)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % buckets;
+}
+
+int cache_init(struct azfs *fs)
+{
+	fs->cache_buckets = CACHE_BUCKETS;
+	fs->cache = calloc(fs->cache_buckets, sizeof(*fs->cache));
+	fs->cache_count = 0;
+	return fs->cache ? 0 : -1;
+}
+
+static void entry_free(struct cache_entry *e)
+{
+	free(e->path);
+	free(e);
+}
+
+/* clear_all: drops everything (fs->lock held). */
+static void clear_all(struct azfs *fs)
+{
+	size_t i;
+
+	for (i = 0; i < fs->cache_buckets; i++) {
+		struct cache_entry *e = fs->cache[i], *nx;
+
+		for (; e; e = nx) {
+			nx = e->next;
+			entry_free(e);
+		}
+		fs->cache[i] = NULL;
+	}
+	fs->cache_count = 0;
+}
+
+void cache_release(struct azfs *fs)
+{
+	if (!fs->cache)
+		return;
+	clear_all(fs);
+	free(fs->cache);
+	fs->cache = NULL;
+}
+
+int cache_get(struct azfs *fs, const char *path, struct attr *a)
+{
+	struct cache_entry *e;
+	double now = mono_now();
+	int hit = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (e = fs->cache[hash(path, fs->cache_buckets)]; e; e = e->next) {
+		if (strcmp(e->path, path) == 0) {
+			if (e->expires > now) {
+				*a = e->a;
+				hit = 1;
+			}
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return hit;
+}
+
+void cache_put(struct azfs *fs, const char *path, const struct attr *a)
+{
+	size_t b = hash(path, fs->cache_buckets);
+	double ttl = fs->o.attr_timeout;
+	struct cache_entry *e;
+
+	if (ttl <= 0)
+		return;
+	if (a->kind == ATTR_NONE && ttl > 1)
+		ttl = 1;
+	/* a pending copy changes all the time: always ask the server */
+	if (a->copy_pending)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	for (e = fs->cache[b]; e; e = e->next)
+		if (strcmp(e->path, path) == 0)
+			break;
+	if (!e) {
+		if (fs->cache_count >= CACHE_MAX_ENTRIES)
+			clear_all(fs);
+		e = calloc(1, sizeof(*e));
+		if (e)
+			e->path = str_ndup(path, strlen(path));
+		if (!e || !e->path) {
+			free(e);
+			pthread_mutex_unlock(&fs->lock);
+			return;
+		}
+		e->next = fs->cache[b];
+		fs->cache[b] = e;
+		fs->cache_count++;
+	}
+	e->a = *a;
+	e->expires = mono_now() + ttl;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void cache_drop(struct azfs *fs, const char *path)
+{
+	struct cache_entry **pp, *e;
+
+	pthread_mutex_lock(&fs->lock);
+	for (pp = &fs->cache[hash(path, fs->cache_buckets)]; (e = *pp);
+	     pp = &e->next) {
+		if (strcmp(e->path, path) == 0) {
+			*pp = e->next;
+			entry_free(e);
+			fs->cache_count--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void cache_drop_tree(struct azfs *fs, const char *path)
+{
+	size_t i, n = strlen(path);
+
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < fs->cache_buckets; i++) {
+		struct cache_entry **pp = &fs->cache[i], *e;
+
+		while ((e = *pp)) {
+			if (strncmp(e->path, path, n) == 0 &&
+			    (e->path[n] == '\0' || e->path[n] == '/' ||
+			     (n == 1 && path[0] == '/'))) {
+				*pp = e->next;
+				entry_free(e);
+				fs->cache_count--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+}

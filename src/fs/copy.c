@@ -1,0 +1,177 @@
+/*
+ * copy.c -- the fs side of server-side copies: cp through copy_file_range,
+ * moves, and deletes that abort a pending copy first.
+ *
+ * copy_file_range is only turned into Copy Blob for a whole-file copy (both
+ * offsets 0, the destination empty); anything else is EOPNOTSUPP so that cp
+ * falls back to read/write. The kernel caps one call below 4 GiB, so cp
+ * calls again for the rest: the destination node remembers the size already
+ * copied and answers those calls without a request.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "copy/copy.h"
+#include "fs/azfs.h"
+#include "util/log.h"
+
+int azfs_server_copy(struct azfs *fs, const char *src_name,
+		     const char *dst_name, const char *src_etag, int wait)
+{
+	struct blob_copy_result res;
+	enum blob_copy_status st;
+	struct blob_error e;
+	struct buf url;
+	char msg[400];
+	int rc = 0;
+
+	buf_init(&url, 0);
+	if (copy_source_url(&fs->blob, src_name, &url) < 0) {
+		buf_release(&url);
+		return -ENOMEM;
+	}
+	if (blob_copy_start(&fs->blob, dst_name, url.data,
+			    src_etag && *src_etag ? src_etag : NULL,
+			    fs->o.copy_tier, NULL, 0, &res, &e) < 0) {
+		log_warn("Copy Blob %s -> %s: %s", src_name, dst_name,
+			 blob_error_str(&e, msg, sizeof(msg)));
+		rc = -azfs_errno(&e);
+		goto out_free;
+	}
+	log_debug("Copy Blob %s -> %s: id %s, %s", src_name, dst_name, res.id,
+		  blob_copy_status_name(res.status));
+	if (res.status == BLOB_COPY_PENDING && wait) {
+		if (copy_wait(&fs->blob, dst_name, res.id[0] ? res.id : NULL,
+			      &st, &e) < 0) {
+			rc = -azfs_errno(&e);
+			goto out_free;
+		}
+		res.status = st;
+	}
+	if (res.status == BLOB_COPY_FAILED || res.status == BLOB_COPY_ABORTED) {
+		log_warn("copy %s -> %s ended %s", src_name, dst_name,
+			 blob_copy_status_name(res.status));
+		rc = -EIO;
+	}
+out_free:
+	buf_release(&url);
+	return rc;
+}
+
+int azfs_delete_blob(struct azfs *fs, const char *name)
+{
+	struct blob_props p;
+	struct blob_error e;
+	char msg[400];
+	int tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		memset(&p, 0, sizeof(p));
+		if (blob_get_props(&fs->blob, name, &p, &e) < 0)
+			return -azfs_errno(&e);
+		if (p.copy.status == BLOB_COPY_PENDING && p.copy.id) {
+			log_info("aborting the pending copy %s into %s",
+				 p.copy.id, name);
+			if (copy_abort_pending(&fs->blob, name, p.copy.id, &e) < 0) {
+				log_warn("Abort Copy Blob %s: %s", name,
+					 blob_error_str(&e, msg, sizeof(msg)));
+				blob_props_release(&p);
+				return -azfs_errno(&e);
+			}
+		}
+		blob_props_release(&p);
+		if (blob_delete(&fs->blob, name, &e) == 0)
+			return 0;
+		/* a copy started between our look and the delete */
+		if (!(e.status == 409 && strcmp(e.code, "PendingCopyOperation") == 0))
+			break;
+	}
+	if (e.status == 404)
+		return -ENOENT;
+	log_warn("Delete Blob %s: %s", name, blob_error_str(&e, msg, sizeof(msg)));
+	return -azfs_errno(&e);
+}
+
+static struct handle *fh(struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
+			     off_t off_in, const char *path_out,
+			     struct fuse_file_info *fi_out, off_t off_out,
+			     size_t len, int flags)
+{
+	struct azfs *fs = azfs_get();
+	struct node *nin = fh(fi_in)->node, *nout = fh(fi_out)->node;
+	struct blob_props p;
+	struct blob_error e;
+	uint64_t done, out_size;
+	int rc, out_loaded, out_dirty_data;
+
+	if (flags != 0 || nin == nout || fs->o.read_only)
+		return -EOPNOTSUPP;
+	/* a later call of a copy answered whole: no request */
+	pthread_mutex_lock(&fs->lock);
+	done = nout->copied_size;
+	pthread_mutex_unlock(&fs->lock);
+	if (done && off_in == off_out && off_in > 0) {
+		if ((uint64_t)off_in >= done)
+			return 0;
+		return (ssize_t)((uint64_t)len < done - (uint64_t)off_in
+				 ? len : done - (uint64_t)off_in);
+	}
+	if (off_in != 0 || off_out != 0)
+		return -EOPNOTSUPP;
+	/* the destination must be empty */
+	pthread_mutex_lock(&fs->lock);
+	out_loaded = nout->loaded || nout->is_new;
+	out_size = nout->size;
+	out_dirty_data = out_loaded && out_size > 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (out_dirty_data)
+		return -EOPNOTSUPP;
+	if (!out_loaded) {
+		struct attr a;
+
+		cache_drop(fs, path_out);
+		rc = azfs_lookup(fs, path_out, &a);
+		if (rc < 0 || a.size > 0 || a.copy_pending)
+			return -EOPNOTSUPP;
+	}
+	/* a dirty source goes to the server first */
+	rc = node_flush(fs, nin);
+	if (rc < 0)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, nin->name, &p, &e) < 0)
+		return -EOPNOTSUPP;
+	if (p.copy.status == BLOB_COPY_PENDING ||
+	    ((uint64_t)len < p.size && len < 4294963200ULL)) {
+		blob_props_release(&p);
+		return -EOPNOTSUPP;
+	}
+	rc = azfs_server_copy(fs, nin->name, nout->name, p.etag,
+			      fs->o.copy_mode == AZFS_COPY_SYNC);
+	if (rc == 0) {
+		pthread_mutex_lock(&fs->lock);
+		nout->loaded = 0;
+		nout->dirty = 0;
+		nout->is_new = 0;
+		nout->size = 0;
+		nout->copied_size = p.size;
+		pthread_mutex_unlock(&fs->lock);
+		if (nout->fd >= 0 && ftruncate(nout->fd, 0) < 0)
+			log_warn("cannot empty a staging file: %s", strerror(errno));
+	}
+	cache_drop(fs, path_out);
+	(void)path_in;
+	done = p.size;
+	blob_props_release(&p);
+	if (rc < 0)
+		return rc;
+	return (ssize_t)((uint64_t)len < done ? len : done);
+}

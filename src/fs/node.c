@@ -1,0 +1,657 @@
+/*
+ * node.c -- open files: one node per path shared by all its handles, with a
+ * private staging file under cache_dir that holds written data until it is
+ * uploaded (Put Blob when small, parallel Put Block + Put Block List when
+ * large). See azfs.h for the locking rules.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "fs/azfs.h"
+#include "util/log.h"
+#include "util/pool.h"
+#include "util/str.h"
+
+#define NODE_BUCKETS 1024
+
+static size_t hash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h % NODE_BUCKETS;
+}
+
+int nodes_init(struct azfs *fs)
+{
+	fs->node_buckets = NODE_BUCKETS;
+	fs->nodes = calloc(NODE_BUCKETS, sizeof(*fs->nodes));
+	return fs->nodes ? 0 : -1;
+}
+
+static void meta_free(struct blob_meta *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(m[i].name);
+		free(m[i].value);
+	}
+	free(m);
+}
+
+static void node_free(struct node *n)
+{
+	if (n->fd >= 0)
+		close(n->fd);
+	if (n->stage_path) {
+		unlink(n->stage_path);
+		free(n->stage_path);
+	}
+	meta_free(n->meta, n->n_meta);
+	pthread_cond_destroy(&n->cond);
+	free(n->path);
+	free(n->name);
+	free(n);
+}
+
+void nodes_release(struct azfs *fs)
+{
+	size_t i;
+
+	if (!fs->nodes)
+		return;
+	for (i = 0; i < fs->node_buckets; i++) {
+		struct node *n = fs->nodes[i], *nx;
+
+		for (; n; n = nx) {
+			nx = n->next;
+			node_free(n);
+		}
+	}
+	free(fs->nodes);
+	fs->nodes = NULL;
+}
+
+static struct node *lookup_locked(struct azfs *fs, const char *path)
+{
+	struct node *n;
+
+	for (n = fs->nodes[hash(path)]; n; n = n->next)
+		if (strcmp(n->path, path) == 0)
+			return n;
+	return NULL;
+}
+
+struct node *node_find(struct azfs *fs, const char *path)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = lookup_locked(fs, path);
+	if (n)
+		n->refs++;
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+struct node *node_get(struct azfs *fs, const char *path, const char *name)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = lookup_locked(fs, path);
+	if (n) {
+		n->refs++;
+		pthread_mutex_unlock(&fs->lock);
+		return n;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n) {
+		n->path = str_ndup(path, strlen(path));
+		n->name = str_ndup(name, strlen(name));
+		n->fd = -1;
+		n->refs = 1;
+		pthread_cond_init(&n->cond, NULL);
+		if (!n->path || !n->name) {
+			free(n->path);
+			free(n->name);
+			pthread_cond_destroy(&n->cond);
+			free(n);
+			n = NULL;
+		} else {
+			size_t b = hash(path);
+
+			n->next = fs->nodes[b];
+			fs->nodes[b] = n;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return n;
+}
+
+void node_put(struct azfs *fs, struct node *n)
+{
+	struct node **pp;
+	int last;
+
+	pthread_mutex_lock(&fs->lock);
+	last = --n->refs == 0;
+	if (last) {
+		for (pp = &fs->nodes[hash(n->path)]; *pp; pp = &(*pp)->next) {
+			if (*pp == n) {
+				*pp = n->next;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (last)
+		node_free(n);
+}
+
+void node_begin(struct azfs *fs, struct node *n, int excl)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (excl) {
+		while (n->excl || n->shared)
+			pthread_cond_wait(&n->cond, &fs->lock);
+		n->excl = 1;
+	} else {
+		while (n->excl)
+			pthread_cond_wait(&n->cond, &fs->lock);
+		n->shared++;
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void node_end(struct azfs *fs, struct node *n, int excl)
+{
+	pthread_mutex_lock(&fs->lock);
+	if (excl)
+		n->excl = 0;
+	else
+		n->shared--;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void node_rename(struct azfs *fs, const char *from, const char *to,
+		 const char *name)
+{
+	struct node *n, **pp;
+	char *np = str_ndup(to, strlen(to)), *nn = str_ndup(name, strlen(name));
+
+	pthread_mutex_lock(&fs->lock);
+	n = lookup_locked(fs, from);
+	if (n && np && nn) {
+		for (pp = &fs->nodes[hash(n->path)]; *pp; pp = &(*pp)->next) {
+			if (*pp == n) {
+				*pp = n->next;
+				break;
+			}
+		}
+		free(n->path);
+		free(n->name);
+		n->path = np;
+		n->name = nn;
+		np = nn = NULL;
+		n->next = fs->nodes[hash(n->path)];
+		fs->nodes[hash(n->path)] = n;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	free(np);
+	free(nn);
+}
+
+int node_size(struct azfs *fs, const char *path, uint64_t *size)
+{
+	struct node *n;
+	int have = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	n = lookup_locked(fs, path);
+	if (n && (n->loaded || n->is_new)) {
+		*size = n->size;
+		have = 1;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return have;
+}
+
+static int open_staging(struct azfs *fs, struct node *n)
+{
+	char *p = NULL;
+	int fd;
+
+	if (n->fd >= 0)
+		return 0;
+	if (asprintf(&p, "%s/stage-XXXXXX", fs->o.cache_dir) < 0)
+		return -ENOMEM;
+	fd = mkostemp(p, O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		log_error("cannot create a staging file in %s: %s",
+			  fs->o.cache_dir, strerror(e));
+		free(p);
+		return -e;
+	}
+	fchmod(fd, 0600);
+	n->fd = fd;
+	n->stage_path = p;
+	return 0;
+}
+
+static int dup_meta(const struct blob_meta *src, size_t n,
+		    struct blob_meta **out)
+{
+	struct blob_meta *m = calloc(n ? n : 1, sizeof(*m));
+	size_t i;
+
+	if (!m)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		m[i].name = str_ndup(src[i].name, strlen(src[i].name));
+		m[i].value = str_ndup(src[i].value, strlen(src[i].value));
+		if (!m[i].name || !m[i].value) {
+			meta_free(m, n);
+			return -ENOMEM;
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+/* remember_props: keep etag and metadata of the blob (fs->lock taken). */
+static int remember_props(struct azfs *fs, struct node *n,
+			  const struct blob_props *p)
+{
+	struct blob_meta *m = NULL;
+	int rc = dup_meta(p->meta, p->n_meta, &m);
+
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->lock);
+	meta_free(n->meta, n->n_meta);
+	n->meta = m;
+	n->n_meta = p->n_meta;
+	n->meta_known = 1;
+	memcpy(n->etag, p->etag, sizeof(n->etag));
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+struct dl {
+	struct azfs *fs;
+	const char *name;
+	const char *etag;
+	int fd;
+	uint64_t size;
+	size_t chunk;
+	int err;
+};
+
+static int dl_one(void *ctx, size_t i)
+{
+	struct dl *d = ctx;
+	uint64_t off = (uint64_t)i * d->chunk;
+	size_t len = d->size - off < d->chunk ? (size_t)(d->size - off) : d->chunk;
+	struct blob_error e;
+	size_t got = 0;
+	char *buf = malloc(len);
+	int rc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	if (blob_read(&d->fs->blob, d->name, off, len, buf, &got, d->etag, &e) < 0)
+		rc = -azfs_errno(&e);
+	else if (got != len)
+		rc = -EIO;
+	else if (pwrite(d->fd, buf, len, (off_t)off) != (ssize_t)len)
+		rc = -errno ? -errno : -EIO;
+	free(buf);
+	return rc;
+}
+
+int node_load(struct azfs *fs, struct node *n, int trunc)
+{
+	struct blob_props p;
+	struct blob_error e;
+	struct dl d;
+	int rc, loaded, is_new;
+
+	pthread_mutex_lock(&fs->lock);
+	loaded = n->loaded;
+	is_new = n->is_new;
+	pthread_mutex_unlock(&fs->lock);
+	if (loaded && !trunc && n->fd >= 0)
+		return 0;
+	rc = open_staging(fs, n);
+	if (rc < 0)
+		return rc;
+	if (loaded || is_new) {
+		if (trunc && ftruncate(n->fd, 0) < 0)
+			return -errno;
+		pthread_mutex_lock(&fs->lock);
+		if (trunc) {
+			n->size = 0;
+			n->dirty = 1;
+		}
+		n->loaded = 1;
+		pthread_mutex_unlock(&fs->lock);
+		return 0;
+	}
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, n->name, &p, &e) < 0)
+		return -azfs_errno(&e);
+	if (p.copy.status == BLOB_COPY_PENDING) {
+		blob_props_release(&p);
+		return -EBUSY;
+	}
+	rc = remember_props(fs, n, &p);
+	if (rc < 0)
+		goto out_props;
+	if (ftruncate(n->fd, 0) < 0) {
+		rc = -errno;
+		goto out_props;
+	}
+	if (!trunc && p.size > 0) {
+		d.fs = fs;
+		d.name = n->name;
+		d.etag = p.etag[0] ? p.etag : NULL;
+		d.fd = n->fd;
+		d.size = p.size;
+		d.chunk = fs->o.block_size;
+		d.err = 0;
+		rc = pool_run((size_t)((p.size + d.chunk - 1) / d.chunk),
+			      fs->o.parallel, dl_one, &d);
+		if (rc < 0)
+			goto out_props;
+	}
+	pthread_mutex_lock(&fs->lock);
+	n->size = trunc ? 0 : p.size;
+	n->loaded = 1;
+	if (trunc)
+		n->dirty = 1;
+	pthread_mutex_unlock(&fs->lock);
+	rc = 0;
+out_props:
+	blob_props_release(&p);
+	return rc;
+}
+
+struct ul {
+	struct azfs *fs;
+	const char *name;
+	int fd;
+	uint64_t size;
+	size_t block;
+	char **ids;
+	char salt[17];
+};
+
+static int ul_one(void *ctx, size_t i)
+{
+	struct ul *u = ctx;
+	uint64_t off = (uint64_t)i * u->block;
+	size_t len = u->size - off < u->block ? (size_t)(u->size - off) : u->block;
+	struct blob_error e;
+	char *buf = malloc(len ? len : 1);
+	ssize_t got;
+	int rc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	got = pread(u->fd, buf, len, (off_t)off);
+	if (got != (ssize_t)len) {
+		rc = got < 0 ? -errno : -EIO;
+		goto out_free;
+	}
+	if (blob_put_block(&u->fs->blob, u->name, u->ids[i], buf, len, &e) < 0) {
+		char msg[400];
+
+		log_error("upload of %s failed: %s", u->name,
+			  blob_error_str(&e, msg, sizeof(msg)));
+		rc = -azfs_errno(&e);
+	}
+out_free:
+	free(buf);
+	return rc;
+}
+
+static int upload_blocks(struct azfs *fs, const char *name, int fd,
+			 uint64_t size, const struct blob_put_opts *po,
+			 char *etag)
+{
+	struct ul u;
+	struct blob_error e;
+	size_t nb, i;
+	int rc = -ENOMEM;
+
+	memset(&u, 0, sizeof(u));
+	u.fs = fs;
+	u.name = name;
+	u.fd = fd;
+	u.size = size;
+	u.block = fs->o.block_size;
+	nb = (size_t)((size + u.block - 1) / u.block);
+	if (nb > BLOB_MAX_BLOCKS)
+		return -EFBIG;
+	snprintf(u.salt, sizeof(u.salt), "%08lx%08lx",
+		 (unsigned long)random(), (unsigned long)random());
+	u.ids = calloc(nb, sizeof(*u.ids));
+	if (!u.ids)
+		return -ENOMEM;
+	for (i = 0; i < nb; i++) {
+		u.ids[i] = malloc(72);
+		if (!u.ids[i])
+			goto out_free;
+		blob_block_id((uint32_t)i, u.salt, u.ids[i], 72);
+	}
+	rc = pool_run(nb, fs->o.parallel, ul_one, &u);
+	if (rc < 0)
+		goto out_free;
+	if (blob_put_block_list(&fs->blob, name, u.ids, nb, po, etag, &e) < 0) {
+		char msg[400];
+
+		log_error("commit of %s failed: %s", name,
+			  blob_error_str(&e, msg, sizeof(msg)));
+		rc = -azfs_errno(&e);
+	}
+out_free:
+	for (i = 0; i < nb; i++)
+		free(u.ids[i]);
+	free(u.ids);
+	return rc;
+}
+
+static int upload_small(struct azfs *fs, const char *name, int fd,
+			uint64_t size, const struct blob_put_opts *po,
+			char *etag)
+{
+	struct blob_error e;
+	char *buf = malloc(size ? (size_t)size : 1);
+	ssize_t got;
+	int rc = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	got = size ? pread(fd, buf, (size_t)size, 0) : 0;
+	if (got != (ssize_t)size) {
+		rc = got < 0 ? -errno : -EIO;
+		goto out_free;
+	}
+	if (blob_put(&fs->blob, name, buf, (size_t)size, po, etag, &e) < 0) {
+		char msg[400];
+
+		log_error("upload of %s failed: %s", name,
+			  blob_error_str(&e, msg, sizeof(msg)));
+		rc = -azfs_errno(&e);
+	}
+out_free:
+	free(buf);
+	return rc;
+}
+
+/* upload_meta: the node's metadata with mtime set (fs->lock held). */
+static int upload_meta(struct node *n, struct blob_meta **out, size_t *count)
+{
+	struct blob_meta *m = calloc(n->n_meta + 1, sizeof(*m));
+	struct timespec ts = n->mtime_set ? n->mtime : azfs_now();
+	char tbuf[48];
+	size_t i, k = 0;
+
+	if (!m)
+		return -ENOMEM;
+	for (i = 0; i < n->n_meta; i++) {
+		if (strcasecmp(n->meta[i].name, "mtime") == 0)
+			continue;
+		m[k].name = str_ndup(n->meta[i].name, strlen(n->meta[i].name));
+		m[k].value = str_ndup(n->meta[i].value, strlen(n->meta[i].value));
+		k++;
+		if (!m[k - 1].name || !m[k - 1].value)
+			goto out_fail;
+	}
+	str_rfc3339_format(&ts, tbuf, sizeof(tbuf));
+	m[k].name = str_ndup("mtime", 5);
+	m[k].value = str_ndup(tbuf, strlen(tbuf));
+	k++;
+	if (!m[k - 1].name || !m[k - 1].value)
+		goto out_fail;
+	*out = m;
+	*count = k;
+	return 0;
+out_fail:
+	meta_free(m, k);
+	return -ENOMEM;
+}
+
+int node_flush(struct azfs *fs, struct node *n)
+{
+	struct blob_put_opts po;
+	struct blob_meta *m = NULL;
+	size_t nm = 0;
+	char etag[BLOB_ETAG_MAX] = "";
+	uint64_t size;
+	char *name = NULL;
+	int rc = 0, need;
+
+	node_begin(fs, n, 1);
+	pthread_mutex_lock(&fs->lock);
+	need = (n->dirty || n->is_new) && !n->unlinked;
+	size = n->size;
+	if (need) {
+		rc = upload_meta(n, &m, &nm);
+		name = str_ndup(n->name, strlen(n->name));
+		if (!name)
+			rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	if (!need || rc < 0)
+		goto out_end;
+	if (n->fd < 0) {
+		rc = open_staging(fs, n);
+		if (rc < 0)
+			goto out_end;
+	}
+	memset(&po, 0, sizeof(po));
+	po.meta = m;
+	po.n_meta = nm;
+	if (size <= fs->o.block_size)
+		rc = upload_small(fs, name, n->fd, size, &po, etag);
+	else
+		rc = upload_blocks(fs, name, n->fd, size, &po, etag);
+	pthread_mutex_lock(&fs->lock);
+	if (rc == 0) {
+		n->dirty = 0;
+		n->is_new = 0;
+		n->mtime_set = 0;
+		memcpy(n->etag, etag, sizeof(n->etag));
+	}
+	pthread_mutex_unlock(&fs->lock);
+	cache_drop(fs, n->path);
+out_end:
+	node_end(fs, n, 1);
+	meta_free(m, nm);
+	free(name);
+	return rc;
+}
+
+int node_meta_set(struct azfs *fs, struct node *n, const char *key,
+		  const char *value, int xflags)
+{
+	struct blob_meta *m;
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	if (!(n->dirty || n->is_new) || n->unlinked) {
+		rc = 1;
+		goto out_unlock;
+	}
+	for (i = 0; i < n->n_meta; i++)
+		if (strcasecmp(n->meta[i].name, key) == 0)
+			break;
+	if (i < n->n_meta && (xflags & XATTR_CREATE)) {
+		rc = -EEXIST;
+	} else if (i == n->n_meta && (!value || (xflags & XATTR_REPLACE))) {
+		rc = -ENODATA;
+	} else if (!value) {
+		free(n->meta[i].name);
+		free(n->meta[i].value);
+		n->meta[i] = n->meta[--n->n_meta];
+	} else if (i < n->n_meta) {
+		char *v = str_ndup(value, strlen(value));
+
+		if (!v) {
+			rc = -ENOMEM;
+		} else {
+			free(n->meta[i].value);
+			n->meta[i].value = v;
+		}
+	} else {
+		m = realloc(n->meta, (n->n_meta + 1) * sizeof(*m));
+		if (!m) {
+			rc = -ENOMEM;
+			goto out_unlock;
+		}
+		n->meta = m;
+		m[n->n_meta].name = str_ndup(key, strlen(key));
+		m[n->n_meta].value = str_ndup(value, strlen(value));
+		if (!m[n->n_meta].name || !m[n->n_meta].value) {
+			free(m[n->n_meta].name);
+			free(m[n->n_meta].value);
+			rc = -ENOMEM;
+		} else {
+			n->n_meta++;
+		}
+	}
+out_unlock:
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+int node_meta_get(struct azfs *fs, struct node *n, struct blob_meta **out,
+		  size_t *count)
+{
+	int rc = 1;
+
+	pthread_mutex_lock(&fs->lock);
+	if ((n->dirty || n->is_new) && !n->unlinked) {
+		rc = dup_meta(n->meta, n->n_meta, out);
+		if (rc == 0)
+			*count = n->n_meta;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}

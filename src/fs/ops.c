@@ -1,0 +1,1012 @@
+/*
+ * ops.c -- the FUSE operations: lookup, listing, files, directories,
+ * symlinks, times. Server-side copies live in copy.c, xattrs in xattr.c.
+ *
+ * Every operation returns 0 or -errno; errors from the service are turned
+ * into errno by azfs_errno() alone.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "copy/copy.h"
+#include "fs/azfs.h"
+#include "util/log.h"
+#include "util/pool.h"
+#include "util/str.h"
+
+#define LIST_PAGE 5000
+
+static int fail(const char *what, const char *name, const struct blob_error *e)
+{
+	char msg[400];
+	int err = azfs_errno(e);
+
+	if (err != ENOENT)
+		log_warn("%s %s: %s", what, name, blob_error_str(e, msg, sizeof(msg)));
+	return -err;
+}
+
+/* dir_nonempty_or_exists: 1 if anything is stored under name + "/". */
+static int has_children(struct azfs *fs, const char *name, int skip_marker,
+			int *out)
+{
+	struct blob_list_page pg;
+	struct blob_error e;
+	char *prefix = NULL;
+	size_t i;
+	int rc;
+
+	if (asprintf(&prefix, "%s%s", name, *name ? "/" : "") < 0)
+		return -ENOMEM;
+	memset(&pg, 0, sizeof(pg));
+	rc = blob_list(&fs->blob, prefix, "/", NULL, 3, &pg, &e);
+	if (rc < 0) {
+		rc = fail("List Blobs", prefix, &e);
+		goto out_free;
+	}
+	*out = pg.n_prefixes > 0;
+	for (i = 0; i < pg.n_items; i++)
+		if (!skip_marker || strcmp(pg.items[i].name, prefix) != 0)
+			*out = 1;
+	blob_list_page_release(&pg);
+out_free:
+	free(prefix);
+	return rc;
+}
+
+int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
+{
+	struct blob_props p;
+	struct blob_error e;
+	uint64_t size;
+	char *name;
+	int rc, any = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (strcmp(path, "/") == 0) {
+		a->kind = ATTR_DIR;
+		a->mtime = azfs_now();
+		return 0;
+	}
+	if (node_size(fs, path, &size)) {
+		if (!cache_get(fs, path, a) || a->kind != ATTR_FILE) {
+			a->kind = ATTR_FILE;
+			a->mtime = azfs_now();
+		}
+		a->size = size;
+		return 0;
+	}
+	if (cache_get(fs, path, a))
+		return a->kind == ATTR_NONE ? -ENOENT : 0;
+	name = azfs_blob_name(fs, path, &rc);
+	if (!name)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, name, &p, &e) == 0) {
+		azfs_attr_from_props(&p, a);
+		blob_props_release(&p);
+		cache_put(fs, path, a);
+		rc = 0;
+		goto out_free;
+	}
+	if (e.status != 404) {
+		rc = fail("Get Blob Properties", name, &e);
+		goto out_free;
+	}
+	rc = has_children(fs, name, 0, &any);
+	if (rc < 0)
+		goto out_free;
+	memset(a, 0, sizeof(*a));
+	if (any) {
+		a->kind = ATTR_DIR;
+		a->mtime = azfs_now();
+	}
+	cache_put(fs, path, a);
+	rc = any ? 0 : -ENOENT;
+out_free:
+	free(name);
+	return rc;
+}
+
+static int op_getattr(const char *path, struct stat *st,
+		      struct fuse_file_info *fi)
+{
+	struct azfs *fs = azfs_get();
+	struct attr a;
+	int rc;
+
+	(void)fi;
+	rc = azfs_lookup(fs, path, &a);
+	if (rc < 0)
+		return rc;
+	azfs_fill_stat(fs, &a, st);
+	return 0;
+}
+
+/* ---- readdir ---- */
+
+struct dent {
+	char *name;
+	struct attr a;
+};
+
+static int dent_cmp(const void *x, const void *y)
+{
+	const struct dent *a = x, *b = y;
+	int c = strcmp(a->name, b->name);
+
+	/* a marker blob and a prefix of the same name: keep the blob's attrs */
+	return c ? c : (int)(b->a.explicit_dir) - (int)(a->a.explicit_dir);
+}
+
+static int dents_add(struct dent **d, size_t *n, size_t *cap, const char *name,
+		     size_t len, const struct attr *a)
+{
+	if (len == 0 || len > 255 || (len == 1 && name[0] == '.') ||
+	    (len == 2 && name[0] == '.' && name[1] == '.'))
+		return 0;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 256;
+		struct dent *nd = realloc(*d, nc * sizeof(*nd));
+
+		if (!nd)
+			return -ENOMEM;
+		*d = nd;
+		*cap = nc;
+	}
+	(*d)[*n].name = str_ndup(name, len);
+	if (!(*d)[*n].name)
+		return -ENOMEM;
+	(*d)[*n].a = *a;
+	(*n)++;
+	return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		      off_t off, struct fuse_file_info *fi,
+		      enum fuse_readdir_flags flags)
+{
+	struct azfs *fs = azfs_get();
+	struct dent *d = NULL;
+	size_t n = 0, cap = 0, i, plen;
+	char *name, *prefix = NULL, *marker = NULL, *child = NULL;
+	struct stat st;
+	int rc;
+
+	(void)off;
+	(void)fi;
+	(void)flags;
+	name = azfs_blob_name(fs, path, &rc);
+	if (!name)
+		return rc;
+	if (asprintf(&prefix, "%s%s", name, *name ? "/" : "") < 0) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	plen = strlen(prefix);
+	do {
+		struct blob_list_page pg;
+		struct blob_error e;
+		struct attr a;
+
+		memset(&pg, 0, sizeof(pg));
+		if (blob_list(&fs->blob, prefix, "/", marker, LIST_PAGE, &pg, &e) < 0) {
+			rc = fail("List Blobs", prefix, &e);
+			goto out_free;
+		}
+		free(marker);
+		marker = pg.next_marker;
+		pg.next_marker = NULL;
+		for (i = 0; i < pg.n_prefixes; i++) {
+			const char *rel = pg.prefixes[i] + plen;
+			size_t l = strlen(rel);
+
+			if (strncmp(pg.prefixes[i], prefix, plen) != 0)
+				continue;
+			memset(&a, 0, sizeof(a));
+			a.kind = ATTR_DIR;
+			a.mtime = azfs_now();
+			if (l && rel[l - 1] == '/')
+				l--;
+			if (dents_add(&d, &n, &cap, rel, l, &a) < 0)
+				goto out_nomem;
+		}
+		for (i = 0; i < pg.n_items; i++) {
+			const char *rel = pg.items[i].name + plen;
+
+			if (strncmp(pg.items[i].name, prefix, plen) != 0 || !*rel)
+				continue;
+			azfs_attr_from_props(&pg.items[i].props, &a);
+			if (dents_add(&d, &n, &cap, rel, strlen(rel), &a) < 0)
+				goto out_nomem;
+		}
+		blob_list_page_release(&pg);
+	} while (marker);
+
+	qsort(d, n, sizeof(*d), dent_cmp);
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(d[i].name, d[i - 1].name) == 0)
+			continue;
+		free(child);
+		child = NULL;
+		if (asprintf(&child, "%s%s%s", path, strcmp(path, "/") ? "/" : "",
+			     d[i].name) < 0)
+			goto out_nomem;
+		/* what an open file has staged wins over the listing */
+		if (!node_size(fs, child, &d[i].a.size))
+			cache_put(fs, child, &d[i].a);
+		azfs_fill_stat(fs, &d[i].a, &st);
+		if (filler(buf, d[i].name, &st, 0, FUSE_FILL_DIR_PLUS))
+			break;
+	}
+	rc = 0;
+	goto out_free;
+out_nomem:
+	rc = -ENOMEM;
+out_free:
+	for (i = 0; i < n; i++)
+		free(d[i].name);
+	free(d);
+	free(child);
+	free(marker);
+	free(prefix);
+	free(name);
+	return rc;
+}
+
+/* ---- files ---- */
+
+static struct handle *fh(struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+static int open_common(const char *path, struct fuse_file_info *fi, int create)
+{
+	struct azfs *fs = azfs_get();
+	int acc = fi->flags & O_ACCMODE, rc;
+	struct handle *h;
+	struct attr a;
+	char *name;
+
+	name = azfs_blob_name(fs, path, &rc);
+	if (!name)
+		return rc;
+	if (acc != O_RDONLY && fs->o.read_only) {
+		free(name);
+		return -EROFS;
+	}
+	if (!create && acc != O_RDONLY) {
+		cache_drop(fs, path);
+		rc = azfs_lookup(fs, path, &a);
+		if (rc == 0 && a.copy_pending)
+			rc = -EBUSY;
+		if (rc < 0) {
+			free(name);
+			return rc;
+		}
+	}
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		free(name);
+		return -ENOMEM;
+	}
+	h->flags = fi->flags;
+	h->writable = acc != O_RDONLY;
+	h->node = node_get(fs, path, name);
+	free(name);
+	if (!h->node) {
+		free(h);
+		return -ENOMEM;
+	}
+	if (create) {
+		pthread_mutex_lock(&fs->lock);
+		if (!h->node->loaded) {
+			h->node->is_new = 1;
+			h->node->loaded = 1;
+			h->node->size = 0;
+			h->node->unlinked = 0;
+			h->node->meta_known = 1;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		cache_drop(fs, path);
+	} else if ((fi->flags & O_TRUNC) && h->writable) {
+		node_begin(fs, h->node, 1);
+		rc = node_load(fs, h->node, 1);
+		node_end(fs, h->node, 1);
+		if (rc < 0) {
+			node_put(fs, h->node);
+			free(h);
+			return rc;
+		}
+	}
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+static int op_open(const char *path, struct fuse_file_info *fi)
+{
+	return open_common(path, fi, 0);
+}
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)mode;
+	return open_common(path, fi, 1);
+}
+
+static int op_read(const char *path, char *buf, size_t size, off_t off,
+		   struct fuse_file_info *fi)
+{
+	struct azfs *fs = azfs_get();
+	struct node *n = fh(fi)->node;
+	struct blob_error e;
+	size_t got = 0;
+	int staged, rc;
+
+	node_begin(fs, n, 0);
+	pthread_mutex_lock(&fs->lock);
+	staged = n->loaded || n->is_new;
+	pthread_mutex_unlock(&fs->lock);
+	if (staged) {
+		ssize_t r = n->fd >= 0 ? pread(n->fd, buf, size, off) : 0;
+
+		node_end(fs, n, 0);
+		return r < 0 ? -errno : (int)r;
+	}
+	node_end(fs, n, 0);
+	if (blob_read(&fs->blob, n->name, (uint64_t)off, size, buf, &got, NULL,
+		      &e) < 0)
+		return fail("Get Blob", n->name, &e);
+	if (got == 0 && size > 0) {
+		/* an empty answer may be a pending copy: wait for its end */
+		struct attr a;
+
+		cache_drop(fs, path);
+		rc = azfs_lookup(fs, path, &a);
+		if (rc == 0 && a.copy_pending) {
+			enum blob_copy_status st;
+
+			if (copy_wait(&fs->blob, n->name, NULL, &st, &e) < 0)
+				return fail("Get Blob Properties", n->name, &e);
+			if (st != BLOB_COPY_SUCCESS)
+				return -EIO;
+			if (blob_read(&fs->blob, n->name, (uint64_t)off, size,
+				      buf, &got, NULL, &e) < 0)
+				return fail("Get Blob", n->name, &e);
+		}
+	}
+	return (int)got;
+}
+
+static int op_write(const char *path, const char *buf, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct azfs *fs = azfs_get();
+	struct node *n = fh(fi)->node;
+	int loaded, rc;
+	ssize_t w;
+
+	(void)path;
+	pthread_mutex_lock(&fs->lock);
+	loaded = n->loaded;
+	pthread_mutex_unlock(&fs->lock);
+	if (!loaded || n->fd < 0) {
+		node_begin(fs, n, 1);
+		rc = node_load(fs, n, 0);
+		if (rc == 0 && n->fd < 0)
+			rc = -EIO;
+		node_end(fs, n, 1);
+		if (rc < 0)
+			return rc;
+	}
+	node_begin(fs, n, 0);
+	if (fh(fi)->flags & O_APPEND) {
+		pthread_mutex_lock(&fs->lock);
+		off = (off_t)n->size;
+		pthread_mutex_unlock(&fs->lock);
+	}
+	w = pwrite(n->fd, buf, size, off);
+	if (w < 0) {
+		rc = -errno;
+		node_end(fs, n, 0);
+		return rc;
+	}
+	pthread_mutex_lock(&fs->lock);
+	if ((uint64_t)off + (uint64_t)w > n->size)
+		n->size = (uint64_t)off + (uint64_t)w;
+	n->dirty = 1;
+	n->copied_size = 0;
+	pthread_mutex_unlock(&fs->lock);
+	node_end(fs, n, 0);
+	return (int)w;
+}
+
+static int op_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = fh(fi);
+
+	(void)path;
+	if (!h->writable)
+		return 0;
+	return node_flush(azfs_get(), h->node);
+}
+
+static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)datasync;
+	return op_flush(path, fi);
+}
+
+static int op_release(const char *path, struct fuse_file_info *fi)
+{
+	struct azfs *fs = azfs_get();
+	struct handle *h = fh(fi);
+	int rc = 0;
+
+	(void)path;
+	if (h->writable)
+		rc = node_flush(fs, h->node);
+	if (rc < 0)
+		log_error("data of %s could not be uploaded at close (%s); it stays in %s until unmount",
+			  h->node->name, strerror(-rc), fs->o.cache_dir);
+	node_put(fs, h->node);
+	free(h);
+	return 0;
+}
+
+static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct azfs *fs = azfs_get();
+	struct node *n;
+	struct attr a;
+	char *name = NULL;
+	int rc;
+
+	if (fs->o.read_only)
+		return -EROFS;
+	if (fi) {
+		n = fh(fi)->node;
+		pthread_mutex_lock(&fs->lock);
+		n->refs++;
+		pthread_mutex_unlock(&fs->lock);
+	} else {
+		cache_drop(fs, path);
+		rc = azfs_lookup(fs, path, &a);
+		if (rc == 0 && a.kind == ATTR_DIR)
+			rc = -EISDIR;
+		if (rc == 0 && a.copy_pending)
+			rc = -EBUSY;
+		if (rc < 0)
+			return rc;
+		name = azfs_blob_name(fs, path, &rc);
+		if (!name)
+			return rc;
+		n = node_get(fs, path, name);
+		free(name);
+		if (!n)
+			return -ENOMEM;
+	}
+	node_begin(fs, n, 1);
+	rc = node_load(fs, n, size == 0);
+	if (rc == 0 && size != 0) {
+		if (ftruncate(n->fd, size) < 0) {
+			rc = -errno;
+		} else {
+			pthread_mutex_lock(&fs->lock);
+			n->size = (uint64_t)size;
+			n->dirty = 1;
+			pthread_mutex_unlock(&fs->lock);
+		}
+	}
+	node_end(fs, n, 1);
+	if (rc == 0 && !fi)
+		rc = node_flush(fs, n);
+	cache_drop(fs, path);
+	node_put(fs, n);
+	return rc;
+}
+
+static int op_unlink(const char *path)
+{
+	struct azfs *fs = azfs_get();
+	struct node *n;
+	char *name;
+	int rc, was_new = 0;
+
+	if (fs->o.read_only)
+		return -EROFS;
+	name = azfs_blob_name(fs, path, &rc);
+	if (!name)
+		return rc;
+	n = node_find(fs, path);
+	if (n) {
+		pthread_mutex_lock(&fs->lock);
+		was_new = n->is_new;
+		n->unlinked = 1;
+		n->dirty = 0;
+		n->is_new = 0;
+		pthread_mutex_unlock(&fs->lock);
+		node_put(fs, n);
+	}
+	rc = azfs_delete_blob(fs, name);
+	if (rc == -ENOENT && was_new)
+		rc = 0;
+	cache_drop(fs, path);
+	free(name);
+	return rc;
+}
+
+/* put_marker: a zero-length blob with metadata (directory or symlink). */
+static int put_special(struct azfs *fs, const char *name, const char *key,
+		       const char *body)
+{
+	struct blob_meta m[2];
+	struct blob_put_opts po;
+	struct blob_error e;
+	struct timespec now = azfs_now();
+	char tbuf[48];
+
+	str_rfc3339_format(&now, tbuf, sizeof(tbuf));
+	m[0].name = (char *)key;
+	m[0].value = (char *)"true";
+	m[1].name = (char *)"mtime";
+	m[1].value = tbuf;
+	memset(&po, 0, sizeof(po));
+	po.meta = m;
+	po.n_meta = 2;
+	if (blob_put(&fs->blob, name, body, body ? strlen(body) : 0, &po, NULL,
+		     &e) < 0)
+		return fail("Put Blob", name, &e);
+	return 0;
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	struct azfs *fs = azfs_get();
+	char *name;
+	int rc;
+
+	(void)mode;
+	if (fs->o.read_only)
+		return -EROFS;
+	name = azfs_blob_name(fs, path, &rc);
+	if (!name)
+		return rc;
+	rc = put_special(fs, name, "hdi_isfolder", NULL);
+	cache_drop(fs, path);
+	free(name);
+	return rc;
+}
+
+static int delete_if_exists(struct azfs *fs, const char *name)
+{
+	struct blob_error e;
+
+	if (blob_delete(&fs->blob, name, &e) == 0 || e.status == 404)
+		return 0;
+	return fail("Delete Blob", name, &e);
+}
+
+static int op_rmdir(const char *path)
+{
+	struct azfs *fs = azfs_get();
+	char *name, *slash = NULL;
+	struct attr a;
+	int rc, any = 0;
+
+	if (fs->o.read_only)
+		return -EROFS;
+	rc = azfs_lookup(fs, path, &a);
+	if (rc < 0)
+		return rc;
+	if (a.kind != ATTR_DIR)
+		return -ENOTDIR;
+	name = azfs_blob_name(fs, path, &rc);
+	if (!name)
+		return rc;
+	rc = has_children(fs, name, 1, &any);
+	if (rc < 0)
+		goto out_free;
+	if (any) {
+		rc = -ENOTEMPTY;
+		goto out_free;
+	}
+	if (asprintf(&slash, "%s/", name) < 0) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	rc = delete_if_exists(fs, name);
+	if (rc == 0)
+		rc = delete_if_exists(fs, slash);
+	cache_drop_tree(fs, path);
+out_free:
+	free(slash);
+	free(name);
+	return rc;
+}
+
+static int op_symlink(const char *target, const char *path)
+{
+	struct azfs *fs = azfs_get();
+	char *name;
+	int rc;
+
+	if (fs->o.read_only)
+		return -EROFS;
+	name = azfs_blob_name(fs, path, &rc);
+	if (!name)
+		return rc;
+	rc = put_special(fs, name, "is_symlink", target);
+	cache_drop(fs, path);
+	free(name);
+	return rc;
+}
+
+static int op_readlink(const char *path, char *buf, size_t size)
+{
+	struct azfs *fs = azfs_get();
+	struct blob_error e;
+	size_t got = 0;
+	char *name;
+	int rc;
+
+	if (size == 0)
+		return -EINVAL;
+	name = azfs_blob_name(fs, path, &rc);
+	if (!name)
+		return rc;
+	rc = 0;
+	if (blob_read(&fs->blob, name, 0, size - 1, buf, &got, NULL, &e) < 0)
+		rc = fail("Get Blob", name, &e);
+	else
+		buf[got] = '\0';
+	free(name);
+	return rc;
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2],
+		      struct fuse_file_info *fi)
+{
+	struct azfs *fs = azfs_get();
+	struct timespec mt;
+	struct blob_props p;
+	struct blob_error e;
+	struct blob_meta *m = NULL;
+	struct node *n;
+	char tbuf[48];
+	char *name;
+	size_t i, k = 0;
+	int rc;
+
+	(void)fi;
+	if (fs->o.read_only)
+		return -EROFS;
+	if (tv && tv[1].tv_nsec == UTIME_OMIT)
+		return 0;
+	mt = (!tv || tv[1].tv_nsec == UTIME_NOW) ? azfs_now() : tv[1];
+	n = node_find(fs, path);
+	if (n) {
+		int pending;
+
+		pthread_mutex_lock(&fs->lock);
+		pending = n->dirty || n->is_new;
+		if (pending) {
+			n->mtime = mt;
+			n->mtime_set = 1;
+		}
+		pthread_mutex_unlock(&fs->lock);
+		node_put(fs, n);
+		if (pending) {
+			cache_drop(fs, path);
+			return 0;
+		}
+	}
+	name = azfs_blob_name(fs, path, &rc);
+	if (!name)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, name, &p, &e) < 0) {
+		struct attr a;
+
+		/* a directory without a marker blob has no time to set */
+		rc = e.status == 404 && azfs_lookup(fs, path, &a) == 0 ? 0
+			: fail("Get Blob Properties", name, &e);
+		goto out_name;
+	}
+	m = calloc(p.n_meta + 1, sizeof(*m));
+	if (!m) {
+		rc = -ENOMEM;
+		goto out_props;
+	}
+	for (i = 0; i < p.n_meta; i++)
+		if (strcasecmp(p.meta[i].name, "mtime") != 0)
+			m[k++] = p.meta[i];
+	str_rfc3339_format(&mt, tbuf, sizeof(tbuf));
+	m[k].name = (char *)"mtime";
+	m[k].value = tbuf;
+	k++;
+	rc = blob_set_metadata(&fs->blob, name, m, k, p.etag[0] ? p.etag : NULL, &e) < 0
+		? fail("Set Blob Metadata", name, &e) : 0;
+	free(m);
+out_props:
+	blob_props_release(&p);
+out_name:
+	cache_drop(fs, path);
+	free(name);
+	return rc;
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	struct attr a;
+
+	(void)mode;
+	(void)fi;
+	return azfs_lookup(azfs_get(), path, &a);
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid,
+		    struct fuse_file_info *fi)
+{
+	struct attr a;
+
+	(void)uid;
+	(void)gid;
+	(void)fi;
+	return azfs_lookup(azfs_get(), path, &a);
+}
+
+static int op_statfs(const char *path, struct statvfs *st)
+{
+	(void)path;
+	memset(st, 0, sizeof(*st));
+	st->f_bsize = 4096;
+	st->f_frsize = 4096;
+	st->f_blocks = 1ULL << 40;
+	st->f_bfree = 1ULL << 40;
+	st->f_bavail = 1ULL << 40;
+	st->f_files = 1ULL << 32;
+	st->f_ffree = 1ULL << 32;
+	st->f_favail = 1ULL << 32;
+	st->f_namemax = 255;
+	return 0;
+}
+
+/* ---- rename ---- */
+
+struct mv {
+	struct azfs *fs;
+	char **src;
+	char **dst;
+	size_t n;
+};
+
+/* move_one: Copy Blob, wait for success, then delete the source. */
+static int move_blob(struct azfs *fs, const char *src, const char *dst)
+{
+	struct blob_props p;
+	struct blob_error e;
+	int rc;
+
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, src, &p, &e) < 0)
+		return fail("Get Blob Properties", src, &e);
+	if (p.copy.status == BLOB_COPY_PENDING) {
+		blob_props_release(&p);
+		return -EBUSY;
+	}
+	rc = azfs_server_copy(fs, src, dst, p.etag, 1);
+	blob_props_release(&p);
+	if (rc < 0)
+		return rc;
+	return delete_if_exists(fs, src);
+}
+
+static int mv_one(void *ctx, size_t i)
+{
+	struct mv *m = ctx;
+
+	return move_blob(m->fs, m->src[i], m->dst[i]);
+}
+
+static int mv_add(struct mv *m, size_t *cap, const char *src, const char *dst)
+{
+	if (m->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		char **s = realloc(m->src, nc * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		m->src = s;
+		s = realloc(m->dst, nc * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		m->dst = s;
+		*cap = nc;
+	}
+	m->src[m->n] = str_ndup(src, strlen(src));
+	m->dst[m->n] = str_ndup(dst, strlen(dst));
+	m->n++;
+	return m->src[m->n - 1] && m->dst[m->n - 1] ? 0 : -ENOMEM;
+}
+
+static int rename_dir(struct azfs *fs, const char *from, const char *to,
+		      const struct attr *fa)
+{
+	struct mv m = { fs, NULL, NULL, 0 };
+	char *marker = NULL, *prefix = NULL, *dst = NULL;
+	size_t cap = 0, plen, i;
+	struct blob_error e;
+	int rc = 0;
+
+	if (asprintf(&prefix, "%s/", from) < 0)
+		return -ENOMEM;
+	plen = strlen(prefix);
+	do {
+		struct blob_list_page pg;
+
+		memset(&pg, 0, sizeof(pg));
+		if (blob_list(&fs->blob, prefix, NULL, marker, LIST_PAGE, &pg, &e) < 0) {
+			rc = fail("List Blobs", prefix, &e);
+			goto out_free;
+		}
+		free(marker);
+		marker = pg.next_marker;
+		pg.next_marker = NULL;
+		for (i = 0; i < pg.n_items && rc == 0; i++) {
+			free(dst);
+			dst = NULL;
+			if (asprintf(&dst, "%s/%s", to, pg.items[i].name + plen) < 0)
+				rc = -ENOMEM;
+			else
+				rc = mv_add(&m, &cap, pg.items[i].name, dst);
+		}
+		blob_list_page_release(&pg);
+		if (rc < 0)
+			goto out_free;
+	} while (marker);
+	rc = pool_run(m.n, fs->o.parallel, mv_one, &m);
+	if (rc == 0 && fa->explicit_dir) {
+		struct blob_props p;
+
+		memset(&p, 0, sizeof(p));
+		if (blob_get_props(&fs->blob, from, &p, &e) == 0) {
+			blob_props_release(&p);
+			rc = move_blob(fs, from, to);
+		}
+	}
+out_free:
+	for (i = 0; i < m.n; i++) {
+		free(m.src[i]);
+		free(m.dst[i]);
+	}
+	free(m.src);
+	free(m.dst);
+	free(dst);
+	free(marker);
+	free(prefix);
+	return rc;
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct azfs *fs = azfs_get();
+	char *src = NULL, *dst = NULL;
+	struct attr fa, ta;
+	struct node *n;
+	int rc, to_exists;
+
+	if (fs->o.read_only)
+		return -EROFS;
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	rc = azfs_lookup(fs, from, &fa);
+	if (rc < 0)
+		return rc;
+	to_exists = azfs_lookup(fs, to, &ta) == 0;
+	if (to_exists) {
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (ta.kind == ATTR_DIR && fa.kind != ATTR_DIR)
+			return -EISDIR;
+		if (ta.kind != ATTR_DIR && fa.kind == ATTR_DIR)
+			return -ENOTDIR;
+	}
+	src = azfs_blob_name(fs, from, &rc);
+	if (!src)
+		return rc;
+	dst = azfs_blob_name(fs, to, &rc);
+	if (!dst)
+		goto out_free;
+	if (to_exists && ta.kind == ATTR_DIR) {
+		int any = 0;
+
+		rc = has_children(fs, dst, 1, &any);
+		if (rc == 0 && any)
+			rc = -ENOTEMPTY;
+		if (rc < 0)
+			goto out_free;
+	}
+	/* an open file with unsaved data is uploaded first */
+	n = node_find(fs, from);
+	if (n) {
+		rc = node_flush(fs, n);
+		node_put(fs, n);
+		if (rc < 0)
+			goto out_free;
+	}
+	if (fa.kind == ATTR_DIR)
+		rc = rename_dir(fs, src, dst, &fa);
+	else
+		rc = move_blob(fs, src, dst);
+	if (rc == 0)
+		node_rename(fs, from, to, dst);
+	cache_drop_tree(fs, from);
+	cache_drop_tree(fs, to);
+out_free:
+	free(src);
+	free(dst);
+	return rc;
+}
+
+static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	struct azfs *fs = azfs_get();
+
+	cfg->attr_timeout = fs->o.attr_timeout;
+	cfg->entry_timeout = fs->o.attr_timeout;
+	cfg->negative_timeout = fs->o.attr_timeout < 1 ? fs->o.attr_timeout : 1;
+	cfg->use_ino = 0;
+	cfg->hard_remove = 1;
+	conn->max_write = 1024 * 1024;
+	conn->max_readahead = 1024 * 1024;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	return fs;
+}
+
+static void op_destroy(void *data)
+{
+	(void)data;
+}
+
+const struct fuse_operations azfs_ops = {
+	.init = op_init,
+	.destroy = op_destroy,
+	.getattr = op_getattr,
+	.readdir = op_readdir,
+	.open = op_open,
+	.create = op_create,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.release = op_release,
+	.truncate = op_truncate,
+	.unlink = op_unlink,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.readlink = op_readlink,
+	.rename = op_rename,
+	.utimens = op_utimens,
+	.chmod = op_chmod,
+	.chown = op_chown,
+	.statfs = op_statfs,
+	.getxattr = azfs_getxattr,
+	.setxattr = azfs_setxattr,
+	.listxattr = azfs_listxattr,
+	.removexattr = azfs_removexattr,
+	.copy_file_range = azfs_copy_file_range,
+};

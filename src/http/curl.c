@@ -1,0 +1,304 @@
+/*
+ * curl.c -- the libcurl transport (see http.h): a pool of easy handles.
+ *
+ * Each request borrows one easy handle from the pool and returns it after,
+ * so each handle keeps its own keep-alive connection and a handle is never
+ * used by two threads at once. Handles beyond the pool size are created on
+ * demand and freed after use.
+ *
+ * Lock: pool->lock guards pool->idle and pool->n_idle only; no HTTP happens
+ * while it is held.
+ */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "http/http.h"
+#include "util/str.h"
+
+struct pool {
+	pthread_mutex_t lock;
+	CURL **idle;
+	int n_idle;
+	int max_idle;
+	char *cafile;
+};
+
+struct xfer {
+	const struct http_request *req;
+	struct http_response *resp;
+	CURL *h;
+	int overflow;       /* body larger than its cap */
+	int header_overflow;
+};
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+
+	/* A new status line (after 100-continue or a redirect) starts over. */
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		size_t i;
+
+		for (i = 0; i < x->resp->n_headers; i++) {
+			free(x->resp->headers[i].name);
+			free(x->resp->headers[i].value);
+		}
+		x->resp->n_headers = 0;
+	}
+	if (http_response_add_header(x->resp, p, len) < 0) {
+		x->header_overflow = 1;
+		return 0;
+	}
+	return len;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+	long code = 0;
+
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+	if (x->req->recv_buf && code >= 200 && code < 300) {
+		if (len > x->req->recv_cap - x->resp->recv_len) {
+			x->overflow = 1;
+			return 0;
+		}
+		memcpy((char *)x->req->recv_buf + x->resp->recv_len, p, len);
+		x->resp->recv_len += len;
+		return len;
+	}
+	if (buf_append(&x->resp->body, p, len) < 0) {
+		x->overflow = 1;
+		return 0;
+	}
+	return len;
+}
+
+static int has_header(const struct http_request *req, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < req->n_headers; i++)
+		if (str_has_prefix_ci(req->headers[i], name) &&
+		    req->headers[i][n] == ':')
+			return 1;
+	return 0;
+}
+
+static CURL *borrow(struct pool *pool)
+{
+	CURL *h = NULL;
+
+	pthread_mutex_lock(&pool->lock);
+	if (pool->n_idle > 0)
+		h = pool->idle[--pool->n_idle];
+	pthread_mutex_unlock(&pool->lock);
+	if (h) {
+		curl_easy_reset(h);
+		return h;
+	}
+	return curl_easy_init();
+}
+
+static void give_back(struct pool *pool, CURL *h)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (pool->n_idle < pool->max_idle) {
+		pool->idle[pool->n_idle++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&pool->lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static enum http_err map_curl(CURLcode cc)
+{
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+		return HTTP_ERR_CONNECT;
+	case CURLE_OPERATION_TIMEDOUT:
+		return HTTP_ERR_TIMEOUT;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+		return HTTP_ERR_TLS;
+	case CURLE_OUT_OF_MEMORY:
+		return HTTP_ERR_NOMEM;
+	default:
+		return HTTP_ERR_IO;
+	}
+}
+
+static int curl_perform(void *ctx, const struct http_request *req,
+			struct http_response *resp)
+{
+	struct pool *pool = ctx;
+	struct curl_slist *hdrs = NULL, *tmp;
+	struct xfer x = { req, resp, NULL, 0, 0 };
+	CURLcode cc;
+	size_t i;
+	int rc = -1;
+
+	x.h = borrow(pool);
+	if (!x.h) {
+		resp->err = HTTP_ERR_NOMEM;
+		snprintf(resp->errmsg, sizeof(resp->errmsg), "out of memory");
+		return -1;
+	}
+	for (i = 0; i < req->n_headers; i++) {
+		tmp = curl_slist_append(hdrs, req->headers[i]);
+		if (!tmp)
+			goto out_nomem;
+		hdrs = tmp;
+	}
+	/* libcurl adds these unless told not to; they are not signed. */
+	tmp = curl_slist_append(hdrs, "Expect:");
+	if (!tmp)
+		goto out_nomem;
+	hdrs = tmp;
+	if (!has_header(req, "content-type")) {
+		/* libcurl would send a form content type with a body, which
+		 * the Shared Key signature does not cover. */
+		tmp = curl_slist_append(hdrs, "Content-Type:");
+		if (!tmp)
+			goto out_nomem;
+		hdrs = tmp;
+	}
+
+	curl_easy_setopt(x.h, CURLOPT_URL, req->url);
+	curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(x.h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(x.h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(x.h, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(x.h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(x.h, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(x.h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	curl_easy_setopt(x.h, CURLOPT_CONNECTTIMEOUT_MS,
+			 req->timeout_ms < 10000 ? req->timeout_ms : 10000L);
+	curl_easy_setopt(x.h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(x.h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(x.h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(x.h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(x.h, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (pool->cafile)
+		curl_easy_setopt(x.h, CURLOPT_CAINFO, pool->cafile);
+	if (strcmp(req->method, "HEAD") == 0) {
+		curl_easy_setopt(x.h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(req->method, "GET") == 0) {
+		curl_easy_setopt(x.h, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(x.h, CURLOPT_CUSTOMREQUEST, req->method);
+		if (req->body || strcmp(req->method, "PUT") == 0 ||
+		    strcmp(req->method, "POST") == 0) {
+			curl_easy_setopt(x.h, CURLOPT_POSTFIELDS,
+					 req->body ? req->body : "");
+			curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE_LARGE,
+					 (curl_off_t)req->body_len);
+		}
+	}
+
+	cc = curl_easy_perform(x.h);
+	if (cc != CURLE_OK) {
+		if (x.overflow || x.header_overflow) {
+			resp->err = HTTP_ERR_TOO_LARGE;
+			snprintf(resp->errmsg, sizeof(resp->errmsg),
+				 "response %s larger than allowed",
+				 x.header_overflow ? "headers" : "body");
+		} else {
+			resp->err = map_curl(cc);
+			snprintf(resp->errmsg, sizeof(resp->errmsg), "%s",
+				 curl_easy_strerror(cc));
+		}
+		resp->status = 0;
+		goto out_free;
+	}
+	curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &resp->status);
+	rc = 0;
+out_free:
+	curl_slist_free_all(hdrs);
+	curl_easy_setopt(x.h, CURLOPT_HTTPHEADER, NULL);
+	give_back(pool, x.h);
+	return rc;
+out_nomem:
+	resp->err = HTTP_ERR_NOMEM;
+	snprintf(resp->errmsg, sizeof(resp->errmsg), "out of memory");
+	goto out_free;
+}
+
+static void curl_destroy(void *ctx)
+{
+	struct pool *pool = ctx;
+	int i;
+
+	if (!pool)
+		return;
+	for (i = 0; i < pool->n_idle; i++)
+		curl_easy_cleanup(pool->idle[i]);
+	free(pool->idle);
+	free(pool->cafile);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool);
+}
+
+static const struct http_transport_ops curl_ops = {
+	.perform = curl_perform,
+	.destroy = curl_destroy,
+};
+
+int http_curl_transport_new(const char *cafile, int max_handles,
+			    struct http_transport *out)
+{
+	struct pool *pool = calloc(1, sizeof(*pool));
+
+	if (!pool)
+		return -1;
+	pool->max_idle = max_handles > 0 ? max_handles : 16;
+	pool->idle = calloc((size_t)pool->max_idle, sizeof(CURL *));
+	if (cafile)
+		pool->cafile = str_ndup(cafile, strlen(cafile));
+	if (!pool->idle || (cafile && !pool->cafile)) {
+		free(pool->idle);
+		free(pool->cafile);
+		free(pool);
+		return -1;
+	}
+	pthread_mutex_init(&pool->lock, NULL);
+	out->ops = &curl_ops;
+	out->ctx = pool;
+	return 0;
+}
+
+long long http_parse_date(const char *s)
+{
+	time_t t = curl_getdate(s, NULL);
+
+	return t < 0 ? -1 : (long long)t;
+}
+
+void http_format_date(long long t, char *out, size_t outlen)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, outlen, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+int http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}

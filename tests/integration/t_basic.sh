@@ -1,0 +1,101 @@
+# t_basic.sh -- the filesystem with ordinary tools, checked from the other
+# side with the @azure/storage-blob SDK.
+set -eu
+. "$(dirname "$0")/lib.sh"
+azb_start_azurite
+C=basic
+azb_sdk mkcontainer $C >/dev/null
+M="$AZB_TMP/m"
+azb_mount $C "$M"
+L="$AZB_TMP/local"
+mkdir -p "$L"
+
+# write through the mount, read with the SDK
+echo "hello azblobfs" >"$M/hello.txt"
+eq "file written through the mount is on the server" "hello azblobfs" "$(azb_sdk get $C hello.txt -)"
+eq "cat reads it back" "hello azblobfs" "$(cat "$M/hello.txt")"
+eq "stat size" 15 "$(stat -c %s "$M/hello.txt")"
+# write with the SDK, read through the mount
+printf 'from the sdk' >"$L/s.txt"
+azb_sdk put $C sdk/dir/s.txt "$L/s.txt" >/dev/null
+eq "SDK blob readable through the mount" "from the sdk" "$(cat "$M/sdk/dir/s.txt")"
+ok "virtual directories list" bash -c "ls '$M/sdk' | grep -qx dir"
+ok "virtual directory stats as a directory" test -d "$M/sdk/dir"
+# dd, ranges
+dd if=/dev/urandom of="$L/r.bin" bs=1M count=20 status=none
+dd if="$L/r.bin" of="$M/r.bin" bs=1M status=none
+eq "dd 20 MiB in: sha256 on the server" "$(sha "$L/r.bin")" "$(azb_sdk sha256 $C r.bin)"
+eq "dd a middle range out" "$(dd if="$L/r.bin" bs=4096 skip=1000 count=7 status=none | sha256sum)" \
+  "$(dd if="$M/r.bin" bs=4096 skip=1000 count=7 status=none | sha256sum)"
+# partial overwrite and append keep the rest
+printf 'XYZ' | dd of="$M/hello.txt" bs=1 seek=6 conv=notrunc status=none
+eq "partial overwrite" "hello XYZlobfs" "$(azb_sdk get $C hello.txt -)"
+echo "more" >>"$M/hello.txt"
+eq "append" "$(printf 'hello XYZlobfs\nmore')" "$(azb_sdk get $C hello.txt -)"
+truncate -s 5 "$M/hello.txt"
+eq "truncate shrinks" "hello" "$(azb_sdk get $C hello.txt -)"
+truncate -s 0 "$M/hello.txt"
+eq "truncate to zero" 0 "$(stat -c %s "$M/hello.txt")"
+# cp -r a tree in and out
+mkdir -p "$L/tree/a/b/c" "$L/tree/empty"
+for i in 1 2 3 4 5; do head -c $((i * 7777)) /dev/urandom >"$L/tree/a/f$i"; done
+head -c 100 /dev/urandom >"$L/tree/a/b/c/deep"
+cp -r "$L/tree" "$M/tree"
+cp -r "$M/tree" "$L/back"
+eq "cp -r in and out: identical tree" "$(cd "$L/tree" && find . -type f -exec sha256sum {} + | sort)" \
+  "$(cd "$L/back" && find . -type f -exec sha256sum {} + | sort)"
+ok "empty directory survives the round trip" test -d "$L/back/empty"
+eq "directory marker blob" "true" "$(azb_sdk props $C tree/empty | azb_json 'j.metadata.hdi_isfolder')"
+# mkdir -p, rmdir, ENOTEMPTY
+mkdir -p "$M/x/y/z"
+ok "mkdir -p" test -d "$M/x/y/z"
+ok "rmdir of a non-empty directory fails" fails_with "not empty" rmdir "$M/x"
+rmdir "$M/x/y/z"
+ok "rmdir removes" bash -c "! test -e '$M/x/y/z'"
+# a dir/ marker written by another tool is a directory
+azb_sdk putstr $C other/ "" >/dev/null
+ok "a zero-length dir/ blob is a directory" test -d "$M/other"
+# mv of files and directories
+mv "$M/r.bin" "$M/r2.bin"
+ok "mv file: old name gone" bash -c "! azb_sdk props $C r.bin >/dev/null 2>&1"
+eq "mv file: content moved" "$(sha "$L/r.bin")" "$(azb_sdk sha256 $C r2.bin)"
+mv "$M/tree" "$M/tree2"
+eq "mv directory: every blob moved" "$(cd "$L/tree" && find . -type f -exec sha256sum {} + | sort)" \
+  "$(cd "$M/tree2" && find . -type f -exec sha256sum {} + | sort)"
+ok "mv directory: nothing left at the old prefix" bash -c "[ -z \"\$(azb_sdk list $C tree/)\" ]"
+# touch -d, ls -l times
+touch -d "2001-02-03 04:05:06 UTC" "$M/r2.bin"
+eq "touch -d sets mtime" "981173106" "$(stat -c %Y "$M/r2.bin")"
+eq "mtime metadata in RFC 3339" "2001-02-03T04:05:06" "$(azb_sdk props $C r2.bin | azb_json 'j.metadata.mtime.slice(0,19)')"
+touch "$M/new-empty"
+eq "touch creates an empty blob" 0 "$(azb_sdk props $C new-empty | azb_json 'j.contentLength')"
+# symlinks
+ln -s "tree2/a/f1" "$M/link"
+eq "readlink" "tree2/a/f1" "$(readlink "$M/link")"
+eq "symlink metadata" "true" "$(azb_sdk props $C link | azb_json 'j.metadata.is_symlink')"
+eq "reading through the symlink" "$(sha "$L/tree/a/f1")" "$(sha "$M/link")"
+# user xattrs
+setfattr -n user.color -v blue "$M/r2.bin"
+eq "setfattr user.* is metadata" "blue" "$(azb_sdk props $C r2.bin | azb_json 'j.metadata.color')"
+eq "getfattr user.*" "blue" "$(getfattr --only-values -n user.color "$M/r2.bin")"
+ok "listxattr shows user metadata only" bash -c "getfattr -d '$M/r2.bin' | grep -q user.color && ! getfattr -d '$M/r2.bin' | grep -q -e mtime -e azblob"
+setfattr -x user.color "$M/r2.bin"
+ok "removexattr" bash -c "! getfattr -n user.color '$M/r2.bin' 2>/dev/null"
+ok "bad metadata name is EINVAL" fails_with "Invalid argument" setfattr -n "user.bad-name" -v x "$M/r2.bin"
+eq "metadata survives a rewrite" "kept" "$(setfattr -n user.keep -v kept "$M/r2.bin"; echo new >"$M/r2.bin"; getfattr --only-values -n user.keep "$M/r2.bin")"
+# rm -r
+rm -r "$M/tree2"
+ok "rm -r removes every blob" bash -c "[ -z \"\$(azb_sdk list $C tree2)\" ]"
+ok "stat of a missing file is ENOENT" fails_with "No such file" stat "$M/nope"
+# 6000-entry directory: paging
+mkdir -p "$L/many"
+_azb_node -e "
+const { BlobServiceClient } = require('@azure/storage-blob');
+const c = BlobServiceClient.fromConnectionString(process.env.AZB_CONN).getContainerClient('$C');
+(async () => { const all = []; for (let i = 0; i < 6000; i++) all.push(i);
+  while (all.length) await Promise.all(all.splice(0, 200).map(i => c.getBlockBlobClient('many/f' + i).upload('x', 1)));
+})().catch(e => { console.error(e.message); process.exit(1); });" 
+eq "6000-entry directory lists completely" 6000 "$(ls "$M/many" | wc -l)"
+eq "ls -l sizes from the listing" 6000 "$(ls -l "$M/many" | grep -c ' 1 ')"
+ok "statfs" stat -f "$M"
+azb_done

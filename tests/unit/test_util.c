@@ -1,0 +1,125 @@
+/* test_util.c -- buffers, strings, time stamps, the task pool. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/buf.h"
+#include "util/pool.h"
+#include "util/str.h"
+
+static void test_buf_cap(void **st)
+{
+	struct buf b;
+
+	(void)st;
+	buf_init(&b, 8);
+	assert_int_equal(buf_puts(&b, "12345678"), 0);
+	assert_int_equal(buf_puts(&b, "9"), -1);
+	assert_int_equal(b.len, 8);
+	assert_string_equal(b.data, "12345678");
+	buf_reset(&b);
+	assert_int_equal(buf_printf(&b, "%d-%s", 42, "x"), 0);
+	assert_string_equal(b.data, "42-x");
+	buf_release(&b);
+}
+
+static void test_pct(void **st)
+{
+	struct buf b;
+
+	(void)st;
+	buf_init(&b, 0);
+	assert_int_equal(str_pct_encode(&b, "a b/%#?+&'\"\xf0\x9f\x98\x80", 15, "/"), 0);
+	assert_string_equal(b.data, "a%20b/%25%23%3F%2B%26%27%22%F0%9F%98%80");
+	buf_reset(&b);
+	assert_int_equal(str_pct_decode(&b, "a%20b%2Fc", 9), 0);
+	assert_string_equal(b.data, "a b/c");
+	buf_reset(&b);
+	assert_int_equal(str_pct_decode(&b, "bad%2", 5), -1);
+	buf_reset(&b);
+	assert_int_equal(str_pct_decode(&b, "bad%zz", 6), -1);
+	buf_release(&b);
+}
+
+static void test_redact(void **st)
+{
+	char *r;
+
+	(void)st;
+	r = str_redact_url("https://a.blob.core.windows.net/c/b?sv=2021&sig=abc%2Bdef&se=1");
+	assert_string_equal(r, "https://a.blob.core.windows.net/c/b?sv=2021&sig=REDACTED&se=1");
+	free(r);
+	r = str_redact_url("http://x/y");
+	assert_string_equal(r, "http://x/y");
+	free(r);
+	r = str_redact_url("http://x/y?SIG=zz");
+	assert_string_equal(r, "http://x/y?sig=REDACTED");
+	free(r);
+}
+
+static void test_utf8(void **st)
+{
+	(void)st;
+	assert_true(str_utf8_valid("h\xc3\xa9llo \xf0\x9f\x98\x80", 11));
+	assert_false(str_utf8_valid("\xff", 1));
+	assert_false(str_utf8_valid("\xc3", 1));
+	assert_false(str_utf8_valid("\xc0\xaf", 2));       /* overlong */
+	assert_false(str_utf8_valid("\xed\xa0\x80", 3));   /* surrogate */
+}
+
+static void test_rfc3339(void **st)
+{
+	struct timespec ts = { 1764039600, 123456789 }, back;
+	char out[48];
+
+	(void)st;
+	str_rfc3339_format(&ts, out, sizeof(out));
+	assert_string_equal(out, "2025-11-25T03:00:00.123456789Z");
+	assert_int_equal(str_rfc3339_parse(out, &back), 0);
+	assert_int_equal(back.tv_sec, ts.tv_sec);
+	assert_int_equal(back.tv_nsec, ts.tv_nsec);
+	assert_int_equal(str_rfc3339_parse("2025-11-25T05:00:00+02:00", &back), 0);
+	assert_int_equal(back.tv_sec, 1764039600);
+	assert_int_equal(str_rfc3339_parse("2025-11-25 nonsense", &back), -1);
+	assert_int_equal(str_rfc3339_parse("2025-13-25T05:00:00Z", &back), -1);
+}
+
+static int square(void *ctx, size_t i)
+{
+	long *out = ctx;
+
+	out[i] = (long)(i * i);
+	return i == 1000 ? 7 : 0;
+}
+
+static void test_pool(void **st)
+{
+	long out[64];
+	long big[1001];
+	size_t i;
+
+	(void)st;
+	assert_int_equal(pool_run(64, 8, square, out), 0);
+	for (i = 0; i < 64; i++)
+		assert_int_equal(out[i], (long)(i * i));
+	assert_int_equal(pool_run(1001, 4, square, big), 7);
+	assert_int_equal(pool_run(0, 4, square, big), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buf_cap),
+		cmocka_unit_test(test_pct),
+		cmocka_unit_test(test_redact),
+		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_pool),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
