@@ -807,6 +807,12 @@ static int move_blob(struct azfs *fs, const char *src, const char *dst)
 	}
 	rc = azfs_server_copy(fs, src, dst, p.etag, 1);
 	blob_props_release(&p);
+	if (rc == -EIO) {
+		/* the copy failed or was aborted: its destination holds no
+		 * usable data, and the source stays where it is */
+		delete_if_exists(fs, dst);
+		return rc;
+	}
 	if (rc < 0)
 		return rc;
 	return delete_if_exists(fs, src);
