@@ -79,6 +79,7 @@ struct node {
 	/* copy_file_range: a whole-file copy answered, for later calls */
 	uint64_t copied_size;  /* (L) */
 	int unlinked;          /* (L) removed: never upload again */
+	uint64_t gen;          /* (L) bumped whenever the blob's content changes */
 };
 
 struct azfs {
@@ -95,11 +96,30 @@ struct azfs {
 	uint64_t stage_seq;    /* (L) */
 };
 
+/* A read-ahead window: bytes [start, start+len) of one blob version. */
+struct ra_window {
+	char *buf;
+	uint64_t start;
+	size_t len;
+	uint64_t gen;          /* node generation the bytes belong to */
+	int eof;               /* the window reaches the end of the blob */
+};
+
+/* Read-ahead state of one handle; every field guarded by fs->lock. */
+struct readahead {
+	struct ra_window cur, prev;
+	uint64_t next_off;     /* where the last read ended */
+	int filling;           /* a thread is fetching [fill_start, +fill_len) */
+	uint64_t fill_start, fill_len;
+	pthread_cond_t cond;   /* signalled when a fill ends */
+};
+
 /* Handle behind fi->fh. */
 struct handle {
 	struct node *node;
 	int flags;
 	int writable;
+	struct readahead ra;
 };
 
 /* ---- errmap.c: the one table from service errors to errno ---- */
@@ -177,6 +197,17 @@ int node_meta_get(struct azfs *fs, struct node *n, struct blob_meta **out,
 /* ---- listing (ops.c) ---- */
 /* azfs_lookup: attributes of path (cache, node, HEAD, then listing). */
 int azfs_lookup(struct azfs *fs, const char *path, struct attr *a);
+
+/* ---- read.c ---- */
+void azfs_ra_init(struct handle *h);
+void azfs_ra_release(struct azfs *fs, struct handle *h);
+/*
+ * azfs_read_remote: size bytes at off of blob name (version gen) into buf,
+ * through h's read-ahead window. *out = bytes read. 0 or -errno.
+ */
+int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
+		     uint64_t gen, char *buf, size_t size, uint64_t off,
+		     size_t *out);
 
 /* ---- xattr.c ---- */
 int azfs_getxattr(const char *path, const char *name, char *value,

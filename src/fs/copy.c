@@ -163,6 +163,7 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 		nout->is_new = 0;
 		nout->size = 0;
 		nout->copied_size = p.size;
+		nout->gen++;
 		pthread_mutex_unlock(&fs->lock);
 		if (nout->fd >= 0 && ftruncate(nout->fd, 0) < 0)
 			log_warn("cannot empty a staging file: %s", strerror(errno));

@@ -576,6 +576,7 @@ int node_flush(struct azfs *fs, struct node *n)
 		n->dirty = 0;
 		n->is_new = 0;
 		n->mtime_set = 0;
+		n->gen++;
 		memcpy(n->etag, etag, sizeof(n->etag));
 	}
 	pthread_mutex_unlock(&fs->lock);

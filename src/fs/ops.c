@@ -302,6 +302,7 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 	}
 	h->flags = fi->flags;
 	h->writable = acc != O_RDONLY;
+	azfs_ra_init(h);
 	h->node = node_get(fs, path, name);
 	free(name);
 	if (!h->node) {
@@ -325,6 +326,7 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 		node_end(fs, h->node, 1);
 		if (rc < 0) {
 			node_put(fs, h->node);
+			azfs_ra_release(fs, h);
 			free(h);
 			return rc;
 		}
@@ -348,14 +350,17 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	struct azfs *fs = azfs_get();
-	struct node *n = fh(fi)->node;
+	struct handle *h = fh(fi);
+	struct node *n = h->node;
 	struct blob_error e;
 	size_t got = 0;
+	uint64_t gen;
 	int staged, rc;
 
 	node_begin(fs, n, 0);
 	pthread_mutex_lock(&fs->lock);
 	staged = n->loaded || n->is_new;
+	gen = n->gen;
 	pthread_mutex_unlock(&fs->lock);
 	if (staged) {
 		ssize_t r = n->fd >= 0 ? pread(n->fd, buf, size, off) : 0;
@@ -364,9 +369,9 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		return r < 0 ? -errno : (int)r;
 	}
 	node_end(fs, n, 0);
-	if (blob_read(&fs->blob, n->name, (uint64_t)off, size, buf, &got, NULL,
-		      &e) < 0)
-		return fail("Get Blob", n->name, &e);
+	rc = azfs_read_remote(fs, h, n->name, gen, buf, size, (uint64_t)off, &got);
+	if (rc < 0)
+		return rc;
 	if (got == 0 && size > 0) {
 		/* an empty answer may be a pending copy: wait for its end */
 		struct attr a;
@@ -460,6 +465,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 		log_error("data of %s could not be uploaded at close (%s); it stays in %s until unmount",
 			  h->node->name, strerror(-rc), fs->o.cache_dir);
 	node_put(fs, h->node);
+	azfs_ra_release(fs, h);
 	free(h);
 	return 0;
 }

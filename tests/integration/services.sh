@@ -1,6 +1,7 @@
 # services.sh - bash library for the integration tests: starts Azurite, the
-# async-copy emulator (tests/js/copyemu.js) and a static file server
-# (tests/js/httpfiles.js) on 127.0.0.1, and stops them all on exit.
+# async-copy emulator (tests/js/copyemu.js), a static file server
+# (tests/js/httpfiles.js) and a fault-injecting proxy (tests/js/chaos.js)
+# on 127.0.0.1, and stops them all on exit.
 #
 # Source it from a test script running under "set -eu":
 #   . "$(dirname "$0")/services.sh"
@@ -11,8 +12,11 @@
 # Functions: azb_node_dir azb_free_port azb_start_azurite azb_start_copyemu
 #   azb_start_httpfiles azb_sdk azb_sdk_emu azb_emu_log azb_emu_reset
 #   azb_emu_rate azb_json azb_on_exit azb_services_cleanup
+#   azb_start_chaos azb_stop_chaos azb_chaos_stats azb_chaos_log
+#   azb_chaos_reset azb_chaos_rate
 # Exports: AZURITE_PORT AZURITE_URL AZB_ACCOUNT AZB_KEY AZB_CONN
 #   AZB_CONN_AZURITE EMU_PORT EMU_URL AZB_CONN_EMU FILES_PORT AZB_JS_DIR
+#   CHAOS_PORT CHAOS_URL AZB_CONN_CHAOS CHAOS_PID
 
 AZB_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AZB_JS_DIR="$AZB_TESTS_DIR/js"
@@ -150,6 +154,46 @@ azb_start_httpfiles() { # DIR [SIG]
   AZB_PIDS+=("$pid")
   FILES_PORT=$(_azb_wait_listening "$out" "$pid" httpfiles) || exit 99
   export FILES_PORT
+}
+
+# azb_start_chaos RATE [FAULTS] : the fault-injecting proxy (tests/js/chaos.js)
+# in front of Azurite. FAULTS is a comma list (default: all kinds). Extra
+# chaos.js arguments (--seed N, --stall-ms MS, --trickle-bps BPS) come from
+# AZB_CHAOS_ARGS; AZB_CHAOS_LISTEN=PORT asks for a fixed port (restarts).
+azb_start_chaos() {
+  local pid nd out
+  [ -n "${AZURITE_PORT:-}" ] || azb_die "azb_start_chaos: start Azurite first"
+  nd=$(azb_node_dir) || exit 99
+  _azb_tmp
+  out="$AZB_TMP/chaos.${#AZB_PIDS[@]}.out"
+  # shellcheck disable=SC2086 # AZB_CHAOS_ARGS is a word list on purpose
+  NODE_PATH=$nd "$AZB_NODE" "$AZB_JS_DIR/chaos.js" --listen "${AZB_CHAOS_LISTEN:-0}" \
+    --upstream "http://127.0.0.1:$AZURITE_PORT" --rate "$1" ${2:+--faults "$2"} \
+    ${AZB_CHAOS_ARGS:-} >"$out" 2>"$out.err" &
+  pid=$!
+  AZB_PIDS+=("$pid")
+  CHAOS_PID=$pid
+  CHAOS_PORT=$(_azb_wait_listening "$out" "$pid" chaos) || exit 99
+  CHAOS_URL="http://127.0.0.1:$CHAOS_PORT/$AZB_ACCOUNT"
+  AZB_CONN_CHAOS="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=$CHAOS_URL;"
+  export CHAOS_PORT CHAOS_URL AZB_CONN_CHAOS CHAOS_PID
+}
+
+azb_stop_chaos() { # stop the proxy started last by azb_start_chaos
+  local i
+  [ -n "${CHAOS_PID:-}" ] || return 0
+  kill "$CHAOS_PID" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do kill -0 "$CHAOS_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$CHAOS_PID" 2>/dev/null || true
+  wait "$CHAOS_PID" 2>/dev/null || true
+  CHAOS_PID=""
+}
+
+azb_chaos_stats() { curl -sS --fail "http://127.0.0.1:$CHAOS_PORT/__chaos/stats"; }
+azb_chaos_log() { curl -sS --fail "http://127.0.0.1:$CHAOS_PORT/__chaos/log"; }
+azb_chaos_reset() { curl -sS --fail -o /dev/null -X POST "http://127.0.0.1:$CHAOS_PORT/__chaos/reset"; }
+azb_chaos_rate() { # R [FAULTS]
+  curl -sS --fail -o /dev/null -X POST "http://127.0.0.1:$CHAOS_PORT/__chaos/rate?r=$1${2:+&faults=$2}"
 }
 
 # --- clients ------------------------------------------------------------

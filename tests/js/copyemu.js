@@ -40,6 +40,13 @@
 // Azurite (except the hop-by-hop headers Connection, Keep-Alive and Expect;
 // the Host header is kept, Shared Key signatures do not cover it).
 //
+// Counting mode (--passthrough): no emulation at all.  Every request,
+// Copy Blob and Abort Copy Blob included, is forwarded unchanged to Azurite
+// (which completes copies inside the request), while the counters of
+// /__emu/log (requests, uploadBodyBytes, byMethod, ops, deletes, aborts) are
+// still kept; "copies" then stays empty.  The benchmark (tests/bench/run.sh)
+// puts it between each client and Azurite to count what the clients send.
+//
 // Test hooks (never forwarded):
 //   GET  /__emu/log         JSON log of copies, aborts, deletes, counters
 //   GET  /__emu/copies      JSON of the full copy state (bytes, total, ...)
@@ -47,7 +54,7 @@
 //   POST /__emu/rate?bps=N  changes the transfer rate
 //
 // Usage: node copyemu.js --listen PORT --upstream http://127.0.0.1:PORT
-//        [--rate BYTES_PER_SEC] [--verbose]
+//        [--rate BYTES_PER_SEC] [--passthrough] [--verbose]
 // Prints "listening PORT" on stdout once ready (--listen 0 picks a port).
 'use strict';
 
@@ -67,12 +74,13 @@ const TICK_MS = 100;
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { listen: 0, upstream: null, rate: 1 << 20, verbose: false };
+  const o = { listen: 0, upstream: null, rate: 1 << 20, passthrough: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--listen') o.listen = Number(argv[++i]);
     else if (a === '--upstream') o.upstream = argv[++i];
     else if (a === '--rate') o.rate = Number(argv[++i]);
+    else if (a === '--passthrough') o.passthrough = true;
     else if (a === '--verbose') o.verbose = true;
     else throw new Error(`unknown argument ${a}`);
   }
@@ -87,7 +95,7 @@ try {
   opt = parseArgs(process.argv.slice(2));
 } catch (e) {
   process.stderr.write(`copyemu: ${e.message}\nusage: copyemu.js --listen PORT ` +
-    '--upstream http://127.0.0.1:PORT [--rate BYTES_PER_SEC] [--verbose]\n');
+    '--upstream http://127.0.0.1:PORT [--rate BYTES_PER_SEC] [--passthrough] [--verbose]\n');
   process.exit(2);
 }
 const up = new URL(opt.upstream);
@@ -659,6 +667,7 @@ function handle(req, res, expect) {
   log.requests++;
   log.byMethod[req.method] = (log.byMethod[req.method] || 0) + 1;
   log.ops[op] = (log.ops[op] || 0) + 1;
+  if (opt.passthrough) { proceed(); return forward(req, res, t, op); }
   if (op === 'CopyBlob') {
     proceed();
     return startCopy(req, res, t).catch((e) => {

@@ -1,0 +1,187 @@
+#!/usr/bin/env node
+// bench.js - the benchmark's own Blob client (@azure/storage-blob), used by
+// tests/bench/run.sh for fixtures, for waiting until data is on the server
+// and for the "raw" column: what the service gives a client that talks to it
+// directly, without a file system in between.
+//
+// The connection comes from AZB_CONN (a connection string), as for
+// tests/js/sdk.js.  Timed subcommands measure inside the process, so node's
+// start-up is not counted, and print one JSON line {"seconds": S, ...}.
+//
+// Subcommands:
+//   sas C NAME                       blob URL with a read SAS (1 day)
+//   mkfixture C NAME FILE            upload FILE in 8 MiB blocks (8 at once)
+//   putmany C PREFIX N BYTES [CONC]  N blobs PREFIX000000.. of BYTES bytes
+//   waitsize C NAME BYTES [TIMEOUT]  poll Get Blob Properties (every 50 ms)
+//                                    until the blob has BYTES bytes
+//   waitcount C PREFIX N [TIMEOUT]   poll List Blobs until >= N blobs
+//   size C NAME                      content length, or -1 if missing
+//   timed upload C NAME FILE BLOCK_MIB CONC
+//                                    uploadFile, the SDK's parallel upload
+//   timed download C NAME BLOCK_MIB CONC
+//                                    parallel ranged Get Blob, data discarded
+//   timed copy C DEST SRCNAME        Copy Blob in the account, until success
+//   timed move C DEST SRCNAME        Copy Blob, then Delete Blob of the source
+//   timed list C PREFIX              list every blob under PREFIX (5000/page)
+//   timed putsmall C PREFIX N BYTES  N Put Blob, one after the other
+//   timed getsmall C PREFIX N        N Get Blob, one after the other
+//   timed append C NAME FILE         add FILE at the end of a block blob:
+//                                    Get Block List, Put Block, Put Block List
+'use strict';
+
+const fs = require('fs');
+const { BlobServiceClient, BlobSASPermissions } = require('@azure/storage-blob');
+
+function client() {
+  const conn = process.env.AZB_CONN;
+  if (!conn) throw new Error('AZB_CONN is not set');
+  return BlobServiceClient.fromConnectionString(conn, {
+    retryOptions: { maxTries: 3, retryDelayInMs: 200, maxRetryDelayInMs: 2000 },
+  });
+}
+const container = (c) => client().getContainerClient(c);
+const blob = (c, n) => container(c).getBlockBlobClient(n);
+const now = () => Number(process.hrtime.bigint()) / 1e9;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const small = (prefix, i) => `${prefix}${String(i).padStart(6, '0')}`;
+
+async function pool(n, conc, fn) { // runs fn(0..n-1), conc at a time
+  let next = 0;
+  const worker = async () => { while (next < n) { const i = next++; await fn(i); } };
+  await Promise.all(Array.from({ length: Math.min(conc, n) }, worker));
+}
+
+async function drain(stream) {
+  let bytes = 0;
+  for await (const chunk of stream) bytes += chunk.length;
+  return bytes;
+}
+
+async function sizeOf(c, n) {
+  try {
+    return (await blob(c, n).getProperties()).contentLength;
+  } catch (e) {
+    if (e.statusCode === 404) return -1;
+    throw e;
+  }
+}
+
+async function timed(what, fn) {
+  const t0 = now();
+  const extra = (await fn()) || {};
+  process.stdout.write(JSON.stringify({ op: what, seconds: now() - t0, ...extra }) + '\n');
+}
+
+const TIMED = {
+  async upload([c, name, file, bmib, conc]) {
+    await blob(c, name).uploadFile(file, { blockSize: Number(bmib) << 20, concurrency: Number(conc) });
+  },
+  async download([c, name, bmib, conc]) {
+    const b = blob(c, name);
+    const total = (await b.getProperties()).contentLength;
+    const bs = Number(bmib) << 20;
+    let bytes = 0;
+    await pool(Math.ceil(total / bs), Number(conc), async (i) => {
+      const off = i * bs;
+      const r = await b.download(off, Math.min(bs, total - off));
+      const got = await drain(r.readableStreamBody);
+      bytes += got;
+    });
+    if (bytes !== total) throw new Error(`downloaded ${bytes} of ${total} bytes`);
+    return { bytes };
+  },
+  async copy([c, dest, src]) {
+    const poller = await blob(c, dest).beginCopyFromURL(blob(c, src).url, { intervalInMs: 50 });
+    await poller.pollUntilDone();
+  },
+  async move([c, dest, src]) {
+    const poller = await blob(c, dest).beginCopyFromURL(blob(c, src).url, { intervalInMs: 50 });
+    await poller.pollUntilDone();
+    await blob(c, src).delete();
+  },
+  async list([c, prefix]) {
+    let n = 0;
+    for await (const page of container(c).listBlobsFlat({ prefix }).byPage({ maxPageSize: 5000 })) {
+      n += page.segment.blobItems.length;
+    }
+    return { blobs: n };
+  },
+  async putsmall([c, prefix, n, bytes]) {
+    const buf = Buffer.alloc(Number(bytes), 'x');
+    for (let i = 0; i < Number(n); i++) await blob(c, small(prefix, i)).upload(buf, buf.length);
+  },
+  async getsmall([c, prefix, n]) {
+    for (let i = 0; i < Number(n); i++) {
+      await drain((await blob(c, small(prefix, i)).download(0)).readableStreamBody);
+    }
+  },
+  async append([c, name, file]) {
+    const b = blob(c, name);
+    const data = fs.readFileSync(file);
+    const list = await b.getBlockList('committed');
+    const ids = list.committedBlocks.map((x) => x.name);
+    // block ids of one blob must all have the same length
+    const len = ids.length ? Buffer.from(ids[0], 'base64').length : 16;
+    const id = Buffer.from(`a${Date.now()}`.padEnd(len, '0').slice(0, len)).toString('base64');
+    await b.stageBlock(id, data, data.length);
+    await b.commitBlockList([...ids, id]);
+    return { blocksBefore: ids.length };
+  },
+};
+
+const commands = {
+  async sas([c, name]) {
+    const url = await blob(c, name).generateSasUrl({
+      permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 86400e3) });
+    process.stdout.write(url + '\n');
+  },
+  async mkfixture([c, name, file]) {
+    await blob(c, name).uploadFile(file, { blockSize: 8 << 20, concurrency: 8 });
+  },
+  async putmany([c, prefix, n, bytes, conc]) {
+    const buf = Buffer.alloc(Number(bytes), 'x');
+    await pool(Number(n), Number(conc || 32), (i) => blob(c, small(prefix, i)).upload(buf, buf.length));
+  },
+  async waitsize([c, name, bytes, timeout]) {
+    const end = now() + Number(timeout || 600);
+    for (;;) {
+      const s = await sizeOf(c, name);
+      if (s === Number(bytes)) return;
+      if (now() > end) throw new Error(`${name}: size ${s}, waited for ${bytes}`);
+      await sleep(50);
+    }
+  },
+  async waitcount([c, prefix, n, timeout]) {
+    const end = now() + Number(timeout || 600);
+    for (;;) {
+      let k = 0;
+      for await (const page of container(c).listBlobsFlat({ prefix }).byPage({ maxPageSize: 5000 })) {
+        k += page.segment.blobItems.length;
+      }
+      if (k >= Number(n)) return;
+      if (now() > end) throw new Error(`${prefix}: ${k} blobs, waited for ${n}`);
+      await sleep(100);
+    }
+  },
+  async size([c, name]) {
+    process.stdout.write(`${await sizeOf(c, name)}\n`);
+  },
+  async timed([what, ...args]) {
+    if (!TIMED[what]) throw new Error(`unknown timed operation ${what}`);
+    await timed(what, () => TIMED[what](args));
+  },
+};
+
+async function main() {
+  const [cmd, ...args] = process.argv.slice(2);
+  try {
+    if (!commands[cmd]) throw new Error(`usage: bench.js ${Object.keys(commands).join('|')} ARGS...`);
+    await commands[cmd](args);
+  } catch (e) {
+    process.stderr.write(`bench.js: ${cmd}: ${e.statusCode ? e.statusCode + ' ' : ''}` +
+      `${String(e.message || e).split('\n')[0]}\n`);
+    process.exitCode = 1;
+  }
+}
+
+main();
