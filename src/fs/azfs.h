@@ -194,6 +194,12 @@ int node_meta_set(struct azfs *fs, struct node *n, const char *key,
 int node_meta_get(struct azfs *fs, struct node *n, struct blob_meta **out,
 		  size_t *count);
 
+/* nodes_flush_all: uploads every node with unsaved data (unmount). */
+int nodes_flush_all(struct azfs *fs);
+/* node_invalidate: a clean node of path forgets its staged copy (the blob
+ * changed on the server through another operation). */
+void node_invalidate(struct azfs *fs, const char *path);
+
 /* ---- listing (ops.c) ---- */
 /* azfs_lookup: attributes of path (cache, node, HEAD, then listing). */
 int azfs_lookup(struct azfs *fs, const char *path, struct attr *a);

@@ -54,7 +54,12 @@ static void node_free(struct node *n)
 	if (n->fd >= 0)
 		close(n->fd);
 	if (n->stage_path) {
-		unlink(n->stage_path);
+		/* never throw away data the server does not have */
+		if ((n->dirty || n->is_new) && !n->unlinked)
+			log_error("unsaved data of %s is kept in %s", n->name,
+				  n->stage_path);
+		else
+			unlink(n->stage_path);
 		free(n->stage_path);
 	}
 	meta_free(n->meta, n->n_meta);
@@ -146,6 +151,10 @@ void node_put(struct azfs *fs, struct node *n)
 
 	pthread_mutex_lock(&fs->lock);
 	last = --n->refs == 0;
+	/* data not yet on the server keeps its node (and staging file):
+	 * a later open, fsync or the unmount uploads it */
+	if (last && (n->dirty || (n->is_new && n->fd >= 0)) && !n->unlinked)
+		last = 0;
 	if (last) {
 		for (pp = &fs->nodes[hash(n->path)]; *pp; pp = &(*pp)->next) {
 			if (*pp == n) {
@@ -541,7 +550,7 @@ int node_flush(struct azfs *fs, struct node *n)
 	struct blob_put_opts po;
 	struct blob_meta *m = NULL;
 	size_t nm = 0;
-	char etag[BLOB_ETAG_MAX] = "";
+	char etag[BLOB_ETAG_MAX] = "", if_match[BLOB_ETAG_MAX] = "";
 	uint64_t size;
 	char *name = NULL;
 	int rc = 0, need;
@@ -567,6 +576,16 @@ int node_flush(struct azfs *fs, struct node *n)
 	memset(&po, 0, sizeof(po));
 	po.meta = m;
 	po.n_meta = nm;
+	/* commit only over the version we started from: another writer's
+	 * newer blob is never silently replaced (412 -> ESTALE) */
+	pthread_mutex_lock(&fs->lock);
+	if (!n->is_new && n->etag[0])
+		memcpy(if_match, n->etag, sizeof(if_match));
+	pthread_mutex_unlock(&fs->lock);
+	if (if_match[0])
+		po.if_match = if_match;
+	log_debug("uploading %s: %llu bytes%s%s", name, (unsigned long long)size,
+		  if_match[0] ? " if-match " : "", if_match);
 	if (size <= fs->o.block_size)
 		rc = upload_small(fs, name, n->fd, size, &po, etag);
 	else
@@ -655,4 +674,54 @@ int node_meta_get(struct azfs *fs, struct node *n, struct blob_meta **out,
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return rc;
+}
+
+int nodes_flush_all(struct azfs *fs)
+{
+	struct node **todo = NULL, *n;
+	size_t i, cnt = 0, cap = 0;
+	int rc = 0, r;
+
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < fs->node_buckets; i++) {
+		for (n = fs->nodes[i]; n; n = n->next) {
+			if (!((n->dirty || n->is_new) && !n->unlinked))
+				continue;
+			if (cnt == cap) {
+				size_t nc = cap ? cap * 2 : 16;
+				struct node **t = realloc(todo, nc * sizeof(*t));
+
+				if (!t)
+					break;
+				todo = t;
+				cap = nc;
+			}
+			n->refs++;
+			todo[cnt++] = n;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	for (i = 0; i < cnt; i++) {
+		r = node_flush(fs, todo[i]);
+		if (r < 0) {
+			log_error("cannot upload %s: %s", todo[i]->name, strerror(-r));
+			rc = r;
+		}
+		node_put(fs, todo[i]);
+	}
+	free(todo);
+	return rc;
+}
+
+void node_invalidate(struct azfs *fs, const char *path)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&fs->lock);
+	n = lookup_locked(fs, path);
+	if (n && !n->dirty && !n->is_new) {
+		n->loaded = 0;
+		n->gen++;
+	}
+	pthread_mutex_unlock(&fs->lock);
 }

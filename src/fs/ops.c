@@ -743,6 +743,8 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 	k++;
 	rc = blob_set_metadata(&fs->blob, name, m, k, p.etag[0] ? p.etag : NULL, &e) < 0
 		? fail("Set Blob Metadata", name, &e) : 0;
+	if (rc == 0)
+		node_invalidate(fs, path);
 	free(m);
 out_props:
 	blob_props_release(&p);
@@ -990,7 +992,8 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 static void op_destroy(void *data)
 {
-	(void)data;
+	/* unmount: whatever is still unsaved goes up now */
+	nodes_flush_all(data);
 }
 
 const struct fuse_operations azfs_ops = {

@@ -124,6 +124,28 @@ int azfs_getxattr(const char *path, const char *name, char *value, size_t size)
 
 	if (strncmp(name, "user.", 5) != 0)
 		return -ENODATA;
+	if (strncmp(name, AZ_PREFIX, strlen(AZ_PREFIX)) != 0) {
+		/* metadata of a file whose data is not uploaded yet */
+		struct node *n = node_find(fs, path);
+		struct blob_meta *m = NULL;
+		size_t cnt = 0, i;
+
+		rc = n ? node_meta_get(fs, n, &m, &cnt) : 1;
+		if (n)
+			node_put(fs, n);
+		if (rc <= 0) {
+			rc = rc < 0 ? rc : -ENODATA;
+			for (i = 0; i < cnt; i++) {
+				if (rc == -ENODATA && !azfs_is_internal_meta(m[i].name) &&
+				    strcasecmp(m[i].name, name + 5) == 0)
+					rc = reply(m[i].value, strlen(m[i].value), value, size);
+				free(m[i].name);
+				free(m[i].value);
+			}
+			free(m);
+			return rc;
+		}
+	}
 	rc = fresh_props(fs, path, NULL, &p);
 	if (rc < 0)
 		return rc;
@@ -246,6 +268,7 @@ static int set_meta(struct azfs *fs, const char *path, const char *key,
 	if (blob_set_metadata(&fs->blob, name, m, k, p.etag[0] ? p.etag : NULL,
 			      &e) < 0)
 		rc = -azfs_errno(&e);
+	node_invalidate(fs, path);
 	cache_drop(fs, path);
 out_free:
 	free(m);
@@ -331,6 +354,7 @@ static int start_copy(struct azfs *fs, const char *path, const char *src)
 			rc = -EINVAL;
 		goto out_free;
 	}
+	node_invalidate(fs, path);
 	cache_drop(fs, path);
 	rc = 0;
 out_free:
@@ -378,6 +402,7 @@ int azfs_setxattr(const char *path, const char *name, const char *value,
 					rc = (tier ? blob_set_tier(&fs->blob, bname, v, &e)
 						   : blob_set_content_type(&fs->blob, bname, NULL, v, &e)) < 0
 						? -azfs_errno(&e) : 0;
+					node_invalidate(fs, path);
 					free(bname);
 				}
 			}

@@ -98,4 +98,19 @@ const c = BlobServiceClient.fromConnectionString(process.env.AZB_CONN).getContai
 eq "6000-entry directory lists completely" 6000 "$(ls "$M/many" | wc -l)"
 eq "ls -l sizes from the listing" 6000 "$(ls -l "$M/many" | grep -c ' 1 ')"
 ok "statfs" stat -f "$M"
+# two mounts write the same file: the later commit loses with an error
+# (If-Match on commit) and its data is kept, never a silent lost update
+M2="$AZB_TMP/m2"
+azb_mount $C "$M2"
+echo "original" >"$M/conflict.txt"
+out=$(perl -e '
+  open(my $f, ">>", $ARGV[0]) or die "open: $!\n";
+  syswrite($f, "from mount A\n") or die "write: $!\n";
+  open(my $g, ">", $ARGV[1]) or die "open B: $!\n";
+  syswrite($g, "from mount B\n") or die "write B: $!\n";
+  close($g) or die "close B: $!\n";
+  close($f) or print "close: $!\n";' "$M/conflict.txt" "$M2/conflict.txt" 2>&1)
+eq "the losing writer's close reports the conflict" "close: Stale file handle" "$out"
+eq "the winner's data stays on the server" "from mount B" "$(azb_sdk get $C conflict.txt -)"
+ok "the loser's data is kept in its staging file" bash -c "grep -l 'from mount A' '$AZB_TMP'/cache-m/stage-* >/dev/null"
 azb_done
