@@ -80,6 +80,12 @@ struct node {
 	uint64_t copied_size;  /* (L) */
 	int unlinked;          /* (L) removed: never upload again */
 	uint64_t gen;          /* (L) bumped whenever the blob's content changes */
+	/* blocks uploaded while the file is still being written (L) */
+	unsigned char *bstate; /* per block: BLOCK_* */
+	size_t n_bstate;
+	int inflight;          /* background Put Blocks running */
+	uint64_t epoch;        /* bumped when staged blocks become useless */
+	char salt[17];         /* block id prefix of this epoch */
 };
 
 struct azfs {
@@ -193,6 +199,15 @@ int node_meta_set(struct azfs *fs, struct node *n, const char *key,
 /* node_meta_get: a copy of an unsaved node's metadata; 1 when clean. */
 int node_meta_get(struct azfs *fs, struct node *n, struct blob_meta **out,
 		  size_t *count);
+
+/*
+ * node_wrote: after a write of [off, off+len): marks uploaded blocks it
+ * touched as dirty and starts background Put Block of completed blocks
+ * (at most parallel at a time). Caller holds no lock.
+ */
+void node_wrote(struct azfs *fs, struct node *n, uint64_t off, size_t len);
+/* node_blocks_reset: forget streamed blocks (truncate). fs->lock held. */
+void node_blocks_reset(struct node *n);
 
 /* nodes_flush_all: uploads every node with unsaved data (unmount). */
 int nodes_flush_all(struct azfs *fs);

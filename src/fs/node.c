@@ -63,6 +63,7 @@ static void node_free(struct node *n)
 		free(n->stage_path);
 	}
 	meta_free(n->meta, n->n_meta);
+	free(n->bstate);
 	pthread_cond_destroy(&n->cond);
 	free(n->path);
 	free(n->name);
@@ -355,6 +356,7 @@ int node_load(struct azfs *fs, struct node *n, int trunc)
 		if (trunc) {
 			n->size = 0;
 			n->dirty = 1;
+			node_blocks_reset(n);
 		}
 		n->loaded = 1;
 		pthread_mutex_unlock(&fs->lock);
@@ -406,12 +408,14 @@ struct ul {
 	uint64_t size;
 	size_t block;
 	char **ids;
+	size_t *todo;   /* indices of the blocks to send */
 	char salt[17];
 };
 
-static int ul_one(void *ctx, size_t i)
+static int ul_one(void *ctx, size_t k)
 {
 	struct ul *u = ctx;
+	size_t i = u->todo[k];
 	uint64_t off = (uint64_t)i * u->block;
 	size_t len = u->size - off < u->block ? (size_t)(u->size - off) : u->block;
 	struct blob_error e;
@@ -438,36 +442,168 @@ out_free:
 	return rc;
 }
 
-static int upload_blocks(struct azfs *fs, const char *name, int fd,
+enum { BLOCK_NONE = 0, BLOCK_UPLOADING, BLOCK_DONE, BLOCK_DIRTY };
+
+static void new_salt(struct node *n)
+{
+	snprintf(n->salt, sizeof(n->salt), "%08lx%08lx", (unsigned long)random(),
+		 (unsigned long)random());
+}
+
+void node_blocks_reset(struct node *n)
+{
+	free(n->bstate);
+	n->bstate = NULL;
+	n->n_bstate = 0;
+	n->epoch++;
+	n->salt[0] = '\0';
+}
+
+struct bgup {
+	struct azfs *fs;
+	struct node *n;
+	char *name;
+	size_t idx;
+	uint64_t epoch;
+	char id[72];
+};
+
+static void *bg_upload(void *arg)
+{
+	struct bgup *b = arg;
+	struct azfs *fs = b->fs;
+	size_t bs = fs->o.block_size;
+	struct blob_error e;
+	char *buf = malloc(bs);
+	ssize_t got = -1;
+	int ok = 0;
+
+	if (buf)
+		got = pread(b->n->fd, buf, bs, (off_t)(b->idx * bs));
+	if (got == (ssize_t)bs &&
+	    blob_put_block(&fs->blob, b->name, b->id, buf, bs, &e) == 0)
+		ok = 1;
+	free(buf);
+	pthread_mutex_lock(&fs->lock);
+	if (b->epoch == b->n->epoch && b->idx < b->n->n_bstate &&
+	    b->n->bstate[b->idx] == BLOCK_UPLOADING)
+		b->n->bstate[b->idx] = ok ? BLOCK_DONE : BLOCK_NONE;
+	b->n->inflight--;
+	pthread_cond_broadcast(&b->n->cond);
+	pthread_mutex_unlock(&fs->lock);
+	node_put(fs, b->n);
+	free(b->name);
+	free(b);
+	return NULL;
+}
+
+/* start_uploads: background Put Block of complete blocks (fs->lock held). */
+static void start_uploads(struct azfs *fs, struct node *n)
+{
+	size_t bs = fs->o.block_size, full = (size_t)(n->size / bs), i;
+	pthread_attr_t attr;
+
+	if (full < 2 || n->unlinked || n->fd < 0 || full > BLOB_MAX_BLOCKS)
+		return;
+	if (n->n_bstate < full) {
+		unsigned char *nb = realloc(n->bstate, full);
+
+		if (!nb)
+			return;
+		memset(nb + n->n_bstate, BLOCK_NONE, full - n->n_bstate);
+		n->bstate = nb;
+		n->n_bstate = full;
+	}
+	if (!n->salt[0])
+		new_salt(n);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	for (i = 0; i < full && n->inflight < fs->o.parallel; i++) {
+		struct bgup *b;
+		pthread_t tid;
+
+		if (n->bstate[i] != BLOCK_NONE && n->bstate[i] != BLOCK_DIRTY)
+			continue;
+		b = calloc(1, sizeof(*b));
+		if (!b || !(b->name = strdup(n->name))) {
+			free(b);
+			break;
+		}
+		b->fs = fs;
+		b->n = n;
+		b->idx = i;
+		b->epoch = n->epoch;
+		blob_block_id((uint32_t)i, n->salt, b->id, sizeof(b->id));
+		n->refs++;
+		n->inflight++;
+		n->bstate[i] = BLOCK_UPLOADING;
+		if (pthread_create(&tid, &attr, bg_upload, b) != 0) {
+			n->refs--;
+			n->inflight--;
+			n->bstate[i] = BLOCK_NONE;
+			free(b->name);
+			free(b);
+			break;
+		}
+	}
+	pthread_attr_destroy(&attr);
+}
+
+void node_wrote(struct azfs *fs, struct node *n, uint64_t off, size_t len)
+{
+	size_t bs = fs->o.block_size, i;
+
+	pthread_mutex_lock(&fs->lock);
+	for (i = (size_t)(off / bs); len && i <= (size_t)((off + len - 1) / bs) &&
+	     i < n->n_bstate; i++)
+		if (n->bstate[i] != BLOCK_NONE)
+			n->bstate[i] = BLOCK_DIRTY;
+	start_uploads(fs, n);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+static int upload_blocks(struct azfs *fs, struct node *n, const char *name,
 			 uint64_t size, const struct blob_put_opts *po,
 			 char *etag)
 {
 	struct ul u;
 	struct blob_error e;
-	size_t nb, i;
+	size_t nb, i, *todo = NULL, nt = 0;
 	int rc = -ENOMEM;
 
 	memset(&u, 0, sizeof(u));
 	u.fs = fs;
 	u.name = name;
-	u.fd = fd;
+	u.fd = n->fd;
 	u.size = size;
 	u.block = fs->o.block_size;
 	nb = (size_t)((size + u.block - 1) / u.block);
 	if (nb > BLOB_MAX_BLOCKS)
 		return -EFBIG;
-	snprintf(u.salt, sizeof(u.salt), "%08lx%08lx",
-		 (unsigned long)random(), (unsigned long)random());
+	/* wait for background uploads, then reuse the blocks they sent */
+	pthread_mutex_lock(&fs->lock);
+	while (n->inflight > 0)
+		pthread_cond_wait(&n->cond, &fs->lock);
+	if (!n->salt[0])
+		new_salt(n);
+	memcpy(u.salt, n->salt, sizeof(u.salt));
 	u.ids = calloc(nb, sizeof(*u.ids));
-	if (!u.ids)
-		return -ENOMEM;
-	for (i = 0; i < nb; i++) {
+	todo = calloc(nb, sizeof(*todo));
+	for (i = 0; u.ids && todo && i < nb; i++) {
 		u.ids[i] = malloc(72);
 		if (!u.ids[i])
-			goto out_free;
+			break;
 		blob_block_id((uint32_t)i, u.salt, u.ids[i], 72);
+		/* the last block may be partial: always sent now */
+		if (!(i < n->n_bstate && n->bstate[i] == BLOCK_DONE &&
+		      (uint64_t)(i + 1) * u.block <= size))
+			todo[nt++] = i;
 	}
-	rc = pool_run(nb, fs->o.parallel, ul_one, &u);
+	pthread_mutex_unlock(&fs->lock);
+	if (!u.ids || !todo || i < nb)
+		goto out_free;
+	u.todo = todo;
+	rc = pool_run(nt, fs->o.parallel, ul_one, &u);
 	if (rc < 0)
 		goto out_free;
 	if (blob_put_block_list(&fs->blob, name, u.ids, nb, po, etag, &e) < 0) {
@@ -477,10 +613,12 @@ static int upload_blocks(struct azfs *fs, const char *name, int fd,
 			  blob_error_str(&e, msg, sizeof(msg)));
 		rc = -azfs_errno(&e);
 	}
+	log_debug("%s: committed %zu blocks, %zu sent at commit", name, nb, nt);
 out_free:
-	for (i = 0; i < nb; i++)
+	for (i = 0; u.ids && i < nb; i++)
 		free(u.ids[i]);
 	free(u.ids);
+	free(todo);
 	return rc;
 }
 
@@ -589,13 +727,14 @@ int node_flush(struct azfs *fs, struct node *n)
 	if (size <= fs->o.block_size)
 		rc = upload_small(fs, name, n->fd, size, &po, etag);
 	else
-		rc = upload_blocks(fs, name, n->fd, size, &po, etag);
+		rc = upload_blocks(fs, n, name, size, &po, etag);
 	pthread_mutex_lock(&fs->lock);
 	if (rc == 0) {
 		n->dirty = 0;
 		n->is_new = 0;
 		n->mtime_set = 0;
 		n->gen++;
+		node_blocks_reset(n);
 		memcpy(n->etag, etag, sizeof(n->etag));
 	}
 	pthread_mutex_unlock(&fs->lock);

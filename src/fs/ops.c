@@ -433,6 +433,7 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
 	n->copied_size = 0;
 	pthread_mutex_unlock(&fs->lock);
 	node_end(fs, n, 0);
+	node_wrote(fs, n, (uint64_t)off, (size_t)w);
 	return (int)w;
 }
 
@@ -511,6 +512,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 			pthread_mutex_lock(&fs->lock);
 			n->size = (uint64_t)size;
 			n->dirty = 1;
+			node_blocks_reset(n);
 			pthread_mutex_unlock(&fs->lock);
 		}
 	}

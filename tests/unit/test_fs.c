@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fs/azfs.h"
+#include "fs/options.h"
 
 static int map(long status, const char *code, enum http_err t)
 {
@@ -107,12 +108,126 @@ static void test_stat(void **st)
 	assert_true(a.copy_pending);
 }
 
+/* parse: runs argv through the real option table and checks. */
+static int parse(const char *opts, struct cli *c, struct azfs_opts *o,
+		 int *retries, long *timeout, char *msg)
+{
+	char *argv[] = { (char *)"azblobfs", (char *)"cont", (char *)"/mnt",
+			 (char *)"-o", (char *)opts, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(5, argv);
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	memset(o, 0, sizeof(*o));
+	msg[0] = '\0';
+	rc = fuse_opt_parse(&args, c, options_table, options_proc);
+	if (rc == 0)
+		rc = options_settle(c, o, retries, timeout, msg, 300);
+	fuse_opt_free_args(&args);
+	return rc;
+}
+
+static void release_opts(struct cli *c, struct azfs_opts *o)
+{
+	options_free(c);
+	free(o->prefix);
+	free(o->copy_tier);
+	free(o->cache_dir);
+}
+
+static void test_options(void **st)
+{
+	struct cli c;
+	struct azfs_opts o;
+	int retries;
+	long timeout;
+	char msg[300];
+
+	(void)st;
+	assert_int_equal(parse("account=a,copy=async,copy_tier=Cool,block_size=4,parallel=3,"
+			       "retries=2,timeout=1.5,attr_timeout=0,uid=7,gid=8,umask=027,"
+			       "cache_dir=/tmp/x,loglevel=debug,_netdev,allow_other",
+			       &c, &o, &retries, &timeout, msg), 0);
+	assert_int_equal(o.copy_mode, AZFS_COPY_ASYNC);
+	assert_string_equal(o.copy_tier, "Cool");
+	assert_int_equal(o.block_size, 4u << 20);
+	assert_int_equal(o.parallel, 3);
+	assert_int_equal(retries, 2);
+	assert_int_equal(timeout, 1500);
+	assert_true(o.attr_timeout == 0);
+	assert_int_equal(o.uid, 7);
+	assert_int_equal(o.gid, 8);
+	assert_int_equal(o.umask, 027);
+	assert_string_equal(o.cache_dir, "/tmp/x");
+	assert_string_equal(o.prefix, "");
+	assert_int_equal(c.lvl, LOG_LVL_DEBUG);
+	release_opts(&c, &o);
+
+	/* defaults */
+	assert_int_equal(parse("account=a", &c, &o, &retries, &timeout, msg), 0);
+	assert_int_equal(o.copy_mode, AZFS_COPY_SYNC);
+	assert_null(o.copy_tier);
+	assert_int_equal(o.block_size, 8u << 20);
+	assert_int_equal(o.parallel, 8);
+	assert_int_equal(retries, 5);
+	assert_int_equal(timeout, 60000);
+	release_opts(&c, &o);
+
+	/* refusals name the option */
+	assert_int_equal(parse("copy=maybe", &c, &o, &retries, &timeout, msg), 1);
+	assert_non_null(strstr(msg, "copy=sync or copy=async"));
+	release_opts(&c, &o);
+	assert_int_equal(parse("copy_tier=Warm", &c, &o, &retries, &timeout, msg), 1);
+	release_opts(&c, &o);
+	assert_int_equal(parse("block_size=0", &c, &o, &retries, &timeout, msg), 1);
+	release_opts(&c, &o);
+	assert_int_equal(parse("parallel=1000", &c, &o, &retries, &timeout, msg), 1);
+	release_opts(&c, &o);
+	assert_int_equal(parse("umask=999", &c, &o, &retries, &timeout, msg), 1);
+	release_opts(&c, &o);
+	assert_int_equal(parse("loglevel=loud", &c, &o, &retries, &timeout, msg), 1);
+	release_opts(&c, &o);
+	assert_int_equal(parse("frobnicate", &c, &o, &retries, &timeout, msg), 1);
+	assert_non_null(strstr(msg, "unknown option 'frobnicate'"));
+	release_opts(&c, &o);
+	assert_int_equal(parse("key=SECRETKEY", &c, &o, &retries, &timeout, msg), 1);
+	assert_non_null(strstr(msg, "refusing -o key="));
+	assert_null(strstr(msg, "SECRETKEY"));
+	release_opts(&c, &o);
+	assert_int_equal(parse("client_secret=SECRETKEY", &c, &o, &retries, &timeout, msg), 1);
+	assert_null(strstr(msg, "SECRETKEY"));
+	release_opts(&c, &o);
+}
+
+static void test_prefix(void **st)
+{
+	char *argv[] = { (char *)"azblobfs", (char *)"cont//a/b/", (char *)"/mnt", NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct cli c;
+	struct azfs_opts o;
+	int retries;
+	long timeout;
+	char msg[300];
+
+	(void)st;
+	memset(&c, 0, sizeof(c));
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(fuse_opt_parse(&args, &c, options_table, options_proc), 0);
+	assert_int_equal(options_settle(&c, &o, &retries, &timeout, msg, sizeof(msg)), 0);
+	assert_string_equal(c.source, "cont");
+	assert_string_equal(o.prefix, "a/b/");
+	fuse_opt_free_args(&args);
+	release_opts(&c, &o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errmap),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_stat),
+		cmocka_unit_test(test_options),
+		cmocka_unit_test(test_prefix),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

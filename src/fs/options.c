@@ -1,0 +1,312 @@
+/*
+ * options.c -- the command line (see options.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fs/options.h"
+
+enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_RO, KEY_SECRET,
+       KEY_DROP };
+
+#define OPT(t, p) { t, offsetof(struct cli, p), 0 }
+const struct fuse_opt options_table[] = {
+	OPT("account=%s", account),
+	OPT("endpoint=%s", endpoint),
+	OPT("credentials=%s", credentials),
+	OPT("auth=%s", auth),
+	OPT("identity_client_id=%s", identity_client_id),
+	OPT("cafile=%s", cafile),
+	OPT("copy=%s", copy),
+	OPT("copy_tier=%s", copy_tier),
+	OPT("cache_dir=%s", cache_dir),
+	OPT("attr_timeout=%s", attr_timeout),
+	OPT("block_size=%s", block_size),
+	OPT("parallel=%s", parallel),
+	OPT("retries=%s", retries),
+	OPT("timeout=%s", timeout),
+	OPT("log=%s", log),
+	OPT("loglevel=%s", loglevel),
+	OPT("uid=%s", uid),
+	OPT("gid=%s", gid),
+	OPT("umask=%s", umask),
+	FUSE_OPT_KEY("key=", KEY_SECRET),
+	FUSE_OPT_KEY("sas=", KEY_SECRET),
+	FUSE_OPT_KEY("connection_string=", KEY_SECRET),
+	FUSE_OPT_KEY("client_secret=", KEY_SECRET),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FG),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	/* mount(8) and fstab options that mean nothing to us */
+	FUSE_OPT_KEY("_netdev", KEY_DROP),
+	FUSE_OPT_KEY("nofail", KEY_DROP),
+	FUSE_OPT_KEY("noauto", KEY_DROP),
+	FUSE_OPT_KEY("auto", KEY_DROP),
+	FUSE_OPT_KEY("defaults", KEY_DROP),
+	FUSE_OPT_KEY("user", KEY_DROP),
+	FUSE_OPT_KEY("users", KEY_DROP),
+	FUSE_OPT_KEY("rw", KEY_DROP),
+	FUSE_OPT_KEY("dev", KEY_DROP),
+	FUSE_OPT_KEY("nodev", FUSE_OPT_KEY_KEEP),
+	FUSE_OPT_KEY("suid", KEY_DROP),
+	FUSE_OPT_KEY("nosuid", FUSE_OPT_KEY_KEEP),
+	FUSE_OPT_KEY("exec", KEY_DROP),
+	FUSE_OPT_KEY("noexec", FUSE_OPT_KEY_KEEP),
+	FUSE_OPT_KEY("atime", KEY_DROP),
+	FUSE_OPT_KEY("noatime", FUSE_OPT_KEY_KEEP),
+	FUSE_OPT_KEY("comment=", KEY_DROP),
+	FUSE_OPT_END
+};
+
+static int fail(char *msg, size_t msglen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *msg, size_t msglen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, msglen, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+/* fuse_passthrough: the FUSE options we hand to libfuse untouched. */
+static int fuse_passthrough(const char *arg)
+{
+	static const char *const flags[] = {
+		"allow_other", "allow_root", "auto_unmount", "default_permissions",
+		"nodev", "nosuid", "noexec", "noatime", "kernel_cache",
+		"auto_cache", "noforget", "direct_io", "intr", "blkdev",
+	};
+	static const char *const valued[] = {
+		"fsname=", "subtype=", "max_read=", "entry_timeout=",
+		"negative_timeout=", "remember=", "max_idle_threads=", "ac_attr_timeout=",
+	};
+	size_t i;
+
+	if (arg[0] == '-')
+		return 1;
+	for (i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (strcmp(arg, flags[i]) == 0)
+			return 1;
+	for (i = 0; i < sizeof(valued) / sizeof(valued[0]); i++)
+		if (strncmp(arg, valued[i], strlen(valued[i])) == 0)
+			return 1;
+	return 0;
+}
+
+int options_proc(void *data, const char *arg, int key,
+		    struct fuse_args *outargs)
+{
+	struct cli *c = data;
+
+	(void)outargs;
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!c->source) {
+			c->source = strdup(arg);
+			return 0;
+		}
+		if (!c->mountpoint) {
+			c->mountpoint = strdup(arg);
+			return 0;
+		}
+		fprintf(stderr, "azblobfs: unexpected argument '%s'; see azblobfs --help\n", arg);
+		return -1;
+	case KEY_HELP:
+		c->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		c->show_version = 1;
+		return 0;
+	case KEY_FG:
+		c->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		c->debug = 1;
+		c->foreground = 1;
+		return 1;
+	case KEY_RO:
+		c->ro = 1;
+		return 1;
+	case KEY_SECRET:
+		if (!c->secret_opt)
+			c->secret_opt = strndup(arg, strcspn(arg, "="));
+		return 0;
+	case KEY_DROP:
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		if (fuse_passthrough(arg))
+			return 1;
+		if (!c->bad_opt)
+			c->bad_opt = strdup(arg);
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int parse_num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
+		    long *timeout_ms, char *msg, size_t msglen)
+{
+	enum log_level lvl = LOG_LVL_WARN;
+	double v;
+	char *slash;
+
+	if (!c->source)
+		return fail(msg, msglen, "missing CONTAINER; usage: azblobfs CONTAINER[/PREFIX] MOUNTPOINT [-o OPTIONS]");
+	if (!c->mountpoint)
+		return fail(msg, msglen, "missing MOUNTPOINT; usage: azblobfs CONTAINER[/PREFIX] MOUNTPOINT [-o OPTIONS]");
+	if (c->bad_opt)
+		return fail(msg, msglen, "unknown option '%s'; see azblobfs --help for the options", c->bad_opt);
+	if (c->secret_opt)
+		return fail(msg, msglen, "refusing -o %s=...: a secret on the command line shows in ps; put it in -o credentials=FILE (mode 0600) or the environment",
+			   c->secret_opt);
+	slash = strchr(c->source, '/');
+	if (slash) {
+		size_t n;
+
+		*slash++ = '\0';
+		while (*slash == '/')
+			slash++;
+		n = strlen(slash);
+		while (n && slash[n - 1] == '/')
+			slash[--n] = '\0';
+		if (n && asprintf(&o->prefix, "%s/", slash) < 0)
+			return fail(msg, msglen, "out of memory");
+	}
+	if (!o->prefix && !(o->prefix = strdup("")))
+		return fail(msg, msglen, "out of memory");
+	if (strlen(c->source) < 3 || strlen(c->source) > 63 ||
+	    strspn(c->source, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->source))
+		return fail(msg, msglen, "invalid container name '%s': use 3-63 lower-case letters, digits and '-'",
+			   c->source);
+	o->copy_mode = AZFS_COPY_SYNC;
+	if (c->copy) {
+		if (strcmp(c->copy, "async") == 0)
+			o->copy_mode = AZFS_COPY_ASYNC;
+		else if (strcmp(c->copy, "sync") != 0)
+			return fail(msg, msglen, "invalid copy=%s: use copy=sync or copy=async", c->copy);
+	}
+	if (c->copy_tier) {
+		if (strcmp(c->copy_tier, "Hot") && strcmp(c->copy_tier, "Cool") &&
+		    strcmp(c->copy_tier, "Cold") && strcmp(c->copy_tier, "Archive"))
+			return fail(msg, msglen, "invalid copy_tier=%s: use Hot, Cool, Cold or Archive",
+				   c->copy_tier);
+		o->copy_tier = strdup(c->copy_tier);
+	}
+	o->attr_timeout = 2;
+	if (c->attr_timeout) {
+		if (parse_num(c->attr_timeout, 0, 86400, &v) < 0)
+			return fail(msg, msglen, "invalid attr_timeout=%s: seconds from 0 to 86400", c->attr_timeout);
+		o->attr_timeout = v;
+	}
+	o->block_size = 8u << 20;
+	if (c->block_size) {
+		if (parse_num(c->block_size, 1, 4000, &v) < 0 || v != (int)v)
+			return fail(msg, msglen, "invalid block_size=%s: whole MiB from 1 to 4000", c->block_size);
+		o->block_size = (size_t)v << 20;
+	}
+	o->parallel = 8;
+	if (c->parallel) {
+		if (parse_num(c->parallel, 1, 64, &v) < 0 || v != (int)v)
+			return fail(msg, msglen, "invalid parallel=%s: a whole number from 1 to 64", c->parallel);
+		o->parallel = (int)v;
+	}
+	*retries = 5;
+	if (c->retries) {
+		if (parse_num(c->retries, 0, 100, &v) < 0 || v != (int)v)
+			return fail(msg, msglen, "invalid retries=%s: a whole number from 0 to 100", c->retries);
+		*retries = (int)v;
+	}
+	*timeout_ms = 60000;
+	if (c->timeout) {
+		if (parse_num(c->timeout, 1, 86400, &v) < 0)
+			return fail(msg, msglen, "invalid timeout=%s: seconds from 1 to 86400", c->timeout);
+		*timeout_ms = (long)(v * 1000);
+	}
+	o->uid = getuid();
+	o->gid = getgid();
+	o->umask = 022;
+	if (c->uid) {
+		if (parse_num(c->uid, 0, 4294967294.0, &v) < 0 || v != (long)v)
+			return fail(msg, msglen, "invalid uid=%s: a numeric user id", c->uid);
+		o->uid = (uid_t)v;
+	}
+	if (c->gid) {
+		if (parse_num(c->gid, 0, 4294967294.0, &v) < 0 || v != (long)v)
+			return fail(msg, msglen, "invalid gid=%s: a numeric group id", c->gid);
+		o->gid = (gid_t)v;
+	}
+	if (c->umask) {
+		char *end;
+		long m = strtol(c->umask, &end, 8);
+
+		if (*end || end == c->umask || m < 0 || m > 0777)
+			return fail(msg, msglen, "invalid umask=%s: an octal mask such as 022", c->umask);
+		o->umask = (mode_t)m;
+	}
+	o->read_only = c->ro;
+	if (c->loglevel && log_level_parse(c->loglevel, &lvl) < 0)
+		return fail(msg, msglen, "invalid loglevel=%s: use error, warn, info or debug", c->loglevel);
+	if (c->debug)
+		lvl = LOG_LVL_DEBUG;
+	if (c->log && strcmp(c->log, "stderr") && strcmp(c->log, "syslog"))
+		return fail(msg, msglen, "invalid log=%s: use log=stderr or log=syslog", c->log);
+	c->lvl = lvl;
+	if (c->cafile && access(c->cafile, R_OK) < 0)
+		return fail(msg, msglen, "cannot read cafile=%s: %s", c->cafile, strerror(errno));
+	if (c->cache_dir) {
+		o->cache_dir = strdup(c->cache_dir);
+	} else if (getenv("XDG_RUNTIME_DIR") && *getenv("XDG_RUNTIME_DIR")) {
+		if (asprintf(&o->cache_dir, "%s/azblobfs", getenv("XDG_RUNTIME_DIR")) < 0)
+			o->cache_dir = NULL;
+	} else if (asprintf(&o->cache_dir, "/var/tmp/azblobfs-%u", (unsigned)getuid()) < 0) {
+		o->cache_dir = NULL;
+	}
+	if (!o->cache_dir)
+		return fail(msg, msglen, "out of memory");
+	return 0;
+}
+
+void options_free(struct cli *c)
+{
+	char **strs[] = { &c->source, &c->mountpoint, &c->account, &c->endpoint,
+			  &c->credentials, &c->auth, &c->identity_client_id,
+			  &c->cafile, &c->copy, &c->copy_tier, &c->cache_dir,
+			  &c->log, &c->loglevel, &c->attr_timeout, &c->block_size,
+			  &c->parallel, &c->retries, &c->timeout, &c->uid,
+			  &c->gid, &c->umask, &c->secret_opt, &c->bad_opt };
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		free(*strs[i]);
+		*strs[i] = NULL;
+	}
+}
+
