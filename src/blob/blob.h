@@ -161,6 +161,24 @@ int blob_put_block_list(struct blob_client *c, const char *name,
 			char *const *ids, size_t n, const struct blob_put_opts *o,
 			char *etag_out, struct blob_error *err);
 
+struct blob_block {
+	char *id;                 /* base64, as the service lists it */
+	uint64_t size;
+};
+
+/*
+ * Get Block List (committed blocks only). On success *blocks (n entries,
+ * release with blob_blocks_free) and *etag_out (BLOB_ETAG_MAX, may be NULL).
+ */
+int blob_get_block_list(struct blob_client *c, const char *name,
+			struct blob_block **blocks, size_t *n, char *etag_out,
+			struct blob_error *err);
+void blob_blocks_free(struct blob_block *b, size_t n);
+
+/* blob_parse_block_list_xml: a BlockList body (exposed for tests). */
+int blob_parse_block_list_xml(const char *xml, size_t len,
+			      struct blob_block **blocks, size_t *n);
+
 /* Delete Blob (with its snapshots). */
 int blob_delete(struct blob_client *c, const char *name,
 		struct blob_error *err);

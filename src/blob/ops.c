@@ -268,6 +268,32 @@ out_nomem:
 	return fail_nomem(err);
 }
 
+int blob_get_block_list(struct blob_client *c, const char *name,
+			struct blob_block **blocks, size_t *n, char *etag_out,
+			struct blob_error *err)
+{
+	struct blob_req r = { .op = "Get Block List", .method = "GET",
+			      .name = name,
+			      .query = "comp=blocklist&blocklisttype=committed",
+			      .body_max = 16 * 1024 * 1024 };
+	struct http_response resp;
+	int rc;
+
+	http_response_init(&resp);
+	rc = blob_request(c, &r, &resp, err);
+	if (rc == 0 && blob_parse_block_list_xml(resp.body.data, resp.body.len,
+						 blocks, n) < 0) {
+		memset(err, 0, sizeof(*err));
+		err->status = resp.status;
+		snprintf(err->code, sizeof(err->code), "MalformedResponse");
+		rc = -1;
+	}
+	if (rc == 0)
+		take_etag(&resp, etag_out);
+	http_response_release(&resp);
+	return rc;
+}
+
 int blob_delete(struct blob_client *c, const char *name,
 		struct blob_error *err)
 {

@@ -270,3 +270,64 @@ out_free:
 	xmlFreeDoc(doc);
 	return rc;
 }
+
+void blob_blocks_free(struct blob_block *b, size_t n)
+{
+	size_t i;
+
+	for (i = 0; b && i < n; i++)
+		free(b[i].id);
+	free(b);
+}
+
+int blob_parse_block_list_xml(const char *xml, size_t len,
+			      struct blob_block **blocks, size_t *n)
+{
+	xmlDocPtr doc = parse(xml, len);
+	xmlNode *root, *cb, *c;
+	struct blob_block *b = NULL;
+	size_t cnt = 0, k = 0;
+	int rc = -1;
+
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if (!root || !is(root, "BlockList"))
+		goto out_free;
+	cb = child(root, "CommittedBlocks");
+	for (c = cb ? cb->children : NULL; c; c = c->next)
+		if (is(c, "Block"))
+			cnt++;
+	b = calloc(cnt ? cnt : 1, sizeof(*b));
+	if (!b)
+		goto out_free;
+	for (c = cb ? cb->children : NULL; c; c = c->next) {
+		xmlNode *nm, *sz;
+		char *t;
+
+		if (!is(c, "Block"))
+			continue;
+		nm = child(c, "Name");
+		sz = child(c, "Size");
+		if (!nm || !sz)
+			goto out_free;
+		b[k].id = text(nm);
+		t = text(sz);
+		if (!b[k].id || !t) {
+			free(t);
+			k++;
+			goto out_free;
+		}
+		b[k].size = strtoull(t, NULL, 10);
+		free(t);
+		k++;
+	}
+	*blocks = b;
+	*n = cnt;
+	b = NULL;
+	rc = 0;
+out_free:
+	blob_blocks_free(b, k);
+	xmlFreeDoc(doc);
+	return rc;
+}

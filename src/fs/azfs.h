@@ -86,6 +86,10 @@ struct node {
 	int inflight;          /* background Put Blocks running */
 	uint64_t epoch;        /* bumped when staged blocks become useless */
 	char salt[17];         /* block id prefix of this epoch */
+	/* tail mode: bytes [0, base) are only on the server, the staging
+	 * file holds [base, size) -- appends without downloading (L) */
+	int tail;
+	uint64_t base;
 };
 
 struct azfs {
@@ -182,6 +186,19 @@ int node_size(struct azfs *fs, const char *path, uint64_t *size);
  * empty when trunc). Caller is in an exclusive phase. Returns 0 or -errno.
  */
 int node_load(struct azfs *fs, struct node *n, int trunc);
+/*
+ * node_prepare_write: makes n writable at off (-1 = append): an append to
+ * a large blob stages only the new tail, anything else loads the blob.
+ * Caller is in an exclusive phase. Returns 0 or -errno.
+ */
+int node_prepare_write(struct azfs *fs, struct node *n, int64_t off);
+/*
+ * node_read_staged: reads a loaded node (tail mode reads the server's part
+ * remotely). Caller is in a shared phase. Bytes read or -errno.
+ */
+ssize_t node_read_staged(struct azfs *fs, struct node *n, char *buf,
+			 size_t size, uint64_t off);
+
 /*
  * node_flush: uploads the staging file if dirty. Caller must NOT be in a
  * phase; node_flush enters an exclusive one. Returns 0 or -errno.

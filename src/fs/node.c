@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 
 #include "fs/azfs.h"
 #include "util/log.h"
@@ -354,6 +355,8 @@ int node_load(struct azfs *fs, struct node *n, int trunc)
 			return -errno;
 		pthread_mutex_lock(&fs->lock);
 		if (trunc) {
+			n->tail = 0;
+			n->base = 0;
 			n->size = 0;
 			n->dirty = 1;
 			node_blocks_reset(n);
@@ -398,6 +401,223 @@ int node_load(struct azfs *fs, struct node *n, int trunc)
 	rc = 0;
 out_props:
 	blob_props_release(&p);
+	return rc;
+}
+
+/*
+ * materialize: leaves tail mode by downloading [0, base) in front of the
+ * staged tail (exclusive phase). 0 or -errno.
+ */
+static int materialize(struct azfs *fs, struct node *n)
+{
+	uint64_t base, size, off;
+	char *p = NULL, *buf = NULL;
+	struct dl d;
+	int fd, rc;
+
+	pthread_mutex_lock(&fs->lock);
+	base = n->base;
+	size = n->size;
+	pthread_mutex_unlock(&fs->lock);
+	if (asprintf(&p, "%s/stage-XXXXXX", fs->o.cache_dir) < 0)
+		return -ENOMEM;
+	fd = mkostemp(p, O_CLOEXEC);
+	if (fd < 0) {
+		rc = -errno;
+		free(p);
+		return rc;
+	}
+	memset(&d, 0, sizeof(d));
+	d.fs = fs;
+	d.name = n->name;
+	d.etag = n->etag[0] ? n->etag : NULL;
+	d.fd = fd;
+	d.size = base;
+	d.chunk = fs->o.block_size;
+	rc = pool_run((size_t)((base + d.chunk - 1) / d.chunk), fs->o.parallel,
+		      dl_one, &d);
+	buf = rc == 0 ? malloc(1 << 20) : NULL;
+	if (rc == 0 && !buf)
+		rc = -ENOMEM;
+	for (off = 0; rc == 0 && off < size - base;) {
+		size_t len = size - base - off < (1 << 20) ? (size_t)(size - base - off) : (1 << 20);
+		ssize_t r = pread(n->fd, buf, len, (off_t)off);
+
+		if (r <= 0 || pwrite(fd, buf, (size_t)r, (off_t)(base + off)) != r)
+			rc = -EIO;
+		else
+			off += (uint64_t)r;
+	}
+	free(buf);
+	if (rc < 0) {
+		close(fd);
+		unlink(p);
+		free(p);
+		return rc;
+	}
+	close(n->fd);
+	unlink(n->stage_path);
+	free(n->stage_path);
+	n->fd = fd;
+	n->stage_path = p;
+	pthread_mutex_lock(&fs->lock);
+	n->tail = 0;
+	n->base = 0;
+	pthread_mutex_unlock(&fs->lock);
+	return 0;
+}
+
+int node_prepare_write(struct azfs *fs, struct node *n, int64_t off)
+{
+	struct blob_props p;
+	struct blob_error e;
+	int loaded, tail, rc;
+	uint64_t base;
+
+	pthread_mutex_lock(&fs->lock);
+	loaded = n->loaded && n->fd >= 0;
+	tail = n->tail;
+	base = n->base;
+	pthread_mutex_unlock(&fs->lock);
+	if (loaded)
+		return tail && off >= 0 && (uint64_t)off < base ? materialize(fs, n) : 0;
+	pthread_mutex_lock(&fs->lock);
+	loaded = n->loaded || n->is_new;
+	pthread_mutex_unlock(&fs->lock);
+	if (loaded)
+		return node_load(fs, n, 0);
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, n->name, &p, &e) < 0)
+		return e.status == 404 ? node_load(fs, n, 0) : -azfs_errno(&e);
+	if (p.copy.status == BLOB_COPY_PENDING) {
+		rc = -EBUSY;
+	} else if ((off < 0 || (uint64_t)off == p.size) && p.size > fs->o.block_size &&
+		   strcmp(p.blob_type, "BlockBlob") == 0) {
+		rc = remember_props(fs, n, &p);
+		if (rc == 0)
+			rc = open_staging(fs, n);
+		if (rc == 0 && ftruncate(n->fd, 0) < 0)
+			rc = -errno;
+		if (rc == 0) {
+			pthread_mutex_lock(&fs->lock);
+			n->tail = 1;
+			n->base = p.size;
+			n->size = p.size;
+			n->loaded = 1;
+			pthread_mutex_unlock(&fs->lock);
+			log_debug("%s: appending after %llu bytes", n->name,
+				  (unsigned long long)p.size);
+		}
+	} else {
+		rc = node_load(fs, n, 0);
+	}
+	blob_props_release(&p);
+	return rc;
+}
+
+ssize_t node_read_staged(struct azfs *fs, struct node *n, char *buf,
+			 size_t size, uint64_t off)
+{
+	struct blob_error e;
+	uint64_t base;
+	size_t got = 0;
+	ssize_t r;
+
+	pthread_mutex_lock(&fs->lock);
+	base = n->tail ? n->base : 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (n->fd < 0)
+		return 0;
+	if (off >= base) {
+		r = pread(n->fd, buf, size, (off_t)(off - base));
+		return r < 0 ? -errno : r;
+	}
+	if (blob_read(&fs->blob, n->name, off,
+		      (size_t)(base - off < size ? base - off : size), buf, &got,
+		      n->etag[0] ? n->etag : NULL, &e) < 0)
+		return -azfs_errno(&e);
+	if (got < size && off + got == base) {
+		r = pread(n->fd, buf + got, size - got, 0);
+		if (r < 0)
+			return -errno;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
+}
+
+/*
+ * upload_tail: commits an append as the blob's committed blocks plus new
+ * blocks for the tail (Get Block List, Put Block, Put Block List with
+ * If-Match), so the bytes already on the server are not sent again.
+ * Returns 1 when the blob's layout does not allow it (the caller then
+ * materializes and uploads everything), 0 or -errno otherwise.
+ */
+static int upload_tail(struct azfs *fs, struct node *n, const char *name,
+		       const struct blob_put_opts *po, char *etag)
+{
+	struct blob_block *b = NULL;
+	struct blob_error e;
+	size_t nb = 0, i, k, nt, dlen = 0, bs = fs->o.block_size;
+	uint64_t sum = 0, base, size;
+	char **ids = NULL, salt[9];
+	unsigned char *raw = NULL;
+	int rc = 1;
+
+	pthread_mutex_lock(&fs->lock);
+	base = n->base;
+	size = n->size;
+	pthread_mutex_unlock(&fs->lock);
+	if (blob_get_block_list(&fs->blob, name, &b, &nb, NULL, &e) < 0)
+		return e.status == 404 ? 1 : -azfs_errno(&e);
+	for (i = 0; i < nb; i++)
+		sum += b[i].size;
+	if (nb)
+		dlen = strlen(b[0].id) / 4 * 3 - (strchr(b[0].id, '=') ? strlen(strchr(b[0].id, '=')) : 0);
+	nt = (size_t)((size - base + bs - 1) / bs);
+	if (!nb || sum != base || dlen < 12 || dlen > 64 || nb + nt > BLOB_MAX_BLOCKS)
+		goto out_free;
+	ids = calloc(nb + nt, sizeof(*ids));
+	raw = malloc(dlen + 1);
+	if (!ids || !raw) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	for (i = 0; i < nb; i++)
+		ids[i] = b[i].id;
+	snprintf(salt, sizeof(salt), "%08lx", (unsigned long)random());
+	rc = 0;
+	for (k = 0; k < nt && rc == 0; k++) {
+		uint64_t off = (uint64_t)k * bs;
+		size_t len = size - base - off < bs ? (size_t)(size - base - off) : bs;
+		char *buf = malloc(len ? len : 1);
+
+		ids[nb + k] = malloc(4 * ((dlen + 2) / 3) + 1);
+		if (!buf || !ids[nb + k]) {
+			free(buf);
+			rc = -ENOMEM;
+			break;
+		}
+		/* same decoded length as the blob's own ids, as required */
+		snprintf((char *)raw, dlen + 1, "%s%0*zu", salt, (int)(dlen - 8), k);
+		EVP_EncodeBlock((unsigned char *)ids[nb + k], raw, (int)dlen);
+		if (pread(n->fd, buf, len, (off_t)off) != (ssize_t)len)
+			rc = -EIO;
+		else if (blob_put_block(&fs->blob, name, ids[nb + k], buf, len, &e) < 0)
+			rc = -azfs_errno(&e);
+		free(buf);
+	}
+	if (rc == 0 && blob_put_block_list(&fs->blob, name, ids, nb + nt, po,
+					   etag, &e) < 0)
+		rc = -azfs_errno(&e);
+	if (rc == 0)
+		log_debug("%s: appended %llu bytes as %zu new blocks after %zu",
+			  name, (unsigned long long)(size - base), nt, nb);
+	for (k = nb; k < nb + nt; k++)
+		free(ids[k]);
+out_free:
+	free(raw);
+	free(ids);
+	blob_blocks_free(b, nb);
 	return rc;
 }
 
@@ -503,7 +723,8 @@ static void start_uploads(struct azfs *fs, struct node *n)
 	size_t bs = fs->o.block_size, full = (size_t)(n->size / bs), i;
 	pthread_attr_t attr;
 
-	if (full < 2 || n->unlinked || n->fd < 0 || full > BLOB_MAX_BLOCKS)
+	if (full < 2 || n->unlinked || n->fd < 0 || n->tail ||
+	    full > BLOB_MAX_BLOCKS)
 		return;
 	if (n->n_bstate < full) {
 		unsigned char *nb = realloc(n->bstate, full);
@@ -724,10 +945,19 @@ int node_flush(struct azfs *fs, struct node *n)
 		po.if_match = if_match;
 	log_debug("uploading %s: %llu bytes%s%s", name, (unsigned long long)size,
 		  if_match[0] ? " if-match " : "", if_match);
-	if (size <= fs->o.block_size)
-		rc = upload_small(fs, name, n->fd, size, &po, etag);
-	else
-		rc = upload_blocks(fs, n, name, size, &po, etag);
+	rc = 1;
+	if (n->tail) {
+		rc = upload_tail(fs, n, name, &po, etag);
+		/* no block layout to extend: send everything */
+		if (rc == 1 && (rc = materialize(fs, n)) == 0)
+			rc = 1;
+	}
+	if (rc == 1) {
+		if (size <= fs->o.block_size)
+			rc = upload_small(fs, name, n->fd, size, &po, etag);
+		else
+			rc = upload_blocks(fs, n, name, size, &po, etag);
+	}
 	pthread_mutex_lock(&fs->lock);
 	if (rc == 0) {
 		n->dirty = 0;
@@ -735,6 +965,12 @@ int node_flush(struct azfs *fs, struct node *n)
 		n->mtime_set = 0;
 		n->gen++;
 		node_blocks_reset(n);
+		if (n->tail) {
+			/* the staged tail is on the server now: forget it */
+			n->tail = 0;
+			n->base = 0;
+			n->loaded = 0;
+		}
 		memcpy(n->etag, etag, sizeof(n->etag));
 	}
 	pthread_mutex_unlock(&fs->lock);

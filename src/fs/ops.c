@@ -363,10 +363,10 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 	gen = n->gen;
 	pthread_mutex_unlock(&fs->lock);
 	if (staged) {
-		ssize_t r = n->fd >= 0 ? pread(n->fd, buf, size, off) : 0;
+		ssize_t r = node_read_staged(fs, n, buf, size, (uint64_t)off);
 
 		node_end(fs, n, 0);
-		return r < 0 ? -errno : (int)r;
+		return (int)r;
 	}
 	node_end(fs, n, 0);
 	rc = azfs_read_remote(fs, h, n->name, gen, buf, size, (uint64_t)off, &got);
@@ -398,29 +398,36 @@ static int op_write(const char *path, const char *buf, size_t size, off_t off,
 {
 	struct azfs *fs = azfs_get();
 	struct node *n = fh(fi)->node;
-	int loaded, rc;
+	int append = fh(fi)->flags & O_APPEND, ready, rc;
+	uint64_t base;
 	ssize_t w;
 
 	(void)path;
-	pthread_mutex_lock(&fs->lock);
-	loaded = n->loaded;
-	pthread_mutex_unlock(&fs->lock);
-	if (!loaded || n->fd < 0) {
-		node_begin(fs, n, 1);
-		rc = node_load(fs, n, 0);
-		if (rc == 0 && n->fd < 0)
-			rc = -EIO;
-		node_end(fs, n, 1);
-		if (rc < 0)
-			return rc;
-	}
-	node_begin(fs, n, 0);
-	if (fh(fi)->flags & O_APPEND) {
+	for (;;) {
 		pthread_mutex_lock(&fs->lock);
-		off = (off_t)n->size;
+		ready = n->loaded && n->fd >= 0 &&
+			(!n->tail || append || (uint64_t)off >= n->base);
 		pthread_mutex_unlock(&fs->lock);
+		if (!ready) {
+			node_begin(fs, n, 1);
+			rc = node_prepare_write(fs, n, append ? -1 : (int64_t)off);
+			node_end(fs, n, 1);
+			if (rc < 0)
+				return rc;
+		}
+		node_begin(fs, n, 0);
+		pthread_mutex_lock(&fs->lock);
+		if (append)
+			off = (off_t)n->size;
+		base = n->tail ? n->base : 0;
+		ready = n->loaded && n->fd >= 0 && (uint64_t)off >= base;
+		pthread_mutex_unlock(&fs->lock);
+		if (ready)
+			break;
+		/* another thread changed the node meanwhile: again */
+		node_end(fs, n, 0);
 	}
-	w = pwrite(n->fd, buf, size, off);
+	w = pwrite(n->fd, buf, size, off - (off_t)base);
 	if (w < 0) {
 		rc = -errno;
 		node_end(fs, n, 0);
@@ -504,7 +511,7 @@ static int op_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 			return -ENOMEM;
 	}
 	node_begin(fs, n, 1);
-	rc = node_load(fs, n, size == 0);
+	rc = size == 0 ? node_load(fs, n, 1) : node_prepare_write(fs, n, 0);
 	if (rc == 0 && size != 0) {
 		if (ftruncate(n->fd, size) < 0) {
 			rc = -errno;

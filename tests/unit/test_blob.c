@@ -242,6 +242,33 @@ static void test_read_range(void **st)
 	assert_int_equal(got, 0);
 }
 
+static void test_block_list(void **st)
+{
+	struct env *e = *st;
+	struct blob_error err;
+	struct blob_block *b = NULL;
+	size_t n = 0;
+	char etag[BLOB_ETAG_MAX];
+
+	fake_push(&e->f, 200, "ETag: \"0x7\"\n",
+		  "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList><CommittedBlocks>"
+		  "<Block><Name>QUFB</Name><Size>4194304</Size></Block>"
+		  "<Block><Name>QkJC</Name><Size>17</Size></Block>"
+		  "</CommittedBlocks><UncommittedBlocks/></BlockList>");
+	assert_int_equal(blob_get_block_list(&e->c, "f", &b, &n, etag, &err), 0);
+	assert_non_null(strstr(e->f.seen[0].url, "?comp=blocklist&blocklisttype=committed"));
+	assert_int_equal(n, 2);
+	assert_string_equal(b[0].id, "QUFB");
+	assert_int_equal(b[0].size, 4194304);
+	assert_int_equal(b[1].size, 17);
+	assert_string_equal(etag, "\"0x7\"");
+	blob_blocks_free(b, n);
+	fake_push(&e->f, 200, NULL, "<BlockList><CommittedBlocks><Block><Name>x</Name>");
+	assert_int_equal(blob_get_block_list(&e->c, "f", &b, &n, NULL, &err), -1);
+	fake_push(&e->f, 200, NULL, "<BlockList><CommittedBlocks><Block><Name>x</Name></Block></CommittedBlocks></BlockList>");
+	assert_int_equal(blob_get_block_list(&e->c, "f", &b, &n, NULL, &err), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_malformed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_uploads_and_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_block_list, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
