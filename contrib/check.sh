@@ -14,13 +14,15 @@
 # and M is 0.  The full output of the build and of the tests is kept in
 # build/check.log; its tail is printed when something fails.
 #
-# Usage: contrib/check.sh [--no-install] [--sanitizers]
-#   --no-install   do not install Debian packages (the test JavaScript
-#                  dependencies in tests/node_modules are still installed
-#                  with npm ci when missing or older than the lockfile)
-#   --sanitizers   also build in build-asan/ with AddressSanitizer and
-#                  UndefinedBehaviorSanitizer and run the unit tests there
-#                  (log: build-asan/check.log); the counts then cover both
+# Usage: contrib/check.sh [--no-install] [--no-sanitizers]
+#   --no-install     do not install Debian packages (the test JavaScript
+#                    dependencies in tests/node_modules are still installed
+#                    with npm ci when missing or older than the lockfile)
+#   --no-sanitizers  skip the second build in build-asan/ with
+#                    AddressSanitizer and UndefinedBehaviorSanitizer, which
+#                    otherwise runs the unit tests and a short integration
+#                    pass (every daemon log is checked for sanitizer and leak
+#                    reports); log: build-asan/check.log, counted too
 #
 # Safe to run again: it reconfigures and rebuilds incrementally.  It never
 # reads stdin.  Environment: AZB_JOBS (make parallelism, default 2).
@@ -41,11 +43,12 @@ usage() {
 }
 
 do_install=1
-do_sanitizers=0
+do_sanitizers=1
 for arg in "$@"; do
   case "$arg" in
     --no-install) do_install=0 ;;
     --sanitizers) do_sanitizers=1 ;;
+    --no-sanitizers) do_sanitizers=0 ;;
     -h | --help) usage; exit 0 ;;
     *) azb_warn "unknown argument: $arg"; usage >&2; exit 2 ;;
   esac
@@ -165,6 +168,14 @@ if step "$LOG" "autoreconf" azb_autoreconf &&
   clear_results "$BUILD"
   first=$(($(wc -l <"$LOG") + 1))
   step "$LOG" "make -j$JOBS check" make -C "$BUILD" -j"$JOBS" check VERBOSE=1 || status=1
+  # the unit tests once more under valgrind memcheck: any error or
+  # definite leak fails them (their results replace the plain run's)
+  if [ "$status" -eq 0 ]; then
+    step "$LOG" "unit tests under valgrind" make -C "$BUILD" -j"$JOBS" check \
+      TESTS="$(unit_tests "$BUILD")" VERBOSE=1 \
+      LOG_COMPILER="valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite" ||
+      status=1
+  fi
   show_results "$LOG" "$first"
   count_results "$BUILD" "$LOG" "$first"
 else
@@ -193,8 +204,9 @@ if [ "$do_sanitizers" -eq 1 ] && [ "$status" -eq 0 ]; then
     else
       clear_results "$ASAN_BUILD"
       first=$(($(wc -l <"$ALOG") + 1))
-      step "$ALOG" "make -j$JOBS check ($ASAN_BUILD, unit tests)" \
-        make -C "$ASAN_BUILD" -j"$JOBS" check TESTS="$units" VERBOSE=1 || asan_status=1
+      step "$ALOG" "make -j$JOBS check ($ASAN_BUILD, unit tests + short integration pass)" \
+        make -C "$ASAN_BUILD" -j"$JOBS" check \
+        TESTS="$units tests/integration/t_basic.sh tests/integration/t_names.sh" VERBOSE=1 || asan_status=1
       show_results "$ALOG" "$first"
       count_results "$ASAN_BUILD" "$ALOG" "$first"
     fi

@@ -108,6 +108,9 @@ static int check_mount(struct azfs *fs, const char *container)
 
 	if (blob_container_check(&fs->blob, &e) == 0)
 		return 0;
+	if (e.status == 0 && e.transport == HTTP_ERR_TLS)
+		return die("TLS verification of %s failed (%s); if the server uses a private CA, give it with -o cafile=PATH",
+			   fs->blob.endpoint, e.transport_msg);
 	if (e.status == 0)
 		return die("cannot reach the endpoint %s: %s; check -o endpoint= and the network",
 			   fs->blob.endpoint, e.transport_msg);

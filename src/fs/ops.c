@@ -230,7 +230,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		blob_list_page_release(&pg);
 	} while (marker);
 
-	qsort(d, n, sizeof(*d), dent_cmp);
+	if (n)
+		qsort(d, n, sizeof(*d), dent_cmp);
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
 	for (i = 0; i < n; i++) {

@@ -54,7 +54,27 @@ fails_with() { # ERRNO-TEXT CMD... : CMD fails and says ERRNO-TEXT
   esac
 }
 
+AZB_MOUNTS=() # "MNT PID LOG" of the mounts made by azb_mount, still mounted
+AZB_LOGS=()   # the log of every daemon started
+
+# azb_done: unmounts every mount, checks that each daemon exited and left no
+# sanitizer report (AddressSanitizer, LeakSanitizer, UBSan) in its log,
+# then prints the closing line and fails if any check failed.
 azb_done() {
+  local m mnt pid log
+  for m in "${AZB_MOUNTS[@]}"; do
+    read -r mnt pid log <<<"$m"
+    azb_umount "$mnt" "$pid"
+    ok "daemon of $(basename "$mnt") exited after unmount" bash -c "! kill -0 $pid 2>/dev/null"
+  done
+  for log in "${AZB_LOGS[@]}"; do
+    if grep -q -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log"; then
+      grep -E -A20 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$log" | head -60 >&2
+      ok "no sanitizer report in $(basename "$log")" false
+    else
+      ok "no sanitizer report in $(basename "$log")" true
+    fi
+  done
   echo "$AZB_PASS passed, $AZB_FAIL failed"
   [ "$AZB_FAIL" -eq 0 ]
 }
@@ -91,13 +111,24 @@ azb_mount() {
     sleep 0.1
   done
   mountpoint -q "$mnt" || azb_die "$mnt not mounted after 10 s"
+  # AZB_KEEP_LOGS=DIR keeps the daemon's log (after its exit) for a look
+  if [ -n "${AZB_KEEP_LOGS:-}" ]; then
+    mkdir -p "$AZB_KEEP_LOGS"
+    azb_on_exit "cp '$log' '$AZB_KEEP_LOGS/$(basename "$0" .sh)-$(basename "$log")'"
+  fi
   azb_on_exit "azb_umount '$mnt' $pid"
+  AZB_MOUNTS+=("$mnt $pid $log")
+  case " ${AZB_LOGS[*]} " in *" $log "*) ;; *) AZB_LOGS+=("$log") ;; esac
   AZB_MOUNT_PID=$pid
 }
 
 # azb_umount MNT PID : unmounts and waits for the daemon to exit
 azb_umount() {
-  local mnt=$1 pid=$2 i
+  local mnt=$1 pid=$2 i m keep=()
+  for m in "${AZB_MOUNTS[@]}"; do
+    case "$m" in "$mnt $pid "*) ;; *) keep+=("$m") ;; esac
+  done
+  AZB_MOUNTS=("${keep[@]}")
   mountpoint -q "$mnt" && fusermount3 -u "$mnt" 2>/dev/null
   for ((i = 0; i < 100; i++)); do
     kill -0 "$pid" 2>/dev/null || return 0

@@ -53,7 +53,7 @@ printf 'fresh' >"$A/small"
 cp "$A/small" "$A/small2"
 eq "small file copy" fresh "$(azb_sdk get $C small2 -)"
 # ---- copy=async returns at once; status from pending to success ----
-azb_emu_rate $((2 * 1024 * 1024))
+azb_emu_rate $((512 * 1024))
 head -c $((8 * 1024 * 1024)) /dev/urandom >"$L/src8"
 azb_sdk put $C src8 "$L/src8" >/dev/null
 azb_umount "$E" "$AZB_MOUNT_PID"

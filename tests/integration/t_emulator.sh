@@ -64,7 +64,9 @@ P=$(azb_sdk_emu props "$C" "$DST")
 check "success shows full progress and a completion time" \
   test "$(echo "$P" | azb_json .copyProgress)" = "$SIZE/$SIZE" -a "$(echo "$P" | azb_json .copyCompletedOn)" != null
 
-# abort
+# abort (at a crawl, so that the copies below stay pending however slow
+# this machine is)
+azb_emu_rate 8192
 azb_emu_reset
 ID2=$(azb_sdk_emu startcopy "$C" dest2 "$SRC_URL")
 check "abort of a pending copy succeeds" azb_sdk_emu abortcopy "$C" dest2 "$ID2"
@@ -99,6 +101,7 @@ check "second copy to a pending destination is 409 PendingCopyOperation" grep -q
 ERR=$(azb_sdk_emu abortcopy "$C" dest4 00000000-0000-0000-0000-000000000000 2>&1 || true)
 check "abort with a wrong id is 409 CopyIdMismatch" grep -q '409 CopyIdMismatch' <<<"$ERR"
 azb_sdk_emu abortcopy "$C" dest4 "$ID4"
+azb_emu_rate "$RATE"
 HTTP=$(curl -s -o "$WORK/err.xml" -w '%{http_code}' "http://127.0.0.1:$EMU_PORT/devstoreaccount1/$C/nope" \
   -X PUT -H "x-ms-copy-source: $AZURITE_URL/$C/missing" -H 'x-ms-version: 2021-08-06')
 check "emulator-generated errors carry an Azure XML body (missing source: 404)" \

@@ -13,6 +13,7 @@
 #include "auth/auth.h"
 #include "auth/cred.h"
 #include "auth/token.h"
+#include "fake.h"
 
 static void test_hmac_vector(void **st)
 {
@@ -272,6 +273,77 @@ static void test_path_style_and_json(void **st)
 	assert_null(token_json_field("{}", "a"));
 }
 
+static void test_token_flows(void **st)
+{
+	struct fake f;
+	struct http_client http;
+	struct auth a;
+	struct buf url, authz;
+	char msg[200];
+
+	(void)st;
+	memset(&f, 0, sizeof(f));
+	http_client_init(&http, fake_transport(&f), 0, 1000);
+	auth_init(&a);
+	a.kind = AUTH_BEARER;
+	a.flow = AUTH_FLOW_CLIENT_SECRET;
+	a.http = &http;
+	a.authority = strdup("http://127.0.0.1:1");
+	a.tenant_id = strdup("tenant-1");
+	a.client_id = strdup("client-1");
+	a.client_secret = strdup("s3cr3t&=x");
+	buf_init(&url, 0);
+	buf_init(&authz, 0);
+	buf_puts(&url, "https://acct.blob.core.windows.net/c?comp=list");
+	fake_push(&f, 200, NULL, "{\"token_type\":\"Bearer\",\"expires_in\":3599,\"access_token\":\"TOKEN-ONE\"}");
+	assert_int_equal(auth_authorize(&a, "GET", &url, NULL, 0, 0, &authz, msg, sizeof(msg)), 0);
+	assert_string_equal(authz.data, "Authorization: Bearer TOKEN-ONE");
+	assert_string_equal(f.seen[0].method, "POST");
+	assert_string_equal(f.seen[0].url, "http://127.0.0.1:1/tenant-1/oauth2/v2.0/token");
+	assert_non_null(strstr(f.seen[0].body, "grant_type=client_credentials"));
+	assert_non_null(strstr(f.seen[0].body, "client_id=client-1"));
+	assert_non_null(strstr(f.seen[0].body, "client_secret=s3cr3t%26%3Dx"));
+	assert_non_null(strstr(f.seen[0].body, "scope=https%3A%2F%2Fstorage.azure.com%2F.default"));
+	/* cached: no second request */
+	assert_int_equal(auth_authorize(&a, "GET", &url, NULL, 0, 0, &authz, msg, sizeof(msg)), 0);
+	assert_int_equal(f.n_seen, 1);
+	auth_release(&a);
+
+	/* managed identity: GET with Metadata: true, refusal reported */
+	auth_init(&a);
+	a.kind = AUTH_BEARER;
+	a.flow = AUTH_FLOW_MSI;
+	a.http = &http;
+	a.msi_endpoint = strdup("http://127.0.0.1:2/metadata/identity/oauth2/token");
+	a.client_id = strdup("uai");
+	fake_push(&f, 400, NULL, "{\"error\":\"invalid_request\"}");
+	assert_int_equal(auth_authorize(&a, "GET", &url, NULL, 0, 0, &authz, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "invalid_request"));
+	assert_string_equal(f.seen[1].method, "GET");
+	assert_non_null(strstr(f.seen[1].url, "api-version=2018-02-01&resource=https%3A%2F%2Fstorage.azure.com%2F&client_id=uai"));
+	assert_string_equal(fake_header(&f, 1, "Metadata"), "true");
+	fake_push(&f, 200, NULL, "{\"access_token\":\"MSI\",\"expires_in\":\"600\"}");
+	assert_int_equal(auth_authorize(&a, "GET", &url, NULL, 0, 0, &authz, msg, sizeof(msg)), 0);
+	assert_string_equal(authz.data, "Authorization: Bearer MSI");
+	/* a reply without a token */
+	auth_release(&a);
+	auth_init(&a);
+	a.kind = AUTH_BEARER;
+	a.flow = AUTH_FLOW_FEDERATED;
+	a.http = &http;
+	a.authority = strdup("http://127.0.0.1:1");
+	a.tenant_id = strdup("t");
+	a.client_id = strdup("c");
+	a.token_file = strdup("/nonexistent/token");
+	assert_int_equal(auth_authorize(&a, "GET", &url, NULL, 0, 0, &authz, msg, sizeof(msg)), -1);
+	assert_non_null(strstr(msg, "federated token file"));
+	auth_release(&a);
+	buf_release(&url);
+	buf_release(&authz);
+	http_client_release(&http);
+	fake_reset(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +355,7 @@ int main(void)
 		cmocka_unit_test(test_resolve_env),
 		cmocka_unit_test(test_resolve_file),
 		cmocka_unit_test(test_path_style_and_json),
+		cmocka_unit_test(test_token_flows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
