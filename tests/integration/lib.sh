@@ -142,3 +142,21 @@ azb_umount() {
 # so that "bash -c" checks can use them
 export AZB_NODE AZB_TESTS_DIR AZB_TMP
 export -f azb_sdk azb_sdk_emu _azb_node azb_node_dir azb_die azb_json
+
+# azb_start_counter: the emulator in --passthrough mode (no emulation, only
+# counting requests and uploaded bytes) in front of Azurite; exports
+# CNT_PORT, CNT_URL, AZB_CONN_CNT.
+azb_start_counter() {
+  local pid nd
+  nd=$(azb_node_dir) || exit 99
+  NODE_PATH=$nd "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 --passthrough \
+    --upstream "http://127.0.0.1:$AZURITE_PORT" >"$AZB_TMP/counter.out" 2>"$AZB_TMP/counter.err" &
+  pid=$!
+  AZB_PIDS+=("$pid")
+  CNT_PORT=$(_azb_wait_listening "$AZB_TMP/counter.out" "$pid" counter) || exit 99
+  CNT_URL="http://127.0.0.1:$CNT_PORT/$AZB_ACCOUNT"
+  AZB_CONN_CNT="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=$CNT_URL;"
+  export CNT_PORT CNT_URL AZB_CONN_CNT
+}
+azb_cnt_log() { curl -sS --fail "http://127.0.0.1:$CNT_PORT/__emu/log"; }
+azb_cnt_reset() { curl -sS --fail -o /dev/null -X POST "http://127.0.0.1:$CNT_PORT/__emu/reset"; }

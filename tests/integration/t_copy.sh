@@ -161,4 +161,25 @@ ok "mv whose copy fails reports an error" fails_with "Input/output error" mv "$E
 wait "$changer"
 eq "the source is intact after the failed mv" "changed under the copy" "$(azb_sdk get $C src8 -)"
 ok "no half-made destination is left" bash -c "! azb_sdk props $C src8-moved >/dev/null 2>&1"
+# ---- a 5 GiB copy is one Copy Blob (the kernel caps one copy_file_range
+# below 4 GiB; the second call is answered without a request) ----
+azb_start_counter
+P="$AZB_TMP/p"
+azb_mount $C "$P" "$AZB_CONN_CNT" "copy_tier=Cool"
+_azb_node -e "
+const { BlobServiceClient } = require('@azure/storage-blob');
+const c = BlobServiceClient.fromConnectionString(process.env.AZB_CONN).getContainerClient('$C');
+(async () => { const b = c.getBlockBlobClient('five');
+  const buf = Buffer.alloc(64 * 1024 * 1024, 7), id = Buffer.from('block-0000').toString('base64');
+  await b.stageBlock(id, buf, buf.length);
+  await b.commitBlockList(Array(81).fill(id));
+})().catch(e => { console.error(e.message); process.exit(1); });"
+eq "5 GiB source" 5435817984 "$(stat -c %s "$P/five")"
+azb_cnt_reset
+cp "$P/five" "$P/five-copy"
+eq "5 GiB cp: exactly one Copy Blob" 1 "$(azb_cnt_log | azb_json j.ops.CopyBlob)"
+ok "5 GiB cp: no file bytes sent" test "$(azb_cnt_log | azb_json j.uploadBodyBytes)" -lt 65536
+eq "5 GiB cp: destination size" 5435817984 "$(azb_sdk props $C five-copy | azb_json j.contentLength)"
+eq "copy_tier= is sent as x-ms-access-tier" Cool "$(getfattr --only-values -n user.azblob.access_tier "$P/five-copy")"
+rm -f "$P/five" "$P/five-copy"
 azb_done
