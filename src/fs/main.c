@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <fuse_lowlevel.h>
+#include <malloc.h>
 
 #include "auth/cred.h"
 #include "fs/azfs.h"
@@ -151,6 +152,11 @@ int main(int argc, char *argv[])
 	int rc = 1, retries;
 	long timeout_ms;
 
+	/* block and window buffers (MiBs each) always come from mmap, so
+	 * freeing them gives the memory back instead of growing the heap;
+	 * few arenas keep many FUSE threads from multiplying it */
+	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	mallopt(M_ARENA_MAX, 4);
 	memset(&c, 0, sizeof(c));
 	memset(&fs, 0, sizeof(fs));
 	pthread_mutex_init(&fs.lock, NULL);
