@@ -2,9 +2,11 @@
  * xml.c -- the Blob service's XML bodies: List Blobs results and errors.
  *
  * Parsed with libxml2 without network access and without entity
- * substitution, so a hostile body cannot fetch or expand anything; libxml2's
- * own limits bound depth and size. Malformed or truncated bodies are errors,
- * never partial results.
+ * substitution, and a body with a DTD is refused: the service never sends
+ * one, and xmlNodeGetContent() expands entity references, so a 60 KB body
+ * declaring one 30 KB entity and using it 10,000 times would become a
+ * 300 MB blob name. libxml2's own limits bound depth and size. Malformed or
+ * truncated bodies are errors, never partial results.
  */
 #include <libxml/parser.h>
 #include <libxml/tree.h>
@@ -19,9 +21,16 @@
 
 static xmlDocPtr parse(const char *xml, size_t len)
 {
+	xmlDocPtr doc;
+
 	if (!xml || len == 0 || len > (size_t)0x7fffffff)
 		return NULL;
-	return xmlReadMemory(xml, (int)len, "response.xml", NULL, XML_OPTS);
+	doc = xmlReadMemory(xml, (int)len, "response.xml", NULL, XML_OPTS);
+	if (doc && (doc->intSubset || doc->extSubset)) {
+		xmlFreeDoc(doc); /* a DTD: see the top of this file */
+		return NULL;
+	}
+	return doc;
 }
 
 static int is(const xmlNode *n, const char *name)

@@ -51,6 +51,7 @@ struct attr {
 	struct timespec mtime;
 	char etag[BLOB_ETAG_MAX];
 	int copy_pending;      /* a copy into this blob is pending */
+	int copy_broken;       /* the last copy into it failed or was aborted */
 	int explicit_dir;      /* a marker blob (hdi_isfolder / "dir/") exists */
 };
 
@@ -265,6 +266,13 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 		     const char *dst_name, const char *src_etag, int wait);
 /* azfs_delete_blob: aborts a pending copy into name first. 0 or -errno. */
 int azfs_delete_blob(struct azfs *fs, const char *name);
+
+/*
+ * azfs_kernel_forget: makes the kernel drop its cached attributes and
+ * pages of path (the blob changed on the server behind its back, e.g. a
+ * copy started into it). Asynchronous; call from a FUSE operation.
+ */
+void azfs_kernel_forget(const char *path);
 
 /* the operations table (ops.c) */
 extern const struct fuse_operations azfs_ops;

@@ -374,11 +374,14 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 	if (rc < 0)
 		return rc;
 	if (got == 0 && size > 0) {
-		/* an empty answer may be a pending copy: wait for its end */
+		/* the kernel expected bytes: a pending copy (wait for its end)
+		 * or one that failed (its data never arrived: EIO) */
 		struct attr a;
 
 		cache_drop(fs, path);
 		rc = azfs_lookup(fs, path, &a);
+		if (rc == 0 && a.copy_broken && a.size == 0)
+			return -EIO;
 		if (rc == 0 && a.copy_pending) {
 			enum blob_copy_status st;
 
@@ -981,6 +984,47 @@ out_free:
 	free(src);
 	free(dst);
 	return rc;
+}
+
+struct forget {
+	struct fuse *fuse;
+	char *path;
+};
+
+static void *forget_thread(void *arg)
+{
+	struct forget *f = arg;
+
+	/* -ENOENT: the kernel did not know the path, nothing to forget */
+	fuse_invalidate_path(f->fuse, f->path);
+	free(f->path);
+	free(f);
+	return NULL;
+}
+
+void azfs_kernel_forget(const char *path)
+{
+	struct forget *f = calloc(1, sizeof(*f));
+	pthread_attr_t attr;
+	pthread_t tid;
+
+	if (!f)
+		return;
+	f->fuse = fuse_get_context()->fuse;
+	f->path = strdup(path);
+	if (!f->fuse || !f->path) {
+		free(f->path);
+		free(f);
+		return;
+	}
+	/* from another thread: the request that asks may hold the inode */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&tid, &attr, forget_thread, f) != 0) {
+		free(f->path);
+		free(f);
+	}
+	pthread_attr_destroy(&attr);
 }
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)

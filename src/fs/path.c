@@ -80,6 +80,8 @@ void azfs_attr_from_props(const struct blob_props *p, struct attr *a)
 	a->size = a->kind == ATTR_DIR ? 0 : p->size;
 	a->mtime = azfs_mtime_of(p);
 	memcpy(a->etag, p->etag, sizeof(a->etag));
+	a->copy_broken = p->copy.status == BLOB_COPY_FAILED ||
+			 p->copy.status == BLOB_COPY_ABORTED;
 	if (p->copy.status == BLOB_COPY_PENDING) {
 		long long total = copy_progress_total(p->copy.progress);
 

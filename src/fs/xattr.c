@@ -356,6 +356,7 @@ static int start_copy(struct azfs *fs, const char *path, const char *src)
 	}
 	node_invalidate(fs, path);
 	cache_drop(fs, path);
+	azfs_kernel_forget(path);
 	rc = 0;
 out_free:
 	blob_props_release(&sp);

@@ -161,6 +161,32 @@ ok "mv whose copy fails reports an error" fails_with "Input/output error" mv "$E
 wait "$changer"
 eq "the source is intact after the failed mv" "changed under the copy" "$(azb_sdk get $C src8 -)"
 ok "no half-made destination is left" bash -c "! azb_sdk props $C src8-moved >/dev/null 2>&1"
+# ---- anything but a whole-file copy is not a server copy: azblobfs
+# answers EOPNOTSUPP and the kernel copies the bytes itself ----
+printf 'abcdefghij' >"$A/part-src"
+touch "$A/part-dst"
+# copy_file_range(2) (x86_64 syscall 326) of 4 bytes from offset 3
+out=$(perl -e '
+  open(my $i, "<", $ARGV[0]) or die; open(my $o, "+<", $ARGV[1]) or die;
+  seek($i, 3, 0);
+  my $r = syscall(326, fileno($i), 0, fileno($o), 0, 4, 0);
+  print $r < 0 ? "err=$!" : "copied=$r";' "$A/part-src" "$A/part-dst")
+eq "partial copy_file_range copies the right bytes" "copied=4 defg" "$out $(cat "$A/part-dst")"
+ok "...and it was no server copy" fails_with "No such attribute" getfattr -n user.azblob.copy_status "$A/part-dst"
+# ---- a copy that fails while a reader waits: status, description, EIO ----
+azb_emu_rate $((256 * 1024))
+touch "$E/willfail"
+setfattr -n user.azblob.copy_source -v "/moved64" "$E/willfail"
+(set +e; cat "$E/willfail" >/dev/null 2>"$AZB_TMP/cat.err"; echo $? >"$AZB_TMP/cat.rc") &
+reader=$!
+sleep 1
+azb_sdk putstr $C moved64 "changed source" >/dev/null
+wait "$reader"
+ok "a reader waiting on a copy that fails gets EIO" \
+  bash -c "[ \"\$(cat '$AZB_TMP/cat.rc')\" != 0 ] && grep -q 'Input/output error' '$AZB_TMP/cat.err'"
+eq "the copy ended failed" failed "$(getfattr --only-values -n user.azblob.copy_status "$E/willfail")"
+ok "copy_status_description says why" bash -c "getfattr --only-values -n user.azblob.copy_status_description '$E/willfail' | grep -q SourceModified"
+azb_emu_rate $((64 * 1024 * 1024))
 # ---- a 5 GiB copy is one Copy Blob (the kernel caps one copy_file_range
 # below 4 GiB; the second call is answered without a request) ----
 azb_start_counter
