@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fuse_log.h>
 #include <fuse_lowlevel.h>
 #include <malloc.h>
 
@@ -127,6 +128,21 @@ static int check_mount(struct azfs *fs, const char *container)
 	return die("the server rejected the mount check: %s", blob_error_str(&e, msg, sizeof(msg)));
 }
 
+static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
+			     va_list ap)
+{
+	char line[1024];
+	enum log_level l = level <= FUSE_LOG_ERR ? LOG_LVL_ERROR
+		: level == FUSE_LOG_WARNING ? LOG_LVL_WARN
+		: level <= FUSE_LOG_INFO ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+
+	if (!log_enabled(l))
+		return;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	line[strcspn(line, "\n")] = '\0';
+	log_msg(l, "fuse: %s", line);
+}
+
 static void azfs_release(struct azfs *fs)
 {
 	nodes_release(fs);
@@ -229,8 +245,11 @@ int main(int argc, char *argv[])
 		die("cannot daemonize");
 		goto out_unmount;
 	}
-	if (c.log ? strcmp(c.log, "syslog") == 0 : !c.foreground)
+	if (c.log ? strcmp(c.log, "syslog") == 0 : !c.foreground) {
 		log_setup(c.lvl, LOG_SINK_SYSLOG);
+		/* libfuse's own messages go the same way */
+		fuse_set_log_func(fuse_log_to_ours);
+	}
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out_unmount;
 	rc = fuse_loop_mt(fuse, 0) ? 1 : 0;
