@@ -93,6 +93,15 @@ struct node {
 	uint64_t base;
 };
 
+/* A directory's first List Blobs page, kept from a lookup for readdir. */
+struct page_stash {
+	char *path;            /* NULL = free slot */
+	struct blob_list_page pg;
+	double expires;        /* monotonic seconds */
+};
+
+#define AZFS_STASH_SLOTS 4
+
 struct azfs {
 	struct blob_client blob;
 	struct http_client http;
@@ -105,6 +114,8 @@ struct azfs {
 	struct node **nodes;
 	size_t node_buckets;
 	uint64_t stage_seq;    /* (L) */
+	struct page_stash stash[AZFS_STASH_SLOTS]; /* (L) */
+	unsigned int stash_next; /* (L) round-robin slot */
 };
 
 /* A read-ahead window: bytes [start, start+len) of one blob version. */
@@ -164,6 +175,12 @@ void cache_put(struct azfs *fs, const char *path, const struct attr *a);
 void cache_drop(struct azfs *fs, const char *path);
 /* cache_drop_tree: drops path and everything below it. */
 void cache_drop_tree(struct azfs *fs, const char *path);
+/* stash_put: keeps pg (taken) as the first page of directory path. */
+void stash_put(struct azfs *fs, const char *path, struct blob_list_page *pg);
+/* stash_take: 1 and *pg (the caller owns it) for a fresh page of path. */
+int stash_take(struct azfs *fs, const char *path, struct blob_list_page *pg);
+/* stash_release: frees every kept page. */
+void stash_release(struct azfs *fs);
 
 /* ---- node.c ---- */
 int nodes_init(struct azfs *fs);

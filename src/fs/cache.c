@@ -157,6 +157,15 @@ void cache_drop_tree(struct azfs *fs, const char *path)
 	size_t i, n = strlen(path);
 
 	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < AZFS_STASH_SLOTS; i++) {
+		struct page_stash *st = &fs->stash[i];
+
+		if (st->path && strncmp(st->path, path, n) == 0) {
+			free(st->path);
+			st->path = NULL;
+			blob_list_page_release(&st->pg);
+		}
+	}
 	for (i = 0; i < fs->cache_buckets; i++) {
 		struct cache_entry **pp = &fs->cache[i], *e;
 
@@ -173,4 +182,62 @@ void cache_drop_tree(struct azfs *fs, const char *path)
 		}
 	}
 	pthread_mutex_unlock(&fs->lock);
+}
+
+void stash_put(struct azfs *fs, const char *path, struct blob_list_page *pg)
+{
+	struct page_stash *st;
+	char *p = str_ndup(path, strlen(path));
+
+	if (!p || fs->o.attr_timeout <= 0) {
+		free(p);
+		blob_list_page_release(pg);
+		return;
+	}
+	pthread_mutex_lock(&fs->lock);
+	st = &fs->stash[fs->stash_next++ % AZFS_STASH_SLOTS];
+	free(st->path);
+	blob_list_page_release(&st->pg);
+	st->path = p;
+	st->pg = *pg;
+	st->expires = mono_now() + (fs->o.attr_timeout < 2 ? fs->o.attr_timeout : 2);
+	pthread_mutex_unlock(&fs->lock);
+	memset(pg, 0, sizeof(*pg));
+}
+
+int stash_take(struct azfs *fs, const char *path, struct blob_list_page *pg)
+{
+	double now = mono_now();
+	int i, hit = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (i = 0; i < AZFS_STASH_SLOTS; i++) {
+		struct page_stash *st = &fs->stash[i];
+
+		if (!st->path || strcmp(st->path, path) != 0)
+			continue;
+		if (st->expires > now) {
+			*pg = st->pg;
+			memset(&st->pg, 0, sizeof(st->pg));
+			hit = 1;
+		} else {
+			blob_list_page_release(&st->pg);
+		}
+		free(st->path);
+		st->path = NULL;
+		break;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return hit;
+}
+
+void stash_release(struct azfs *fs)
+{
+	int i;
+
+	for (i = 0; i < AZFS_STASH_SLOTS; i++) {
+		free(fs->stash[i].path);
+		fs->stash[i].path = NULL;
+		blob_list_page_release(&fs->stash[i].pg);
+	}
 }

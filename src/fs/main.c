@@ -53,7 +53,7 @@ static void usage(FILE *f)
 "  -o copy_tier=TIER       Hot, Cool, Cold or Archive for copy destinations\n"
 "  -o cache_dir=PATH       private staging directory (0700)\n"
 "                          [$XDG_RUNTIME_DIR/azblobfs or /var/tmp/azblobfs-UID]\n"
-"  -o attr_timeout=S       metadata and listing cache lifetime [2]\n"
+"  -o attr_timeout=S       metadata and listing cache lifetime [10]\n"
 "  -o block_size=MiB       transfer block size [8]\n"
 "  -o parallel=N           transfers in flight per file [8]\n"
 "  -o retries=N            retries of a failed request [5]\n"
@@ -146,6 +146,7 @@ static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
 static void azfs_release(struct azfs *fs)
 {
 	nodes_release(fs);
+	stash_release(fs);
 	cache_release(fs);
 	blob_client_release(&fs->blob);
 	http_client_release(&fs->http);

@@ -872,7 +872,8 @@ out_free:
 }
 
 /* upload_meta: the node's metadata with mtime set (fs->lock held). */
-static int upload_meta(struct node *n, struct blob_meta **out, size_t *count)
+static int upload_meta(struct node *n, struct blob_meta **out, size_t *count,
+		       struct timespec *mtime)
 {
 	struct blob_meta *m = calloc(n->n_meta + 1, sizeof(*m));
 	struct timespec ts = n->mtime_set ? n->mtime : azfs_now();
@@ -898,6 +899,7 @@ static int upload_meta(struct node *n, struct blob_meta **out, size_t *count)
 		goto out_fail;
 	*out = m;
 	*count = k;
+	*mtime = ts;
 	return 0;
 out_fail:
 	meta_free(m, k);
@@ -910,6 +912,7 @@ int node_flush(struct azfs *fs, struct node *n)
 	struct blob_meta *m = NULL;
 	size_t nm = 0;
 	char etag[BLOB_ETAG_MAX] = "", if_match[BLOB_ETAG_MAX] = "";
+	struct timespec mtime_sent = { 0, 0 };
 	uint64_t size;
 	char *name = NULL;
 	int rc = 0, need;
@@ -919,7 +922,7 @@ int node_flush(struct azfs *fs, struct node *n)
 	need = (n->dirty || n->is_new) && !n->unlinked;
 	size = n->size;
 	if (need) {
-		rc = upload_meta(n, &m, &nm);
+		rc = upload_meta(n, &m, &nm, &mtime_sent);
 		name = str_ndup(n->name, strlen(n->name));
 		if (!name)
 			rc = -ENOMEM;
@@ -974,7 +977,19 @@ int node_flush(struct azfs *fs, struct node *n)
 		memcpy(n->etag, etag, sizeof(n->etag));
 	}
 	pthread_mutex_unlock(&fs->lock);
-	cache_drop(fs, n->path);
+	if (rc == 0) {
+		/* what we just wrote is what a lookup would find */
+		struct attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.kind = ATTR_FILE;
+		a.size = size;
+		a.mtime = mtime_sent;
+		memcpy(a.etag, etag, sizeof(a.etag));
+		cache_put(fs, n->path, &a);
+	} else {
+		cache_drop(fs, n->path);
+	}
 out_end:
 	node_end(fs, n, 1);
 	meta_free(m, nm);

@@ -63,11 +63,12 @@ out_free:
 
 int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 {
+	struct blob_list_page pg;
 	struct blob_props p;
 	struct blob_error e;
 	uint64_t size;
-	char *name;
-	int rc, any = 0;
+	char *name, *prefix = NULL;
+	int rc;
 
 	memset(a, 0, sizeof(*a));
 	if (strcmp(path, "/") == 0) {
@@ -88,6 +89,28 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;
+	/* A directory's first page answers the lookup and is kept for the
+	 * readdir that usually follows ("ls -l dir": no HEAD, and no List
+	 * twice); a file costs the List and a HEAD. */
+	if (asprintf(&prefix, "%s/", name) < 0) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	memset(&pg, 0, sizeof(pg));
+	if (blob_list(&fs->blob, prefix, "/", NULL, LIST_PAGE, &pg, &e) < 0) {
+		rc = fail("List Blobs", prefix, &e);
+		goto out_free;
+	}
+	if (pg.n_items || pg.n_prefixes) {
+		memset(a, 0, sizeof(*a));
+		a->kind = ATTR_DIR;
+		a->mtime = azfs_now();
+		cache_put(fs, path, a);
+		stash_put(fs, path, &pg);
+		rc = 0;
+		goto out_free;
+	}
+	blob_list_page_release(&pg);
 	memset(&p, 0, sizeof(p));
 	if (blob_get_props(&fs->blob, name, &p, &e) == 0) {
 		azfs_attr_from_props(&p, a);
@@ -100,17 +123,11 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 		rc = fail("Get Blob Properties", name, &e);
 		goto out_free;
 	}
-	rc = has_children(fs, name, 0, &any);
-	if (rc < 0)
-		goto out_free;
 	memset(a, 0, sizeof(*a));
-	if (any) {
-		a->kind = ATTR_DIR;
-		a->mtime = azfs_now();
-	}
 	cache_put(fs, path, a);
-	rc = any ? 0 : -ENOENT;
+	rc = -ENOENT;
 out_free:
+	free(prefix);
 	free(name);
 	return rc;
 }
@@ -197,7 +214,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		struct attr a;
 
 		memset(&pg, 0, sizeof(pg));
-		if (blob_list(&fs->blob, prefix, "/", marker, LIST_PAGE, &pg, &e) < 0) {
+		if ((marker || !stash_take(fs, path, &pg)) &&
+		    blob_list(&fs->blob, prefix, "/", marker, LIST_PAGE, &pg, &e) < 0) {
 			rc = fail("List Blobs", prefix, &e);
 			goto out_free;
 		}

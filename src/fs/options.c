@@ -220,7 +220,7 @@ int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
 				   c->copy_tier);
 		o->copy_tier = strdup(c->copy_tier);
 	}
-	o->attr_timeout = 2;
+	o->attr_timeout = 10;
 	if (c->attr_timeout) {
 		if (parse_num(c->attr_timeout, 0, 86400, &v) < 0)
 			return fail(msg, msglen, "invalid attr_timeout=%s: seconds from 0 to 86400", c->attr_timeout);

@@ -97,6 +97,14 @@ const c = BlobServiceClient.fromConnectionString(process.env.AZB_CONN).getContai
 })().catch(e => { console.error(e.message); process.exit(1); });" 
 eq "6000-entry directory lists completely" 6000 "$(ls "$M/many" | wc -l)"
 eq "ls -l sizes from the listing" 6000 "$(ls -l "$M/many" | grep -c ' 1 ')"
+# cold "ls -l" of a big directory: the listing alone, no HEAD per file
+azb_start_counter
+M3="$AZB_TMP/m3"
+azb_mount $C "$M3" "$AZB_CONN_CNT"
+azb_cnt_reset
+eq "cold ls -l through a fresh mount" 6001 "$(ls -l "$M3/many" | wc -l)"
+eq "cold ls -l: 2 List Blobs, 0 Get Blob Properties" "2 0" \
+  "$(azb_cnt_log | azb_json '`${j.ops.ListBlobs} ${j.ops.GetProperties}`')"
 ok "statfs" stat -f "$M"
 # two mounts write the same file: the later commit loses with an error
 # (If-Match on commit) and its data is kept, never a silent lost update
