@@ -141,6 +141,7 @@ struct handle {
 	struct node *node;
 	int flags;
 	int writable;
+	uint64_t size_hint;    /* size at open (UINT64_MAX: unknown) */
 	struct readahead ra;
 };
 
@@ -217,6 +218,11 @@ int node_prepare_write(struct azfs *fs, struct node *n, int64_t off);
 ssize_t node_read_staged(struct azfs *fs, struct node *n, char *buf,
 			 size_t size, uint64_t off);
 
+/*
+ * node_flush_maybe_empty: node_flush, except that a new, still empty file
+ * is left for later unless now (see node.c). Same contract.
+ */
+int node_flush_maybe_empty(struct azfs *fs, struct node *n, int now);
 /*
  * node_flush: uploads the staging file if dirty. Caller must NOT be in a
  * phase; node_flush enters an exclusive one. Returns 0 or -errno.

@@ -906,6 +906,19 @@ out_fail:
 	return -ENOMEM;
 }
 
+int node_flush_maybe_empty(struct azfs *fs, struct node *n, int now)
+{
+	int defer;
+
+	/* "cmd > file" closes a duplicate of the new file before writing to
+	 * it: an empty new file goes up at release (or fsync), not at every
+	 * close, so it is not uploaded twice */
+	pthread_mutex_lock(&fs->lock);
+	defer = !now && n->is_new && !n->dirty && n->size == 0;
+	pthread_mutex_unlock(&fs->lock);
+	return defer ? 0 : node_flush(fs, n);
+}
+
 int node_flush(struct azfs *fs, struct node *n)
 {
 	struct blob_put_opts po;

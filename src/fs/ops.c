@@ -322,6 +322,10 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 	h->flags = fi->flags;
 	h->writable = acc != O_RDONLY;
 	azfs_ra_init(h);
+	/* the kernel looked the file up just before: the size is cached */
+	if (!create && cache_get(fs, path, &a) && a.kind == ATTR_FILE &&
+	    !a.copy_pending)
+		h->size_hint = a.size;
 	h->node = node_get(fs, path, name);
 	free(name);
 	if (!h->node) {
@@ -473,13 +477,18 @@ static int op_flush(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (!h->writable)
 		return 0;
-	return node_flush(azfs_get(), h->node);
+	return node_flush_maybe_empty(azfs_get(), h->node, 0);
 }
 
 static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
+	struct handle *h = fh(fi);
+
+	(void)path;
 	(void)datasync;
-	return op_flush(path, fi);
+	if (!h->writable)
+		return 0;
+	return node_flush(azfs_get(), h->node);
 }
 
 static int op_release(const char *path, struct fuse_file_info *fi)

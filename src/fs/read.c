@@ -32,17 +32,26 @@ struct fill {
 	char *buf;
 	uint64_t start;
 	size_t chunk;
+	size_t len;      /* bytes asked for in all */
 	size_t got[16];
 	int err;
 };
+
+static size_t chunk_len(const struct fill *f, size_t i)
+{
+	size_t off = i * f->chunk;
+
+	return f->len - off < f->chunk ? f->len - off : f->chunk;
+}
 
 static int fill_one(void *ctx, size_t i)
 {
 	struct fill *f = ctx;
 	struct blob_error e;
 
-	if (blob_read(&f->fs->blob, f->name, f->start + i * f->chunk, f->chunk,
-		      f->buf + i * f->chunk, &f->got[i], NULL, &e) < 0)
+	if (blob_read(&f->fs->blob, f->name, f->start + i * f->chunk,
+		      chunk_len(f, i), f->buf + i * f->chunk, &f->got[i], NULL,
+		      &e) < 0)
 		return -azfs_errno(&e);
 	return 0;
 }
@@ -80,6 +89,7 @@ void azfs_ra_release(struct azfs *fs, struct handle *h)
 
 void azfs_ra_init(struct handle *h)
 {
+	h->size_hint = UINT64_MAX;
 	memset(&h->ra, 0, sizeof(h->ra));
 	pthread_cond_init(&h->ra.cond, NULL);
 }
@@ -99,30 +109,44 @@ static int fetch_window(struct azfs *fs, struct handle *h, const char *name,
 			uint64_t gen, uint64_t start)
 {
 	struct readahead *ra = &h->ra;
-	size_t chunks = window_chunks(fs), i, total = 0;
+	size_t chunks = window_chunks(fs), i, total = 0, len;
 	struct ra_window nw;
 	struct fill f;
 	int rc = -ENOMEM;
 
+	/* no more than the file holds, as far as we know its size: a small
+	 * file is one GET */
+	len = chunks * RA_CHUNK;
+	if (h->size_hint != UINT64_MAX) {
+		uint64_t left = h->size_hint > start ? h->size_hint - start : 0;
+
+		if (left < len)
+			len = left ? (size_t)left : 1;
+		chunks = (len + RA_CHUNK - 1) / RA_CHUNK;
+	}
 	memset(&f, 0, sizeof(f));
 	memset(&nw, 0, sizeof(nw));
-	f.buf = malloc(chunks * RA_CHUNK);
+	f.buf = malloc(len);
 	if (f.buf) {
 		f.fs = fs;
 		f.name = name;
 		f.start = start;
 		f.chunk = RA_CHUNK;
+		f.len = len;
 		rc = pool_run(chunks, (int)chunks, fill_one, &f);
 	}
 	if (rc == 0) {
 		/* the window is the contiguous run of full chunks, up to EOF */
 		for (i = 0; i < chunks; i++) {
 			total += f.got[i];
-			if (f.got[i] < RA_CHUNK) {
+			if (f.got[i] < chunk_len(&f, i)) {
 				nw.eof = 1;
 				break;
 			}
 		}
+		/* up to the size the file had at open is all there is */
+		if (h->size_hint != UINT64_MAX && start + total >= h->size_hint)
+			nw.eof = 1;
 		nw.buf = f.buf;
 		nw.start = start;
 		nw.len = total;

@@ -105,6 +105,8 @@ azb_cnt_reset
 eq "cold ls -l through a fresh mount" 6001 "$(ls -l "$M3/many" | wc -l)"
 eq "cold ls -l: 2 List Blobs, 0 Get Blob Properties" "2 0" \
   "$(azb_cnt_log | azb_json '`${j.ops.ListBlobs} ${j.ops.GetProperties}`')"
+azb_cnt_reset
+eq "a small file is read with one Get Blob" "x 1" "$(cat "$M3/many/f17") $(azb_cnt_log | azb_json j.ops.GetBlob)"
 ok "statfs" stat -f "$M"
 # two mounts write the same file: the later commit loses with an error
 # (If-Match on commit) and its data is kept, never a silent lost update
