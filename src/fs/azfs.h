@@ -176,6 +176,16 @@ void cache_put(struct azfs *fs, const char *path, const struct attr *a);
 void cache_drop(struct azfs *fs, const char *path);
 /* cache_drop_tree: drops path and everything below it. */
 void cache_drop_tree(struct azfs *fs, const char *path);
+/*
+ * cache_set_complete: directory dir's children are all in the cache (a
+ * full listing started at ttl_from, from cache_clock(); 0 = now); until
+ * attr_timeout later, a child not in the cache does not exist.
+ */
+void cache_set_complete(struct azfs *fs, const char *dir, double ttl_from);
+/* cache_known_absent: 1 when path's parent is complete and path unknown. */
+int cache_known_absent(struct azfs *fs, const char *path);
+/* cache_clock: the cache's monotonic clock, seconds. */
+double cache_clock(void);
 /* stash_put: keeps pg (taken) as the first page of directory path. */
 void stash_put(struct azfs *fs, const char *path, struct blob_list_page *pg);
 /* stash_take: 1 and *pg (the caller owns it) for a fresh page of path. */

@@ -19,6 +19,7 @@ struct cache_entry {
 	char *path;
 	struct attr a;
 	double expires;
+	double complete_until; /* a directory whose children are all cached */
 };
 
 static double mono_now(void)
@@ -135,11 +136,90 @@ void cache_put(struct azfs *fs, const char *path, const struct attr *a)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* find_locked: the entry of path or NULL (fs->lock held). */
+static struct cache_entry *find_locked(struct azfs *fs, const char *path)
+{
+	struct cache_entry *e;
+
+	for (e = fs->cache[hash(path, fs->cache_buckets)]; e; e = e->next)
+		if (strcmp(e->path, path) == 0)
+			return e;
+	return NULL;
+}
+
+/* parent_locked: the entry of path's parent directory or NULL. */
+static struct cache_entry *parent_locked(struct azfs *fs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char buf[4096];
+	size_t n;
+
+	if (!slash || slash == path)
+		return find_locked(fs, "/");
+	n = (size_t)(slash - path);
+	if (n >= sizeof(buf))
+		return NULL;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	return find_locked(fs, buf);
+}
+
+/* the parent no longer knows all its children */
+static void incomplete_parent_locked(struct azfs *fs, const char *path)
+{
+	struct cache_entry *p = parent_locked(fs, path);
+
+	if (p)
+		p->complete_until = 0;
+}
+
+void cache_set_complete(struct azfs *fs, const char *dir, double ttl_from)
+{
+	struct cache_entry *e;
+	struct attr a;
+
+	if (fs->o.attr_timeout <= 0)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	e = find_locked(fs, dir);
+	pthread_mutex_unlock(&fs->lock);
+	if (!e) {
+		memset(&a, 0, sizeof(a));
+		a.kind = ATTR_DIR;
+		a.mtime = azfs_now();
+		cache_put(fs, dir, &a);
+	}
+	pthread_mutex_lock(&fs->lock);
+	e = find_locked(fs, dir);
+	if (e && e->a.kind == ATTR_DIR)
+		e->complete_until = (ttl_from ? ttl_from : mono_now()) + fs->o.attr_timeout;
+	pthread_mutex_unlock(&fs->lock);
+}
+
+double cache_clock(void)
+{
+	return mono_now();
+}
+
+int cache_known_absent(struct azfs *fs, const char *path)
+{
+	struct cache_entry *p;
+	int absent = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	p = parent_locked(fs, path);
+	if (p && p->complete_until > mono_now() && !find_locked(fs, path))
+		absent = 1;
+	pthread_mutex_unlock(&fs->lock);
+	return absent;
+}
+
 void cache_drop(struct azfs *fs, const char *path)
 {
 	struct cache_entry **pp, *e;
 
 	pthread_mutex_lock(&fs->lock);
+	incomplete_parent_locked(fs, path);
 	for (pp = &fs->cache[hash(path, fs->cache_buckets)]; (e = *pp);
 	     pp = &e->next) {
 		if (strcmp(e->path, path) == 0) {
@@ -157,6 +237,7 @@ void cache_drop_tree(struct azfs *fs, const char *path)
 	size_t i, n = strlen(path);
 
 	pthread_mutex_lock(&fs->lock);
+	incomplete_parent_locked(fs, path);
 	for (i = 0; i < AZFS_STASH_SLOTS; i++) {
 		struct page_stash *st = &fs->stash[i];
 

@@ -86,6 +86,8 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 	}
 	if (cache_get(fs, path, a))
 		return a->kind == ATTR_NONE ? -ENOENT : 0;
+	if (cache_known_absent(fs, path))
+		return -ENOENT;
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;
@@ -195,7 +197,8 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	size_t n = 0, cap = 0, i, plen;
 	char *name, *prefix = NULL, *marker = NULL, *child = NULL;
 	struct stat st;
-	int rc;
+	double t0;
+	int rc, all = 1;
 
 	(void)off;
 	(void)fi;
@@ -208,6 +211,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		goto out_free;
 	}
 	plen = strlen(prefix);
+	t0 = cache_clock();
 	do {
 		struct blob_list_page pg;
 		struct blob_error e;
@@ -264,9 +268,17 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		if (!node_size(fs, child, &d[i].a.size))
 			cache_put(fs, child, &d[i].a);
 		azfs_fill_stat(fs, &d[i].a, &st);
-		if (filler(buf, d[i].name, &st, 0, FUSE_FILL_DIR_PLUS))
+		if (filler(buf, d[i].name, &st, 0, FUSE_FILL_DIR_PLUS)) {
+			all = 0;
 			break;
+		}
 	}
+	/* pending copies are never cached: then the listing is not complete */
+	for (i = 0; all && i < n; i++)
+		if (d[i].a.copy_pending)
+			all = 0;
+	if (all)
+		cache_set_complete(fs, path, t0);
 	rc = 0;
 	goto out_free;
 out_nomem:
@@ -587,7 +599,15 @@ static int op_unlink(const char *path)
 	rc = azfs_delete_blob(fs, name);
 	if (rc == -ENOENT && was_new)
 		rc = 0;
-	cache_drop(fs, path);
+	if (rc == 0) {
+		/* gone: known absent, the parent's listing stays complete */
+		struct attr a;
+
+		memset(&a, 0, sizeof(a));
+		cache_put(fs, path, &a);
+	} else {
+		cache_drop(fs, path);
+	}
 	free(name);
 	return rc;
 }
@@ -629,7 +649,19 @@ static int op_mkdir(const char *path, mode_t mode)
 	if (!name)
 		return rc;
 	rc = put_special(fs, name, "hdi_isfolder", NULL);
-	cache_drop(fs, path);
+	if (rc < 0)
+		cache_drop(fs, path);
+	if (rc == 0) {
+		struct attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.kind = ATTR_DIR;
+		a.explicit_dir = 1;
+		a.mtime = azfs_now();
+		cache_put(fs, path, &a);
+		/* a directory we just made holds nothing */
+		cache_set_complete(fs, path, 0);
+	}
 	free(name);
 	return rc;
 }
@@ -693,7 +725,17 @@ static int op_symlink(const char *target, const char *path)
 	if (!name)
 		return rc;
 	rc = put_special(fs, name, "is_symlink", target);
-	cache_drop(fs, path);
+	if (rc == 0) {
+		struct attr a;
+
+		memset(&a, 0, sizeof(a));
+		a.kind = ATTR_LINK;
+		a.size = strlen(target);
+		a.mtime = azfs_now();
+		cache_put(fs, path, &a);
+	} else {
+		cache_drop(fs, path);
+	}
 	free(name);
 	return rc;
 }

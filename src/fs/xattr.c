@@ -296,6 +296,20 @@ static int valid_url(const char *v)
 	return 1;
 }
 
+/* flush_unsaved: uploads what an open or just-closed file still holds,
+ * so a server-side operation sees the file ("touch f; setfattr ..."). */
+static int flush_unsaved(struct azfs *fs, const char *path)
+{
+	struct node *n = node_find(fs, path);
+	int rc = 0;
+
+	if (n) {
+		rc = node_flush(fs, n);
+		node_put(fs, n);
+	}
+	return rc;
+}
+
 /* start_copy: setfattr user.azblob.copy_source. */
 static int start_copy(struct azfs *fs, const char *path, const char *src)
 {
@@ -313,6 +327,9 @@ static int start_copy(struct azfs *fs, const char *path, const char *src)
 		return rc;
 	if (a.kind != ATTR_FILE)
 		return -EISDIR;
+	rc = flush_unsaved(fs, path);
+	if (rc < 0)
+		return rc;
 	buf_init(&url, 0);
 	memset(&sp, 0, sizeof(sp));
 	if (src[0] == '/') {
@@ -397,7 +414,7 @@ int azfs_setxattr(const char *path, const char *name, const char *value,
 				rc = -EINVAL;
 			} else if (!tier && (!size || !valid_meta_value(v, size))) {
 				rc = -EINVAL;
-			} else {
+			} else if ((rc = flush_unsaved(fs, path)) == 0) {
 				bname = azfs_blob_name(fs, path, &rc);
 				if (bname) {
 					rc = (tier ? blob_set_tier(&fs->blob, bname, v, &e)
