@@ -216,19 +216,26 @@ int cache_known_absent(struct azfs *fs, const char *path)
 
 void cache_drop(struct azfs *fs, const char *path)
 {
-	struct cache_entry **pp, *e;
+	struct cache_entry *e;
+	struct attr a;
 
+	/* the attributes are stale, but the path is not known to be absent:
+	 * keep an expired entry so that a complete parent does not answer
+	 * ENOENT for it */
 	pthread_mutex_lock(&fs->lock);
-	incomplete_parent_locked(fs, path);
-	for (pp = &fs->cache[hash(path, fs->cache_buckets)]; (e = *pp);
-	     pp = &e->next) {
-		if (strcmp(e->path, path) == 0) {
-			*pp = e->next;
-			entry_free(e);
-			fs->cache_count--;
-			break;
-		}
-	}
+	e = find_locked(fs, path);
+	if (e)
+		e->expires = 0;
+	pthread_mutex_unlock(&fs->lock);
+	if (e || fs->o.attr_timeout <= 0)
+		return;
+	memset(&a, 0, sizeof(a));
+	a.kind = ATTR_FILE;
+	cache_put(fs, path, &a);
+	pthread_mutex_lock(&fs->lock);
+	e = find_locked(fs, path);
+	if (e)
+		e->expires = 0;
 	pthread_mutex_unlock(&fs->lock);
 }
 

@@ -40,8 +40,11 @@ name1024="$p/$(printf 'x%.0s' $(seq 20))"
 [ ${#name1024} -eq 1024 ] || azb_die "test bug: name is ${#name1024} bytes"
 echo ok >"$M/$name1024"
 eq "1024-byte name written" "ok" "$(azb_sdk get $C "$name1024" -)"
-azb_sdk putstr $C "${name1024%x}y" "sdk1024" >/dev/null
-eq "1024-byte name read" "sdk1024" "$(cat "$M/${name1024%x}y")"
+# (in a tree the mount has not listed: a directory the mount made or
+# listed itself answers from its cache for attr_timeout seconds)
+other="M${name1024:1}"
+azb_sdk putstr $C "$other" "sdk1024" >/dev/null
+eq "1024-byte name read" "sdk1024" "$(cat "$M/$other")"
 ok "1025-byte name is ENAMETOOLONG" fails_with "File name too long" touch "$M/${name1024}z"
 ok "mkdir over the limit is ENAMETOOLONG" fails_with "File name too long" mkdir "$M/${name1024}z"
 ok "removing hostile names" rm -r "$M/sdk"
