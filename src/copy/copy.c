@@ -4,6 +4,7 @@
 #include "copy/copy.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,6 +62,58 @@ int copy_source_url(const struct blob_client *c, const char *name,
 	if (c->auth->kind == AUTH_SAS)
 		return buf_printf(out, "?%s", c->auth->sas);
 	return 0;
+}
+
+/* same_source: the destination's x-ms-copy-source is url (query aside,
+ * as the service may show it differently encoded). */
+static int same_source(const char *shown, const char *url)
+{
+	size_t a = strcspn(shown, "?"), b = strcspn(url, "?");
+
+	return a == b && strncmp(shown, url, a) == 0;
+}
+
+int copy_start(struct blob_client *c, const char *name, const char *source_url,
+	       const char *source_if_match, const char *tier,
+	       struct blob_copy_result *out, struct blob_error *err)
+{
+	int attempt;
+
+	for (attempt = 0; attempt < 3; attempt++) {
+		time_t t0 = time(NULL);
+		struct blob_props p;
+		struct blob_error e2;
+		int started = 0;
+
+		if (blob_copy_start(c, name, source_url, source_if_match, tier,
+				    NULL, 0, out, err) == 0)
+			return 0;
+		if (err->status != 0)
+			return -1;
+		/* no answer: did the copy start anyway? */
+		memset(&p, 0, sizeof(p));
+		/* ours if it names our source and began after we asked (a
+		 * few seconds' leeway for the server's clock) */
+		if (blob_get_props(c, name, &p, &e2) == 0 && p.copy.id &&
+		    p.copy.source && same_source(p.copy.source, source_url) &&
+		    p.copy.status != BLOB_COPY_NONE &&
+		    p.last_modified.tv_sec >= t0 - 5) {
+			memset(out, 0, sizeof(*out));
+			snprintf(out->id, sizeof(out->id), "%s", p.copy.id);
+			out->status = p.copy.status;
+			memcpy(out->etag, p.etag, sizeof(out->etag));
+			started = 1;
+		}
+		blob_props_release(&p);
+		if (started) {
+			log_info("Copy Blob into %s: the answer was lost, but the copy %s started",
+				 name, out->id);
+			return 0;
+		}
+		log_info("Copy Blob into %s: no answer and no copy started; sending it again",
+			 name);
+	}
+	return -1;
 }
 
 int copy_abort_pending(struct blob_client *c, const char *name,

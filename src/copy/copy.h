@@ -31,6 +31,17 @@ int copy_source_url(const struct blob_client *c, const char *name,
 		    struct buf *out);
 
 /*
+ * copy_start: Copy Blob of source_url into name. When the answer is lost
+ * (no HTTP status), the destination is asked whether the copy started
+ * (its x-ms-copy-source is ours) before Copy Blob is sent again, so a
+ * dropped connection neither fails the copy nor starts it twice.
+ * Arguments and result as blob_copy_start().
+ */
+int copy_start(struct blob_client *c, const char *name, const char *source_url,
+	       const char *source_if_match, const char *tier,
+	       struct blob_copy_result *out, struct blob_error *err);
+
+/*
  * copy_abort_pending: sends Abort Copy Blob for copy_id on name; a copy that
  * ended meanwhile (409 NoPendingCopyOperation) counts as success.
  */

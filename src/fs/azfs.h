@@ -118,22 +118,24 @@ struct azfs {
 	unsigned int stash_next; /* (L) round-robin slot */
 };
 
-/* A read-ahead window: bytes [start, start+len) of one blob version. */
-struct ra_window {
-	char *buf;
-	uint64_t start;
+#define RA_SLOTS 4
+#define RA_CHUNK (8u << 20)
+
+/* One chunk of read-ahead: bytes [off, off+len) of blob version gen. */
+struct ra_slot {
+	char *buf;             /* RA_CHUNK bytes, allocated on first use */
+	uint64_t off;
 	size_t len;
-	uint64_t gen;          /* node generation the bytes belong to */
-	int eof;               /* the window reaches the end of the blob */
+	uint64_t gen;
+	int state;             /* empty, loading, ready, failed (read.c) */
+	int err;               /* -errno of a failed load */
 };
 
 /* Read-ahead state of one handle; every field guarded by fs->lock. */
 struct readahead {
-	struct ra_window cur, prev;
+	struct ra_slot slot[RA_SLOTS];
 	uint64_t next_off;     /* where the last read ended */
-	int filling;           /* a thread is fetching [fill_start, +fill_len) */
-	uint64_t fill_start, fill_len;
-	pthread_cond_t cond;   /* signalled when a fill ends */
+	pthread_cond_t cond;   /* signalled when a load ends */
 };
 
 /* Handle behind fi->fh. */

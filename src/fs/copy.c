@@ -33,9 +33,9 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 		buf_release(&url);
 		return -ENOMEM;
 	}
-	if (blob_copy_start(&fs->blob, dst_name, url.data,
-			    src_etag && *src_etag ? src_etag : NULL,
-			    fs->o.copy_tier, NULL, 0, &res, &e) < 0) {
+	if (copy_start(&fs->blob, dst_name, url.data,
+		       src_etag && *src_etag ? src_etag : NULL, fs->o.copy_tier,
+		       &res, &e) < 0) {
 		log_warn("Copy Blob %s -> %s: %s", src_name, dst_name,
 			 blob_error_str(&e, msg, sizeof(msg)));
 		rc = -azfs_errno(&e);
@@ -84,6 +84,10 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 		}
 		blob_props_release(&p);
 		if (blob_delete(&fs->blob, name, &e) == 0)
+			return 0;
+		/* we saw it a moment ago: a 404 means our own first attempt,
+		 * whose answer was lost, already deleted it */
+		if (e.status == 404)
 			return 0;
 		/* a copy started between our look and the delete */
 		if (!(e.status == 409 && strcmp(e.code, "PendingCopyOperation") == 0))

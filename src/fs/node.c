@@ -906,6 +906,34 @@ out_fail:
 	return -ENOMEM;
 }
 
+/*
+ * own_commit: after a 412 on our conditional commit, 1 when the blob is
+ * the very upload we sent -- its answer was lost and the retry found our
+ * own new ETag. The mtime metadata (nanoseconds) tags each upload.
+ */
+static int own_commit(struct azfs *fs, const char *name, uint64_t size,
+		      const struct timespec *mtime, char *etag)
+{
+	struct blob_props p;
+	struct blob_error e;
+	char want[48];
+	const char *got;
+	int ours = 0;
+
+	str_rfc3339_format(mtime, want, sizeof(want));
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, name, &p, &e) < 0)
+		return 0;
+	got = blob_meta_get(&p, "mtime");
+	if (got && strcmp(got, want) == 0 && p.size == size) {
+		ours = 1;
+		snprintf(etag, BLOB_ETAG_MAX, "%s", p.etag);
+		log_info("%s: the commit's answer was lost, but it is on the server", name);
+	}
+	blob_props_release(&p);
+	return ours;
+}
+
 int node_flush_maybe_empty(struct azfs *fs, struct node *n, int now)
 {
 	int defer;
@@ -974,6 +1002,8 @@ int node_flush(struct azfs *fs, struct node *n)
 		else
 			rc = upload_blocks(fs, n, name, size, &po, etag);
 	}
+	if (rc == -ESTALE && po.if_match && own_commit(fs, name, size, &mtime_sent, etag))
+		rc = 0;
 	pthread_mutex_lock(&fs->lock);
 	if (rc == 0) {
 		n->dirty = 0;

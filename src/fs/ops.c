@@ -423,6 +423,11 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 				return fail("Get Blob Properties", n->name, &e);
 			if (st != BLOB_COPY_SUCCESS)
 				return -EIO;
+			/* the content arrived: read-ahead of the empty blob
+			 * is stale */
+			pthread_mutex_lock(&fs->lock);
+			n->gen++;
+			pthread_mutex_unlock(&fs->lock);
 			if (blob_read(&fs->blob, n->name, (uint64_t)off, size,
 				      buf, &got, NULL, &e) < 0)
 				return fail("Get Blob", n->name, &e);
@@ -498,8 +503,7 @@ static int op_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 
 	(void)path;
 	(void)datasync;
-	if (!h->writable)
-		return 0;
+	/* unsaved data of the file goes up whichever descriptor asks */
 	return node_flush(azfs_get(), h->node);
 }
 

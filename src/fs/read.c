@@ -1,18 +1,19 @@
 /*
  * read.c -- reads of blobs that are not staged: ranged Get Blob, with a
- * read-ahead window for sequential readers.
+ * read-ahead pipeline for sequential readers.
  *
  * A handle that reads sequentially (each read starts near where the last
- * one ended) gets a window of RA_CHUNKS chunks fetched by parallel ranged
- * GETs; the kernel's read-ahead requests, which arrive a little out of
- * order, are then served from memory. The previous window is kept while
- * the next one fills, so stragglers still hit. Random reads go straight
- * to the server for exactly the bytes asked. Memory per sequential handle
- * is at most two windows.
+ * one ended) keeps RA_SLOTS chunk-aligned ranges of RA_CHUNK bytes in
+ * flight ahead of the reader, each fetched by its own ranged GET on its
+ * own thread. As the reader passes a chunk its slot is reused for the next
+ * chunk beyond the horizon, so the connection pool always has work and the
+ * reader mostly copies from memory. Random reads go straight to the server
+ * for exactly the bytes asked. Memory per sequential handle: RA_SLOTS x
+ * RA_CHUNK.
  *
- * Locks: the window fields of struct handle are guarded by fs->lock; one
- * thread fills at a time (ra.filling) while others wait on ra.cond, and no
- * lock is held during the GETs.
+ * Locks: every field of struct readahead is guarded by fs->lock; loaders
+ * fill a slot's buffer without it (the slot is LOADING, nobody else
+ * touches it) and signal ra.cond when done.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,71 +22,10 @@
 
 #include "fs/azfs.h"
 #include "util/log.h"
-#include "util/pool.h"
 
-#define RA_CHUNK (4u << 20)
-#define RA_SLACK (4u << 20) /* how far from the last end still counts as sequential */
+#define RA_SLACK (8u << 20) /* how far from the last end still counts as sequential */
 
-struct fill {
-	struct azfs *fs;
-	const char *name;
-	char *buf;
-	uint64_t start;
-	size_t chunk;
-	size_t len;      /* bytes asked for in all */
-	size_t got[16];
-	int err;
-};
-
-static size_t chunk_len(const struct fill *f, size_t i)
-{
-	size_t off = i * f->chunk;
-
-	return f->len - off < f->chunk ? f->len - off : f->chunk;
-}
-
-static int fill_one(void *ctx, size_t i)
-{
-	struct fill *f = ctx;
-	struct blob_error e;
-
-	if (blob_read(&f->fs->blob, f->name, f->start + i * f->chunk,
-		      chunk_len(f, i), f->buf + i * f->chunk, &f->got[i], NULL,
-		      &e) < 0)
-		return -azfs_errno(&e);
-	return 0;
-}
-
-/* serve: copies from window w if it holds [off, off+size) or reaches EOF. */
-static int serve(const struct ra_window *w, uint64_t gen, char *buf,
-		 size_t size, uint64_t off, size_t *out)
-{
-	uint64_t end;
-
-	if (!w->buf || w->gen != gen || off < w->start)
-		return 0;
-	end = w->start + w->len;
-	if (off > end || (off + size > end && !w->eof))
-		return 0;
-	if (off == end && !w->eof)
-		return 0;
-	*out = off >= end ? 0 : (size_t)((off + size <= end ? off + size : end) - off);
-	memcpy(buf, w->buf + (off - w->start), *out);
-	return 1;
-}
-
-void azfs_ra_release(struct azfs *fs, struct handle *h)
-{
-	pthread_mutex_lock(&fs->lock);
-	while (h->ra.filling)
-		pthread_cond_wait(&h->ra.cond, &fs->lock);
-	pthread_mutex_unlock(&fs->lock);
-	free(h->ra.cur.buf);
-	free(h->ra.prev.buf);
-	memset(&h->ra.cur, 0, sizeof(h->ra.cur));
-	memset(&h->ra.prev, 0, sizeof(h->ra.prev));
-	pthread_cond_destroy(&h->ra.cond);
-}
+enum { SLOT_EMPTY = 0, SLOT_LOADING, SLOT_READY, SLOT_FAILED };
 
 void azfs_ra_init(struct handle *h)
 {
@@ -94,137 +34,140 @@ void azfs_ra_init(struct handle *h)
 	pthread_cond_init(&h->ra.cond, NULL);
 }
 
-static size_t window_chunks(const struct azfs *fs)
+void azfs_ra_release(struct azfs *fs, struct handle *h)
 {
-	size_t c = (size_t)(fs->o.parallel < 4 ? fs->o.parallel : 4);
+	int i, busy;
 
-	return c ? c : 1;
-}
-
-/*
- * fetch_window: fills ra with the window at start (the caller set
- * ra->filling and fill_start/fill_len). Ends the fill. 0 or -errno.
- */
-static int fetch_window(struct azfs *fs, struct handle *h, const char *name,
-			uint64_t gen, uint64_t start)
-{
-	struct readahead *ra = &h->ra;
-	size_t chunks = window_chunks(fs), i, total = 0, len;
-	struct ra_window nw;
-	struct fill f;
-	int rc = -ENOMEM;
-
-	/* no more than the file holds, as far as we know its size: a small
-	 * file is one GET */
-	len = chunks * RA_CHUNK;
-	if (h->size_hint != UINT64_MAX) {
-		uint64_t left = h->size_hint > start ? h->size_hint - start : 0;
-
-		if (left < len)
-			len = left ? (size_t)left : 1;
-		chunks = (len + RA_CHUNK - 1) / RA_CHUNK;
-	}
-	memset(&f, 0, sizeof(f));
-	memset(&nw, 0, sizeof(nw));
-	f.buf = malloc(len);
-	if (f.buf) {
-		f.fs = fs;
-		f.name = name;
-		f.start = start;
-		f.chunk = RA_CHUNK;
-		f.len = len;
-		rc = pool_run(chunks, (int)chunks, fill_one, &f);
-	}
-	if (rc == 0) {
-		/* the window is the contiguous run of full chunks, up to EOF */
-		for (i = 0; i < chunks; i++) {
-			total += f.got[i];
-			if (f.got[i] < chunk_len(&f, i)) {
-				nw.eof = 1;
-				break;
-			}
-		}
-		/* up to the size the file had at open is all there is */
-		if (h->size_hint != UINT64_MAX && start + total >= h->size_hint)
-			nw.eof = 1;
-		nw.buf = f.buf;
-		nw.start = start;
-		nw.len = total;
-		nw.gen = gen;
-		f.buf = NULL;
-	}
 	pthread_mutex_lock(&fs->lock);
-	ra->filling = 0;
-	if (rc == 0) {
-		free(ra->prev.buf);
-		ra->prev = ra->cur;
-		ra->cur = nw;
-	}
-	pthread_cond_broadcast(&ra->cond);
+	do {
+		busy = 0;
+		for (i = 0; i < RA_SLOTS; i++)
+			if (h->ra.slot[i].state == SLOT_LOADING)
+				busy = 1;
+		if (busy)
+			pthread_cond_wait(&h->ra.cond, &fs->lock);
+	} while (busy);
 	pthread_mutex_unlock(&fs->lock);
-	free(f.buf);
-	if (rc < 0)
-		log_debug("read-ahead of %s at %llu failed: %s", name,
-			  (unsigned long long)start, strerror(-rc));
-	return rc;
+	for (i = 0; i < RA_SLOTS; i++)
+		free(h->ra.slot[i].buf);
+	memset(&h->ra, 0, sizeof(h->ra));
+	pthread_cond_destroy(&h->ra.cond);
 }
 
-struct bg {
+struct load {
 	struct azfs *fs;
 	struct handle *h;
+	struct ra_slot *s;
 	char *name;
-	uint64_t gen, start;
+	uint64_t off;
 };
 
-static void *bg_fill(void *arg)
+static void *load_thread(void *arg)
 {
-	struct bg *b = arg;
+	struct load *l = arg;
+	struct blob_error e;
+	size_t got = 0;
+	int rc = 0;
 
-	fetch_window(b->fs, b->h, b->name, b->gen, b->start);
-	free(b->name);
-	free(b);
+	if (blob_read(&l->fs->blob, l->name, l->off, RA_CHUNK, l->s->buf, &got,
+		      NULL, &e) < 0)
+		rc = -azfs_errno(&e);
+	pthread_mutex_lock(&l->fs->lock);
+	l->s->state = rc < 0 ? SLOT_FAILED : SLOT_READY;
+	l->s->err = rc;
+	l->s->len = got;
+	pthread_cond_broadcast(&l->h->ra.cond);
+	pthread_mutex_unlock(&l->fs->lock);
+	if (rc < 0)
+		log_debug("read-ahead of %s at %llu failed: %s", l->name,
+			  (unsigned long long)l->off, strerror(-rc));
+	free(l->name);
+	free(l);
+	return NULL;
+}
+
+/* start_load: slot s fetches the chunk at off (fs->lock held). */
+static int start_load(struct azfs *fs, struct handle *h, struct ra_slot *s,
+		      const char *name, uint64_t gen, uint64_t off)
+{
+	pthread_attr_t attr;
+	struct load *l;
+	pthread_t tid;
+	int rc;
+
+	if (!s->buf && !(s->buf = malloc(RA_CHUNK)))
+		return -ENOMEM;
+	l = calloc(1, sizeof(*l));
+	if (!l || !(l->name = strdup(name))) {
+		free(l);
+		return -ENOMEM;
+	}
+	l->fs = fs;
+	l->h = h;
+	l->s = s;
+	l->off = off;
+	s->off = off;
+	s->gen = gen;
+	s->len = 0;
+	s->state = SLOT_LOADING;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&tid, &attr, load_thread, l);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		s->state = SLOT_EMPTY;
+		free(l->name);
+		free(l);
+		return -EAGAIN;
+	}
+	return 0;
+}
+
+/* find: the slot holding (or fetching) the chunk at chunk_off. */
+static struct ra_slot *find(struct readahead *ra, uint64_t chunk_off,
+			    uint64_t gen)
+{
+	int i;
+
+	for (i = 0; i < RA_SLOTS; i++) {
+		struct ra_slot *s = &ra->slot[i];
+
+		if (s->state != SLOT_EMPTY && s->off == chunk_off && s->gen == gen)
+			return s;
+	}
 	return NULL;
 }
 
 /*
- * maybe_prefetch: once a sequential reader is past the middle of the
- * current window, fetch the next one in the background (fs->lock held).
+ * schedule: makes the RA_SLOTS chunks from first on be fetched, reusing
+ * slots that hold chunks behind first or of an older version (fs->lock
+ * held).
  */
-static void maybe_prefetch(struct azfs *fs, struct handle *h, const char *name,
-			   uint64_t gen, uint64_t off)
+static void schedule(struct azfs *fs, struct handle *h, const char *name,
+		     uint64_t gen, uint64_t first)
 {
 	struct readahead *ra = &h->ra;
-	struct ra_window *w = &ra->cur;
-	pthread_attr_t attr;
-	pthread_t tid;
-	struct bg *b;
+	uint64_t off;
+	int k, i;
 
-	if (ra->filling || !w->buf || w->eof || w->gen != gen ||
-	    off < w->start + w->len / 2)
-		return;
-	b = calloc(1, sizeof(*b));
-	if (!b)
-		return;
-	b->name = strdup(name);
-	if (!b->name) {
-		free(b);
-		return;
+	for (k = 0; k < RA_SLOTS; k++) {
+		off = first + (uint64_t)k * RA_CHUNK;
+		if (h->size_hint != UINT64_MAX && off >= h->size_hint && k > 0)
+			break;
+		if (find(ra, off, gen))
+			continue;
+		for (i = 0; i < RA_SLOTS; i++) {
+			struct ra_slot *s = &ra->slot[i];
+
+			if (s->state == SLOT_LOADING)
+				continue;
+			if (s->state == SLOT_EMPTY || s->gen != gen || s->off < first ||
+			    s->off >= first + (uint64_t)RA_SLOTS * RA_CHUNK)
+				break;
+		}
+		if (i == RA_SLOTS || start_load(fs, h, &ra->slot[i], name, gen, off) < 0)
+			break;
 	}
-	b->fs = fs;
-	b->h = h;
-	b->gen = gen;
-	b->start = w->start + w->len;
-	ra->filling = 1;
-	ra->fill_start = b->start;
-	ra->fill_len = (uint64_t)window_chunks(fs) * RA_CHUNK;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&tid, &attr, bg_fill, b) != 0) {
-		ra->filling = 0;
-		free(b->name);
-		free(b);
-	}
-	pthread_attr_destroy(&attr);
 }
 
 int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
@@ -232,27 +175,13 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		     size_t *out)
 {
 	struct readahead *ra = &h->ra;
-	int seq, rc;
+	size_t done = 0;
+	int rc = 0;
 
 	pthread_mutex_lock(&fs->lock);
-	for (;;) {
-		if (serve(&ra->cur, gen, buf, size, off, out) ||
-		    serve(&ra->prev, gen, buf, size, off, out)) {
-			ra->next_off = off + *out;
-			maybe_prefetch(fs, h, name, gen, off);
-			pthread_mutex_unlock(&fs->lock);
-			return 0;
-		}
-		/* another thread is fetching the window that holds off */
-		if (ra->filling && off >= ra->fill_start &&
-		    off < ra->fill_start + ra->fill_len) {
-			pthread_cond_wait(&ra->cond, &fs->lock);
-			continue;
-		}
-		break;
-	}
-	seq = off == 0 || (off + RA_SLACK >= ra->next_off && off <= ra->next_off + RA_SLACK);
-	if (!seq || ra->filling) {
+	if (!(off == 0 || (off + RA_SLACK >= ra->next_off && off <= ra->next_off + RA_SLACK)) &&
+	    !find(ra, off / RA_CHUNK * RA_CHUNK, gen)) {
+		/* a random read: exactly what is asked, no read-ahead */
 		struct blob_error e;
 
 		ra->next_off = off + size;
@@ -261,17 +190,52 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 			return -azfs_errno(&e);
 		return 0;
 	}
-	ra->filling = 1;
-	ra->fill_start = off;
-	ra->fill_len = (uint64_t)window_chunks(fs) * RA_CHUNK;
+	while (done < size) {
+		uint64_t pos = off + done, chunk = pos / RA_CHUNK * RA_CHUNK;
+		struct ra_slot *s;
+		size_t n;
+
+		schedule(fs, h, name, gen, chunk);
+		s = find(ra, chunk, gen);
+		if (!s) {
+			rc = -EAGAIN;
+			break;
+		}
+		while (s->state == SLOT_LOADING)
+			pthread_cond_wait(&ra->cond, &fs->lock);
+		if (s->state == SLOT_FAILED || s->off != chunk || s->gen != gen) {
+			rc = s->state == SLOT_FAILED ? s->err : -EAGAIN;
+			s->state = SLOT_EMPTY;
+			break;
+		}
+		if (pos >= chunk + s->len)
+			break; /* end of the blob */
+		n = (size_t)(chunk + s->len - pos);
+		if (n > size - done)
+			n = size - done;
+		memcpy(buf + done, s->buf + (pos - chunk), n);
+		done += n;
+		if (s->len < RA_CHUNK)
+			break; /* a short chunk is the last one */
+	}
+	ra->next_off = off + done;
+	/* keep the pipeline full ahead of the reader */
+	if (rc == 0)
+		schedule(fs, h, name, gen, (off + done) / RA_CHUNK * RA_CHUNK);
 	pthread_mutex_unlock(&fs->lock);
-	rc = fetch_window(fs, h, name, gen, off);
+	if (rc == -EAGAIN) {
+		/* no slot could be had: ask for the bytes directly */
+		struct blob_error e;
+		size_t got = 0;
+
+		if (blob_read(&fs->blob, name, off + done, size - done, buf + done,
+			      &got, NULL, &e) < 0)
+			return -azfs_errno(&e);
+		done += got;
+		rc = 0;
+	}
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->lock);
-	if (!serve(&ra->cur, gen, buf, size, off, out))
-		*out = 0;
-	ra->next_off = off + *out;
-	pthread_mutex_unlock(&fs->lock);
+	*out = done;
 	return 0;
 }

@@ -358,8 +358,8 @@ static int start_copy(struct azfs *fs, const char *path, const char *src)
 	blob_props_release(&p);
 	if (rc < 0)
 		goto out_free;
-	if (blob_copy_start(&fs->blob, name, url.data, etag, fs->o.copy_tier,
-			    NULL, 0, &res, &e) < 0) {
+	if (copy_start(&fs->blob, name, url.data, etag, fs->o.copy_tier, &res,
+		       &e) < 0) {
 		char *red = str_redact_url(src);
 
 		log_warn("Copy Blob from %s into %s: %s", red ? red : "?", name,

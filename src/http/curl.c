@@ -191,6 +191,10 @@ static int curl_perform(void *ctx, const struct http_request *req,
 	curl_easy_setopt(x.h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(x.h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(x.h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* libcurl silently resends a request whose reused connection turns
+	 * out dead; a request that must not run twice gets its own */
+	if (!req->idempotent)
+		curl_easy_setopt(x.h, CURLOPT_FRESH_CONNECT, 1L);
 	if (pool->cafile)
 		curl_easy_setopt(x.h, CURLOPT_CAINFO, pool->cafile);
 	if (strcmp(req->method, "HEAD") == 0) {

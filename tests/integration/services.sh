@@ -192,8 +192,12 @@ azb_stop_chaos() { # stop the proxy started last by azb_start_chaos
 azb_chaos_stats() { curl -sS --fail "http://127.0.0.1:$CHAOS_PORT/__chaos/stats"; }
 azb_chaos_log() { curl -sS --fail "http://127.0.0.1:$CHAOS_PORT/__chaos/log"; }
 azb_chaos_reset() { curl -sS --fail -o /dev/null -X POST "http://127.0.0.1:$CHAOS_PORT/__chaos/reset"; }
-azb_chaos_rate() { # R [FAULTS]
-  curl -sS --fail -o /dev/null -X POST "http://127.0.0.1:$CHAOS_PORT/__chaos/rate?r=$1${2:+&faults=$2}"
+# azb_chaos_rate R [FAULTS [MATCH [COUNT]]] : MATCH "" = every request;
+# COUNT = at most that many more injections (default: no limit)
+azb_chaos_rate() {
+  curl -sS --fail -o /dev/null -X POST -G --data-urlencode "r=$1" \
+    ${2:+--data-urlencode "faults=$2"} ${3+--data-urlencode "match=$3"} \
+    ${4:+--data-urlencode "count=$4"} "http://127.0.0.1:$CHAOS_PORT/__chaos/rate"
 }
 
 # --- clients ------------------------------------------------------------

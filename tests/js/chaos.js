@@ -15,7 +15,10 @@
 //             reset (RST) halfway through the response body, or before any
 //             byte of the response when it has no body (HEAD, 201, 202,
 //             204...).  The operation HAS taken effect on the server: this is
-//             the "done, but the client never heard" case.
+//             the "done, but the client never heard" case.  (libcurl sends a
+//             request again by itself when a reused connection dies before
+//             the first byte of the answer, so a client may see the answer to
+//             that second attempt instead.)
 //   stall     held for --stall-ms, then forwarded if the client is still
 //             connected (if it gave up, nothing is forwarded).  Tests set the
 //             client's timeout below --stall-ms to exercise timeouts.
@@ -24,13 +27,22 @@
 //             of a Content-Length answer; the whole body of a chunked answer
 //             under a Content-Length of 1 GiB; "Content-Length: 16" and no
 //             body for an empty answer; and for answers that cannot carry a
-//             body (HEAD, 204, 304) the status line and headers are cut in
-//             the middle.  The operation HAS taken effect on the server.
+//             body (HEAD, 204, 304) the status line is cut in the middle
+//             (libcurl accepts a header block cut anywhere after the status
+//             line as complete).  The operation HAS taken effect on the
+//             server.
 //   trickle   forwarded, and completed, but slowly: the response body is
 //             sent to the client at --trickle-bps (default 64 KiB/s); for a
 //             request that uploads a body it is the upload that is sent on to
 //             Azurite at that rate; a request with neither body is only
 //             delayed by 250 ms.
+//
+// --match REGEX limits the faults to the requests it matches; it is tested
+// against "METHOD URL" followed by one "\nname: value" line per request
+// header (names in lower case), e.g. "^PUT " or "x-ms-copy-source:".  Other
+// requests are forwarded untouched and use no draw.  --count N stops the
+// faults after N injections (until the rate is set again); with --rate 1 it
+// hits exactly the next N matching requests.
 //
 // The draws come from a seeded generator (--seed, default random; printed on
 // stderr), one or two per request in arrival order, so a run with the same
@@ -40,15 +52,19 @@
 // Test hooks (never faulted, never forwarded):
 //   GET  /__chaos/stats   JSON {requests, injected:{KIND:n}, byMethod,
 //                         injectedByMethod:{METHOD:{KIND:n}}, rate, faults,
-//                         seed}
+//                         match, budget (null = unlimited), seed}
 //   GET  /__chaos/log     JSON array of the last 1000 injections
 //                         ({n, kind, method, url, status, t})
-//   POST /__chaos/rate?r=R[&faults=K1,K2]   sets the rate (and the faults)
+//   POST /__chaos/rate?r=R[&faults=K1,K2][&match=REGEX][&count=N]   sets the
+//                         rate (and the faults, the match, an empty match
+//                         being all requests, and the injection budget;
+//                         without count= the budget is unlimited)
 //   POST /__chaos/reset   zeroes the counters and the log
 //
 // Usage: node chaos.js --listen PORT --upstream http://127.0.0.1:PORT
 //          [--rate 0.05] [--seed N] [--faults 503,500,reset,stall,truncate,trickle]
-//          [--stall-ms 3000] [--trickle-bps 65536] [--verbose]
+//          [--stall-ms 3000] [--trickle-bps 65536] [--match REGEX] [--count N]
+//          [--verbose]
 // Prints "listening PORT" on stdout once ready (--listen 0 picks a port).
 'use strict';
 
@@ -65,6 +81,21 @@ function parseFaults(s) {
   return list;
 }
 
+function parseMatch(s) {
+  if (s === null || s === '') return null;
+  try {
+    return new RegExp(s);
+  } catch (e) {
+    throw new Error(`bad match "${s}": ${e.message}`);
+  }
+}
+
+function parseCount(s) {
+  const n = Number(s);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`bad count "${s}": a whole number`);
+  return n;
+}
+
 function parseRate(s) {
   const r = Number(s);
   if (!(r >= 0 && r <= 1)) throw new Error(`bad rate "${s}": a number from 0 to 1`);
@@ -73,7 +104,7 @@ function parseRate(s) {
 
 function parseArgs(argv) {
   const o = { listen: 0, upstream: null, rate: 0.05, seed: null, faults: KINDS.slice(),
-    stallMs: 3000, trickleBps: 65536, verbose: false };
+    stallMs: 3000, trickleBps: 65536, match: null, count: Infinity, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const val = () => {
@@ -87,6 +118,8 @@ function parseArgs(argv) {
     else if (a === '--faults') o.faults = parseFaults(val());
     else if (a === '--stall-ms') o.stallMs = Number(val());
     else if (a === '--trickle-bps') o.trickleBps = Number(val());
+    else if (a === '--match') o.match = parseMatch(val());
+    else if (a === '--count') o.count = parseCount(val());
     else if (a === '--verbose') o.verbose = true;
     else throw new Error(`unknown argument ${a}`);
   }
@@ -104,13 +137,15 @@ try {
 } catch (e) {
   process.stderr.write(`chaos: ${e.message}\nusage: chaos.js --listen PORT --upstream ` +
     'http://127.0.0.1:PORT [--rate R] [--seed N] [--faults LIST] [--stall-ms MS] ' +
-    '[--trickle-bps BPS] [--verbose]\n');
+    '[--trickle-bps BPS] [--match REGEX] [--count N] [--verbose]\n');
   process.exit(2);
 }
 const up = new URL(opt.upstream);
 const upPort = Number(up.port || 80);
 let rate = opt.rate;
 let faults = opt.faults;
+let match = opt.match;
+let budget = opt.count;
 const seed = opt.seed === null ? crypto.randomInt(0, 2 ** 31) : opt.seed;
 process.stderr.write(`chaos: seed ${seed}\n`);
 
@@ -259,6 +294,15 @@ function pipeUpTo(src, dst, limit, cut) {
   src.on('error', () => stop());
 }
 
+// What --match is tested against.
+function describe(req) {
+  let s = `${req.method} ${req.url}`;
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    s += `\n${req.rawHeaders[i].toLowerCase()}: ${req.rawHeaders[i + 1]}`;
+  }
+  return s;
+}
+
 // ---------------------------------------------------------------- forwarding
 function forward(req, res, kind, entry) {
   const upReq = http.request({
@@ -316,13 +360,13 @@ function respond(req, res, kind, uploads, upRes) {
       return;
     case 'truncate': {
       if (!canHaveBody) {
+        // libcurl takes a header block cut after the status line for a
+        // complete answer, so the cut falls inside the status line
         upRes.resume();
-        const head = `HTTP/1.1 ${status} ${upRes.statusMessage}\r\n` +
-          raw.map((v, i) => (i % 2 ? '' : `${v}: ${raw[i + 1]}\r\n`)).join('');
         upRes.on('end', () => {
           const s = res.socket;
           if (!s || s.destroyed) return;
-          s.write(head.slice(0, Math.max(12, Math.floor(head.length / 2))), () => endSocket(s));
+          s.write(`HTTP/1.1 ${String(status).slice(0, 2)}`, () => endSocket(s));
         });
         return;
       }
@@ -378,7 +422,8 @@ function control(req, res) {
   const post = req.method === 'POST' || req.method === 'PUT';
   switch (u.pathname) {
     case '/__chaos/stats':
-      return json(200, { ...stats, rate, faults, seed });
+      return json(200, { ...stats, rate, faults, match: match ? match.source : null,
+        budget: budget === Infinity ? null : budget, seed });
     case '/__chaos/log':
       return json(200, injLog);
     case '/__chaos/reset':
@@ -390,13 +435,18 @@ function control(req, res) {
       try {
         const r = parseRate(u.searchParams.get('r'));
         const f = u.searchParams.has('faults') ? parseFaults(u.searchParams.get('faults')) : faults;
+        const m = u.searchParams.has('match') ? parseMatch(u.searchParams.get('match')) : match;
+        const n = u.searchParams.has('count') ? parseCount(u.searchParams.get('count')) : Infinity;
         rate = r;
         faults = f;
+        match = m;
+        budget = n;
       } catch (e) {
         return json(400, { error: e.message });
       }
       vlog(`rate ${rate} faults ${faults.join(',')}`);
-      return json(200, { rate, faults });
+      return json(200, { rate, faults, match: match ? match.source : null,
+        budget: budget === Infinity ? null : budget });
     default:
       return json(404, { error: 'unknown chaos endpoint' });
   }
@@ -411,7 +461,10 @@ function handle(req, res, expect) {
   stats.requests++;
   stats.byMethod[req.method] = (stats.byMethod[req.method] || 0) + 1;
   let kind = null;
-  if (rate > 0 && rand() < rate) kind = faults[Math.floor(rand() * faults.length)];
+  if (rate > 0 && budget > 0 && (!match || match.test(describe(req))) && rand() < rate) {
+    kind = faults[Math.floor(rand() * faults.length)];
+    budget--;
+  }
   const entry = kind ? record(kind, req) : null;
 
   switch (kind) {
