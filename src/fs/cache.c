@@ -32,11 +32,7 @@ static double mono_now(void)
 
 static size_t hash(const char *s, size_t buckets)
 {
-	size_t h = 5381;
-
-	while (*s)
-		h = h * 33 + (unsigned char)*s++;
-	return h % buckets;
+	return str_hash(s) % buckets;
 }
 
 int cache_init(struct azfs *fs)

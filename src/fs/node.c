@@ -25,11 +25,7 @@
 
 static size_t hash(const char *s)
 {
-	size_t h = 5381;
-
-	while (*s)
-		h = h * 33 + (unsigned char)*s++;
-	return h % NODE_BUCKETS;
+	return str_hash(s) % NODE_BUCKETS;
 }
 
 int nodes_init(struct azfs *fs)

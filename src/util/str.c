@@ -244,6 +244,15 @@ int str_rfc3339_parse(const char *s, struct timespec *ts)
 	return 0;
 }
 
+size_t str_hash(const char *s)
+{
+	size_t h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
 int str_has_prefix_ci(const char *s, const char *prefix)
 {
 	return strncasecmp(s, prefix, strlen(prefix)) == 0;

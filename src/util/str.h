@@ -49,6 +49,9 @@ int str_rfc3339_format(const struct timespec *ts, char *out, size_t outlen);
  */
 int str_rfc3339_parse(const char *s, struct timespec *ts);
 
+/* str_hash: a string hash (djb2) for hash tables. */
+size_t str_hash(const char *s);
+
 /* str_casecmp_prefix: 1 if s starts with prefix, ASCII case-insensitive. */
 int str_has_prefix_ci(const char *s, const char *prefix);
 
