@@ -9,15 +9,21 @@
 // start-up is not counted, and print one JSON line {"seconds": S, ...}.
 //
 // Subcommands:
-//   sas C NAME                       blob URL with a read SAS (1 day)
-//   mkfixture C NAME FILE            upload FILE in 8 MiB blocks (8 at once)
+//   sas C [NAME]                     URL of the blob with a read SAS, or of
+//                                    the container with a read+delete+list SAS
+//                                    (1 day)
+//   mkfixture C NAME FILE            upload FILE in 8 MiB blocks (8 at once,
+//                                    Put Block even for a small file)
 //   putmany C PREFIX N BYTES [CONC]  N blobs PREFIX000000.. of BYTES bytes
 //   waitsize C NAME BYTES [TIMEOUT]  poll Get Blob Properties (every 50 ms)
 //                                    until the blob has BYTES bytes
 //   waitcount C PREFIX N [TIMEOUT]   poll List Blobs until >= N blobs
 //   size C NAME                      content length, or -1 if missing
+//   cpfrom C DEST SRCC SRCNAME       Copy Blob from another container
+//   rmprefix C PREFIX                delete every blob under PREFIX
 //   timed upload C NAME FILE BLOCK_MIB CONC
 //                                    uploadFile, the SDK's parallel upload
+//                                    (always in blocks, never one Put Blob)
 //   timed download C NAME BLOCK_MIB CONC
 //                                    parallel ranged Get Blob, data discarded
 //   timed copy C DEST SRCNAME        Copy Blob in the account, until success
@@ -30,7 +36,7 @@
 'use strict';
 
 const fs = require('fs');
-const { BlobServiceClient, BlobSASPermissions } = require('@azure/storage-blob');
+const { BlobServiceClient, BlobSASPermissions, ContainerSASPermissions } = require('@azure/storage-blob');
 
 function client() {
   const conn = process.env.AZB_CONN;
@@ -74,7 +80,8 @@ async function timed(what, fn) {
 
 const TIMED = {
   async upload([c, name, file, bmib, conc]) {
-    await blob(c, name).uploadFile(file, { blockSize: Number(bmib) << 20, concurrency: Number(conc) });
+    await blob(c, name).uploadFile(file,
+      { blockSize: Number(bmib) << 20, concurrency: Number(conc), maxSingleShotSize: 0 });
   },
   async download([c, name, bmib, conc]) {
     const b = blob(c, name);
@@ -131,12 +138,13 @@ const TIMED = {
 
 const commands = {
   async sas([c, name]) {
-    const url = await blob(c, name).generateSasUrl({
-      permissions: BlobSASPermissions.parse('r'), expiresOn: new Date(Date.now() + 86400e3) });
+    const expiresOn = new Date(Date.now() + 86400e3);
+    const url = name ? await blob(c, name).generateSasUrl({ permissions: BlobSASPermissions.parse('r'), expiresOn })
+      : await container(c).generateSasUrl({ permissions: ContainerSASPermissions.parse('rdl'), expiresOn });
     process.stdout.write(url + '\n');
   },
   async mkfixture([c, name, file]) {
-    await blob(c, name).uploadFile(file, { blockSize: 8 << 20, concurrency: 8 });
+    await blob(c, name).uploadFile(file, { blockSize: 8 << 20, concurrency: 8, maxSingleShotSize: 0 });
   },
   async putmany([c, prefix, n, bytes, conc]) {
     const buf = Buffer.alloc(Number(bytes), 'x');
@@ -162,6 +170,15 @@ const commands = {
       if (now() > end) throw new Error(`${prefix}: ${k} blobs, waited for ${n}`);
       await sleep(100);
     }
+  },
+  async rmprefix([c, prefix]) {
+    const names = [];
+    for await (const item of container(c).listBlobsFlat({ prefix })) names.push(item.name);
+    await pool(names.length, 32, (i) => blob(c, names[i]).deleteIfExists());
+  },
+  async cpfrom([c, dest, sc, sn]) {
+    const poller = await blob(c, dest).beginCopyFromURL(blob(sc, sn).url, { intervalInMs: 50 });
+    await poller.pollUntilDone();
   },
   async size([c, name]) {
     process.stdout.write(`${await sizeOf(c, name)}\n`);

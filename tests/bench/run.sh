@@ -1,0 +1,660 @@
+#!/bin/bash
+# run.sh - azblobfs benchmark: the same file operations on azblobfs, on
+# rclone mount (--vfs-cache-mode off and writes) and with a plain client
+# ("raw": curl and the Azure SDK for JavaScript), all against one local
+# Azurite on 127.0.0.1.  Every client talks to Azurite through
+# tests/js/copyemu.js --passthrough, which forwards everything unchanged and
+# counts the requests and the request body bytes each operation cost.
+#
+# Prints one markdown table on stdout (progress goes to stderr) and writes
+# it, with the machine and the versions, to tests/bench/RESULTS.md.
+# See tests/bench/README for the scenarios and the environment variables.
+# Run by "make bench" in the build directory.
+set -eu
+
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+SRC_ROOT=$(cd "$BENCH_DIR/../.." && pwd)
+if [ -z "${AZBLOBFS_BIN:-}" ]; then
+  if [ -x "$PWD/azblobfs" ]; then AZBLOBFS_BIN=$PWD/azblobfs
+  else AZBLOBFS_BIN=$SRC_ROOT/build/azblobfs; fi
+fi
+export AZBLOBFS_BIN
+. "$SRC_ROOT/tests/integration/lib.sh"
+
+SIZE_MB=${BENCH_SIZE_MB:-512}
+RUNS=${BENCH_RUNS:-3}
+LIST_N=${BENCH_LIST_N:-10000}
+SMALL_N=${BENCH_SMALL_N:-300}
+SYSTEMS=${BENCH_SYSTEMS:-azblobfs rclone-off rclone-writes raw}
+SCENARIOS=${BENCH_SCENARIOS:-cp mv read write append small ls}
+AZB_OPTS=${BENCH_AZB_OPTS:-}
+DIRECT=${BENCH_DIRECT:-0}
+TIMEOUT=${BENCH_TIMEOUT:-1800}
+RESULTS=${BENCH_RESULTS:-$BENCH_DIR/RESULTS.md}
+SIZE=$((SIZE_MB * 1048576))
+MIB=1048576
+SMALL_BYTES=4096
+
+for v in SIZE_MB RUNS LIST_N SMALL_N TIMEOUT; do
+  case ${!v} in '' | *[!0-9]*) azb_die "BENCH_$v must be a positive integer" ;; esac
+  [ "${!v}" -gt 0 ] || azb_die "BENCH_$v must be a positive integer"
+done
+command -v rclone >/dev/null || azb_die "rclone missing: apt-get install rclone"
+command -v curl >/dev/null || azb_die "curl missing: apt-get install curl"
+command -v timeout >/dev/null || azb_die "timeout (coreutils) missing"
+
+BENCH_T0=$EPOCHREALTIME
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+say() { echo "bench: [$(awk -v a="$BENCH_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%4.0f", b - a }') s] $*" >&2; }
+
+# --- services -------------------------------------------------------------
+azb_start_azurite
+NODE_DIR=$(azb_node_dir)
+W="$AZB_TMP/bench"
+mkdir -p "$W"
+RES="$W/results.tsv"   # SCENARIO TAB SYSTEM TAB KEY TAB VALUE
+: >"$RES"
+# a private copy: every mount of this run uses the same binary, even if
+# the build directory is rebuilt meanwhile
+cp -p "$AZBLOBFS_BIN" "$W/azblobfs"
+AZB_EXE="$W/azblobfs"
+
+if [ "$DIRECT" = 1 ]; then
+  CLIENT_URL=$AZURITE_URL
+  EMU_PORT=""
+else
+  NODE_PATH=$NODE_DIR "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 \
+    --upstream "http://127.0.0.1:$AZURITE_PORT" --passthrough \
+    >"$AZB_TMP/proxy.out" 2>"$AZB_TMP/proxy.out.err" &
+  AZB_PIDS+=("$!")
+  EMU_PORT=$(_azb_wait_listening "$AZB_TMP/proxy.out" "$!" "counting proxy") || exit 99
+  CLIENT_URL="http://127.0.0.1:$EMU_PORT/$AZB_ACCOUNT"
+fi
+export EMU_PORT
+CLIENT_CONN="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=$CLIENT_URL;"
+CRED=$(azb_credfile "$CLIENT_CONN")
+RCLONE_CONF="$W/rclone.conf"
+cat >"$RCLONE_CONF" <<EOF
+[az]
+type = azureblob
+account = $AZB_ACCOUNT
+key = $AZB_KEY
+use_emulator = true
+endpoint = $CLIENT_URL
+EOF
+chmod 600 "$RCLONE_CONF"
+
+# bench.js straight to Azurite (fixtures, checks: not counted) or through
+# the proxy (raw measurements: counted)
+bjs() { AZB_CONN=$AZB_CONN_AZURITE NODE_PATH=$NODE_DIR "$AZB_NODE" "$BENCH_DIR/bench.js" "$@"; }
+bjs_client() { AZB_CONN=$CLIENT_CONN NODE_PATH=$NODE_DIR "$AZB_NODE" "$BENCH_DIR/bench.js" "$@"; }
+
+# --- mounts: one at a time, at $MNT; state in a file so that a failed
+# scenario (run in a subshell) can be cleaned up by the main shell
+MNT="$W/mnt"
+CUR="$W/current-mount"
+mkdir -p "$MNT"
+
+container_of() { # SYSTEM
+  case $1 in
+  azblobfs) echo bench-azb ;;
+  rclone-off) echo bench-rc-off ;;
+  rclone-writes) echo bench-rc-writes ;;
+  raw*) echo bench-raw ;;
+  esac
+}
+
+bench_mount() { # SYSTEM CONTAINER
+  local sys=$1 c=$2 pid i log="$W/$1.log"
+  [ ! -e "$CUR" ] || bench_umount
+  case $sys in
+  azblobfs)
+    "$AZB_EXE" "$c" "$MNT" -f -o "credentials=$CRED,cache_dir=$W/azb-cache,loglevel=warn,copy=sync${AZB_OPTS:+,$AZB_OPTS}" \
+      >>"$log" 2>&1 &
+    pid=$! ;;
+  rclone-off | rclone-writes)
+    rclone mount "az:$c" "$MNT" --config "$RCLONE_CONF" --vfs-cache-mode "${sys#rclone-}" \
+      --vfs-write-back 0s --cache-dir "$W/rclone-cache" --log-file "$log" --log-level ERROR &
+    pid=$! ;;
+  *) azb_die "bench_mount: unknown system $sys" ;;
+  esac
+  echo "$pid" >"$CUR"
+  for ((i = 0; i < 300; i++)); do
+    mountpoint -q "$MNT" && return 0
+    kill -0 "$pid" 2>/dev/null || { tail -n 20 "$log" >&2; echo "bench: $sys exited before mounting" >&2; rm -f "$CUR"; return 1; }
+    sleep 0.1
+  done
+  echo "bench: $sys: $MNT not mounted after 30 s" >&2
+  return 1
+}
+
+bench_pid() { cat "$CUR"; }
+
+bench_umount() { # unmounts and waits for the daemon to end
+  local pid i
+  [ -e "$CUR" ] || return 0
+  pid=$(cat "$CUR")
+  for ((i = 0; i < 20; i++)); do
+    mountpoint -q "$MNT" || break
+    fusermount3 -u "$MNT" 2>/dev/null && break
+    sleep 0.5
+  done
+  mountpoint -q "$MNT" && fusermount3 -uz "$MNT" 2>/dev/null
+  for ((i = 0; i < 600; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "bench: mount process $pid still running 60 s after unmount: killed" >&2
+    kill "$pid" 2>/dev/null; sleep 1; kill -9 "$pid" 2>/dev/null
+  fi
+  rm -rf "$CUR" "$W/rclone-cache" "$W/azb-cache"
+  return 0
+}
+azb_on_exit bench_umount
+
+# --- recording ------------------------------------------------------------
+rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RES"; }
+
+t_begin() { # starts the clock and the proxy's counters
+  [ -z "$EMU_PORT" ] || azb_emu_reset
+  T0=$EPOCHREALTIME
+}
+
+counts() { # SCEN SYS : store the proxy's counters since t_begin
+  local s
+  [ -n "$EMU_PORT" ] || return 0
+  s=$(azb_emu_log | azb_json 'j.requests + "\t" + j.uploadBodyBytes + "\t" +
+      Object.entries(j.ops).filter((e) => e[1] > 0).sort((a, b) => b[1] - a[1])
+      .map((e) => e[0] + " " + e[1]).join(", ")')
+  IFS=$'\t' read -r req up ops <<<"$s"
+  rec "$1" "$2" req "$req"
+  rec "$1" "$2" bytes "$up"
+  rec "$1" "$2" ops "${ops:-none}"
+}
+
+t_end() { # SCEN SYS [SECONDS] : stop the clock (or take SECONDS), record
+  local d=${3:-}
+  [ -n "$d" ] || d=$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f", b - a }')
+  rec "$1" "$2" time "$d"
+  counts "$1" "$2"
+  say "  $1 $2: $d s"
+}
+
+raw_op() { # SCEN SYS TIMED-OP ARGS... : a bench.js timed operation through the proxy
+  local scen=$1 sys=$2 out
+  shift 2
+  t_begin
+  out=$(bjs_client timed "$@")
+  t_end "$scen" "$sys" "$(echo "$out" | azb_json 'j.seconds.toFixed(4)')"
+}
+
+rss() { # SCEN SYS : peak resident set of the mount process so far (kB)
+  local kb
+  kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(bench_pid)/status" 2>/dev/null || true)
+  [ -z "$kb" ] || rec "$1" "$2" rss "$kb"
+}
+
+# Waiting for rclone's uploads polls Azurite directly (not counted) with
+# curl and a container SAS: a poll costs milliseconds, not a node start-up.
+# Single blobs are deleted the same way.
+declare -A SAS=()
+for c in bench-azb bench-rc-off bench-rc-writes bench-raw; do
+  SAS[$c]=$(bjs sas "$c")
+done
+
+server_size() { # CONTAINER NAME : content length on the server, -1 if none
+  local u=${SAS[$1]} h
+  h=$(curl -sS -I "${u%%\?*}/$2?${u#*\?}")
+  case $h in
+  "HTTP/1.1 200"*) echo "$h" | tr -d '\r' | awk 'tolower($1) == "content-length:" { print $2 }' ;;
+  "HTTP/1.1 404"*) echo -1 ;;
+  *) echo "bench: HEAD $1/$2: $(echo "$h" | head -n 1)" >&2; return 1 ;;
+  esac
+}
+
+server_count() { # CONTAINER PREFIX : number of blobs under PREFIX
+  local u=${SAS[$1]} marker="" n=0 page
+  while :; do
+    page=$(curl -sS --fail "$u&restype=container&comp=list&prefix=$2&maxresults=5000${marker:+&marker=$marker}")
+    n=$((n + $(grep -o '<Blob>' <<<"$page" | wc -l)))
+    marker=$(sed -n 's:.*<NextMarker>\([^<]*\)</NextMarker>.*:\1:p' <<<"$page")
+    [ -n "$marker" ] || break
+  done
+  echo "$n"
+}
+
+server_delete() { # CONTAINER NAME
+  local u=${SAS[$1]}
+  curl -sS -o /dev/null -X DELETE "${u%%\?*}/$2?${u#*\?}"
+}
+
+check_size() { # CONTAINER NAME BYTES
+  local s
+  s=$(server_size "$1" "$2")
+  [ "$s" = "$3" ] || { echo "bench: $1/$2 has $s bytes on the server, expected $3" >&2; return 1; }
+}
+
+wait_size() { # CONTAINER NAME BYTES
+  local end=$((SECONDS + TIMEOUT))
+  until [ "$(server_size "$1" "$2")" = "$3" ]; do
+    [ "$SECONDS" -lt "$end" ] || { check_size "$1" "$2" "$3"; return 1; }
+    sleep 0.05
+  done
+}
+
+wait_count() { # CONTAINER PREFIX N
+  local end=$((SECONDS + TIMEOUT)) n
+  until n=$(server_count "$1" "$2") && [ "$n" -ge "$3" ]; do
+    [ "$SECONDS" -lt "$end" ] || { echo "bench: $1/$2*: $n blobs, expected $3" >&2; return 1; }
+    sleep 0.1
+  done
+}
+
+wait_uploaded() { # SYS CONTAINER NAME BYTES : rclone writes mode uploads after close
+  [ "$1" != rclone-writes ] || wait_size "$2" "$3" "$4"
+}
+
+T() { timeout "$TIMEOUT" "$@"; }
+
+# --- scenarios: case_NAME SYSTEM RUN, run in a subshell under set -e ------
+case_cp() {
+  local sys=$1 c
+  c=$(container_of "$sys")
+  if [ "$sys" = raw ]; then
+    raw_op cp raw copy "$c" cp.bin big.bin
+  else
+    bench_mount "$sys" "$c"
+    t_begin
+    T cp "$MNT/big.bin" "$MNT/cp.bin"
+    wait_uploaded "$sys" "$c" cp.bin "$SIZE"
+    t_end cp "$sys"
+    bench_umount
+  fi
+  check_size "$c" cp.bin "$SIZE"
+  server_delete "$c" cp.bin
+}
+
+case_mv() {
+  local sys=$1 c
+  c=$(container_of "$sys")
+  bjs cpfrom "$c" mv-src.bin "$c" big.bin
+  if [ "$sys" = raw ]; then
+    raw_op mv raw move "$c" mv-dst.bin mv-src.bin
+  else
+    bench_mount "$sys" "$c"
+    t_begin
+    T mv "$MNT/mv-src.bin" "$MNT/mv-dst.bin"
+    wait_uploaded "$sys" "$c" mv-dst.bin "$SIZE"
+    t_end mv "$sys"
+    bench_umount
+  fi
+  check_size "$c" mv-dst.bin "$SIZE"
+  check_size "$c" mv-src.bin -1
+  server_delete "$c" mv-dst.bin
+}
+
+case_read() {
+  local sys=$1 c url i part
+  c=$(container_of "$sys")
+  case $sys in
+  raw)
+    url=$(bjs_client sas "$c" big.bin)
+    t_begin
+    T curl -sS --fail -o /dev/null "$url"
+    t_end read raw-curl
+    part=$(((SIZE + 3) / 4))
+    t_begin
+    for i in 0 1 2 3; do
+      T curl -sS --fail -o /dev/null -r "$((i * part))-$(((i + 1) * part - 1))" "$url" &
+    done
+    for i in 0 1 2 3; do wait -n; done
+    t_end read raw-curl4
+    raw_op read raw-sdk download "$c" big.bin 8 8
+    # the same single GET without the counting proxy in between
+    url=$(bjs sas "$c" big.bin)
+    T0=$EPOCHREALTIME
+    T curl -sS --fail -o /dev/null "$url"
+    rec read raw-direct time "$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f", b - a }')"
+    ;;
+  *)
+    bench_mount "$sys" "$c"
+    t_begin
+    T cat "$MNT/big.bin" >/dev/null
+    t_end read "$sys"
+    rss read "$sys"
+    bench_umount ;;
+  esac
+}
+
+case_write() {
+  local sys=$1 c
+  c=$(container_of "$sys")
+  if [ "$sys" = raw ]; then
+    raw_op write raw upload "$c" w.bin "$W/zero.bin" 8 8
+  else
+    bench_mount "$sys" "$c"
+    t_begin
+    T dd if=/dev/zero of="$MNT/w.bin" bs=1M count="$SIZE_MB" conv=fsync status=none
+    wait_uploaded "$sys" "$c" w.bin "$SIZE"
+    t_end write "$sys"
+    rss write "$sys"
+    bench_umount
+  fi
+  check_size "$c" w.bin "$SIZE"
+  server_delete "$c" w.bin
+}
+
+case_ls() {
+  local sys=$1 n
+  if [ "$sys" = raw ]; then
+    raw_op ls raw list bench-list many/
+  else
+    bench_mount "$sys" bench-list
+    t_begin
+    n=$(T ls -l "$MNT/many" | grep -c '^-')
+    t_end ls "$sys"
+    bench_umount
+    [ "$n" = "$LIST_N" ] || { echo "bench: ls -l showed $n files, expected $LIST_N" >&2; return 1; }
+  fi
+}
+
+case_small() {
+  local sys=$1 c i data n
+  c=$(container_of "$sys")
+  if [ "$sys" = raw ]; then
+    raw_op small-w raw putsmall "$c" small/f "$SMALL_N" "$SMALL_BYTES"
+    raw_op small-r raw getsmall "$c" small/f "$SMALL_N"
+  else
+    data=$(head -c "$SMALL_BYTES" /dev/zero | tr '\0' x)
+    bench_mount "$sys" "$c"
+    mkdir -p "$MNT/small"
+    t_begin
+    for ((i = 0; i < SMALL_N; i++)); do
+      printf '%s' "$data" >"$MNT/small/f$(printf %06d "$i")"
+    done
+    [ "$sys" != rclone-writes ] || wait_count "$c" small/f "$SMALL_N"
+    t_end small-w "$sys"
+    bench_umount
+    bench_mount "$sys" "$c"
+    t_begin
+    n=$(T cat "$MNT"/small/f* | wc -c)
+    t_end small-r "$sys"
+    bench_umount
+    [ "$n" = $((SMALL_N * SMALL_BYTES)) ] || { echo "bench: read back $n bytes, expected $((SMALL_N * SMALL_BYTES))" >&2; return 1; }
+  fi
+  n=$(server_count "$c" small/f)
+  [ "$n" = "$SMALL_N" ] || { echo "bench: $n small files on the server, expected $SMALL_N" >&2; return 1; }
+  bjs rmprefix "$c" small/
+}
+
+case_append() {
+  local sys=$1 c before
+  c=$(container_of "$sys")
+  before=$(server_size "$c" app.bin)
+  if [ "$sys" = raw ]; then
+    raw_op append raw append "$c" app.bin "$W/1mib"
+  else
+    bench_mount "$sys" "$c"
+    t_begin
+    if ! T sh -c 'cat "$1" >>"$2"' sh "$W/1mib" "$MNT/app.bin" 2>"$W/append.err"; then
+      rec append "$sys" fail "$(tail -n 1 "$W/append.err" | sed 's/^.*: //')"
+      say "  append $sys: fails: $(tail -n 1 "$W/append.err")"
+      bench_umount
+      check_size "$c" app.bin "$before"
+      return 0
+    fi
+    wait_uploaded "$sys" "$c" app.bin $((before + MIB))
+    t_end append "$sys"
+    bench_umount
+  fi
+  check_size "$c" app.bin $((before + MIB))
+}
+
+# --- fixtures ---------------------------------------------------------------
+say "azblobfs: $AZBLOBFS_BIN"
+say "SIZE=${SIZE_MB} MiB RUNS=$RUNS LIST_N=$LIST_N SMALL_N=$SMALL_N; systems: $SYSTEMS; scenarios: $SCENARIOS"
+say "fixtures: a ${SIZE_MB} MiB random blob"
+head -c "$SIZE" /dev/urandom >"$W/big.bin"
+head -c "$MIB" /dev/urandom >"$W/1mib"
+truncate -s "$SIZE" "$W/zero.bin"
+for c in bench-src bench-azb bench-rc-off bench-rc-writes bench-raw bench-list; do
+  azb_sdk mkcontainer "$c"
+done
+bjs mkfixture bench-src big.bin "$W/big.bin"
+for c in bench-azb bench-rc-off bench-rc-writes bench-raw; do
+  bjs cpfrom "$c" big.bin bench-src big.bin
+  # Azurite's Copy Blob leaves no block list: the blob to append to is
+  # uploaded in 8 MiB blocks, as a client would have written it (rclone's
+  # off mode cannot append at all: a copy will do)
+  case " $SCENARIOS " in
+  *" append "*)
+    if [ "$c" = bench-rc-off ]; then bjs cpfrom "$c" app.bin bench-src big.bin
+    else bjs mkfixture "$c" app.bin "$W/big.bin"; fi ;;
+  esac
+done
+rm -f "$W/big.bin"
+say "fixtures ready"
+
+# --- the runs ----------------------------------------------------------------
+for scen in $SCENARIOS; do
+  declare -F "case_$scen" >/dev/null || azb_die "unknown scenario $scen"
+  if [ "$scen" = ls ]; then
+    # last by default: Azurite's requests get slower as it holds more blobs
+    say "fixture: $LIST_N blobs for ls"
+    bjs putmany bench-list many/f "$LIST_N" 16 32
+  fi
+  for ((run = 1; run <= RUNS; run++)); do
+    for sys in $SYSTEMS; do
+      say "$scen, run $run/$RUNS, $sys"
+      set +e
+      (set -e; "case_$scen" "$sys" "$run")
+      rc=$?
+      set -e
+      if [ "$rc" -ne 0 ]; then
+        say "  $scen $sys run $run FAILED (exit $rc)"
+        rec "$scen" "$sys" fail "run $run failed (exit $rc)"
+        [ "$scen" != small ] || rec small-r "$sys" fail "run $run failed (exit $rc)"
+        [ "$scen" != small ] || rec small-w "$sys" fail "run $run failed (exit $rc)"
+        bench_umount
+        bjs rmprefix "$(container_of "$sys")" small/ >/dev/null 2>&1 || true
+      fi
+    done
+  done
+done
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+BENCH_SECS=$(awk -v a="$BENCH_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
+
+# --- the table -------------------------------------------------------------
+# values of KEY for SCEN/SYS, one per line
+vals() { awk -F'\t' -v s="$1" -v y="$2" -v k="$3" '$1 == s && $2 == y && $3 == k { print $4 }' "$RES"; }
+median() { vals "$1" "$2" time | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+last() { vals "$1" "$2" "$3" | tail -n 1; }
+fmt_s() { awk -v t="$1" 'BEGIN { if (t < 0.1) printf "%.3f s", t; else if (t < 10) printf "%.2f s", t; else printf "%.1f s", t }'; }
+fmt_bytes() {
+  awk -v b="$1" 'BEGIN { if (b == "") print "-"; else if (b < 1024) printf "%d B", b; else if (b < 1048576) printf "%.1f KiB", b / 1024;
+    else printf "%.1f MiB", b / 1048576 }'
+}
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }' || echo "-"; }
+
+# what one unit of work is, per scenario, for the rate shown next to the time
+per() {
+  case $1 in
+  cp | mv | read | write) echo "$SIZE_MB MiB/s" ;;
+  small-w | small-r) echo "$SMALL_N files/s" ;;
+  ls) echo "$LIST_N entries/s" ;;
+  *) echo "" ;;
+  esac
+}
+
+cell() { # SCEN SYS : "median s (rate)" or the failure
+  local m f p unit n
+  m=$(median "$1" "$2")
+  f=$(last "$1" "$2" fail)
+  if [ -z "$m" ]; then
+    if [ -n "$f" ]; then echo "fails ($f)"; else echo "-"; fi
+    return
+  fi
+  p=$(per "$1")
+  if [ -n "$p" ]; then
+    n=${p%% *}; unit=${p#* }
+    printf '%s, %s %s' "$(fmt_s "$m")" "$(awk -v n="$n" -v t="$m" 'BEGIN { r = n / t; printf (r < 100 ? "%.1f" : "%.0f"), r }')" "$unit"
+  else
+    fmt_s "$m"
+  fi
+  [ -z "$f" ] || printf ' (%s)' "$f"
+  echo
+}
+
+best_raw() { # SCEN : name of the fastest raw variant (through the proxy)
+  local k best="" bm="" m
+  for k in raw raw-curl raw-curl4 raw-sdk; do
+    m=$(median "$1" "$k")
+    [ -n "$m" ] || continue
+    if [ -z "$bm" ] || awk -v a="$m" -v b="$bm" 'BEGIN { exit !(a < b) }'; then best=$k; bm=$m; fi
+  done
+  echo "$best"
+}
+
+reqs() { # SCEN SYS
+  local r
+  r=$(last "$1" "$2" req)
+  [ -n "$r" ] || { echo "-"; return; }
+  echo "$r ($(last "$1" "$2" ops))"
+}
+
+title() {
+  case $1 in
+  cp) echo "cp ${SIZE_MB} MiB file in the mount, until copied on the server" ;;
+  mv) echo "mv ${SIZE_MB} MiB file in the mount" ;;
+  read) echo "cold sequential read of ${SIZE_MB} MiB (cat, fresh mount)" ;;
+  write) echo "sequential write of ${SIZE_MB} MiB (dd bs=1M conv=fsync), until committed" ;;
+  ls) echo "ls -l of a directory of $LIST_N blobs (fresh mount)" ;;
+  small-w) echo "write $SMALL_N files of 4 KiB, until on the server" ;;
+  small-r) echo "read back $SMALL_N files of 4 KiB (fresh mount)" ;;
+  append) echo "append 1 MiB to a ${SIZE_MB} MiB file (cat >>), until committed" ;;
+  esac
+}
+
+raw_note() {
+  case $1 in
+  cp) echo "raw: SDK Copy Blob (Azurite copies inside the request)" ;;
+  mv) echo "raw: SDK Copy Blob + Delete Blob" ;;
+  write) echo "raw: SDK uploadFile, 8 MiB blocks, 8 in parallel" ;;
+  ls) echo "raw: SDK List Blobs, 5000 per page" ;;
+  small-w) echo "raw: SDK Put Blob, one after the other" ;;
+  small-r) echo "raw: SDK Get Blob, one after the other" ;;
+  append) echo "raw: SDK Get Block List + Put Block + Put Block List" ;;
+  read)
+    local s=""
+    s="raw: curl 1 GET $(fmt_s "$(median read raw-curl)")"
+    s="$s, curl 4 ranged GETs $(fmt_s "$(median read raw-curl4)")"
+    s="$s, SDK 8 MiB x 8 ranged $(fmt_s "$(median read raw-sdk)")"
+    s="$s; curl 1 GET without the proxy $(fmt_s "$(median read raw-direct)")"
+    echo "$s" ;;
+  esac
+}
+
+rclone_note() { # SCEN
+  local s="" sys r
+  for sys in rclone-off rclone-writes; do
+    r=$(last "$1" "$sys" req)
+    [ -n "$r" ] || continue
+    s="$s${s:+; }${sys#rclone-}: $(reqs "$1" "$sys"), $(fmt_bytes "$(last "$1" "$sys" bytes)") sent"
+  done
+  [ -z "$s" ] || echo "rclone $s"
+}
+
+ROWS=""
+for scen in $SCENARIOS; do
+  case $scen in small) ROWS="$ROWS small-w small-r" ;; *) ROWS="$ROWS $scen" ;; esac
+done
+
+table() {
+  local scen a ro rw rb rk best note
+  echo "| scenario | azblobfs | rclone (off) | rclone (writes) | raw | azblobfs/rclone(best) | azblobfs/raw | requests (azblobfs) | client bytes sent (azblobfs) | notes |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  for scen in $ROWS; do
+    a=$(median "$scen" azblobfs)
+    ro=$(median "$scen" rclone-off)
+    rw=$(median "$scen" rclone-writes)
+    best=$(printf '%s\n' $ro $rw | sort -g | head -n 1)
+    rk=$(best_raw "$scen")
+    rb=""
+    [ -z "$rk" ] || rb=$(median "$scen" "$rk")
+    note="$(raw_note "$scen")"
+    [ -z "$rk" ] || [ "$scen" != read ] || note="$note (raw column: $rk)"
+    [ -z "$(rclone_note "$scen")" ] || note="$note; $(rclone_note "$scen")"
+    [ -z "$(last "$scen" raw req)" ] || note="$note; raw: $(reqs "$scen" raw), $(fmt_bytes "$(last "$scen" raw bytes)") sent"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(title "$scen")" \
+      "$(cell "$scen" azblobfs)" "$(cell "$scen" rclone-off)" "$(cell "$scen" rclone-writes)" \
+      "$([ -n "$rk" ] && cell "$scen" "$rk" || echo -)" \
+      "$(ratio "$a" "$best")" "$(ratio "$a" "$rb")" "$(reqs "$scen" azblobfs)" \
+      "$(fmt_bytes "$(last "$scen" azblobfs bytes)")" "$note"
+  done
+  echo
+  echo "Times are medians of $RUNS runs; ratios are time ratios (below 1: azblobfs is faster)."
+  echo "Requests and bytes are those of the last run, counted by the proxy; MiB = 1048576 bytes."
+  echo
+  for scen in read write; do
+    for sys in azblobfs rclone-off rclone-writes; do
+      local kb
+      kb=$(vals "$scen" "$sys" rss | sort -n | tail -n 1)
+      [ -z "$kb" ] || echo "- peak RSS of $sys during the $scen of ${SIZE_MB} MiB: $((kb / 1024)) MiB (VmHWM, $kb kB)"
+    done
+  done
+}
+
+runs_detail() { # the raw numbers behind the medians
+  local scen sys v
+  for scen in $ROWS; do
+    for sys in azblobfs rclone-off rclone-writes raw raw-curl raw-curl4 raw-sdk raw-direct; do
+      v=$(vals "$scen" "$sys" time | awk '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $1 }')
+      [ -z "$v" ] || echo "- $scen, $sys: $v"
+    done
+  done
+}
+
+TABLE=$(table)
+echo "$TABLE"
+
+CMD="BENCH_SIZE_MB=$SIZE_MB BENCH_RUNS=$RUNS BENCH_LIST_N=$LIST_N BENCH_SMALL_N=$SMALL_N"
+[ "$SYSTEMS" = "azblobfs rclone-off rclone-writes raw" ] || CMD="$CMD BENCH_SYSTEMS='$SYSTEMS'"
+[ "$SCENARIOS" = "cp mv read write append small ls" ] || CMD="$CMD BENCH_SCENARIOS='$SCENARIOS'"
+[ -z "$AZB_OPTS" ] || CMD="$CMD BENCH_AZB_OPTS='$AZB_OPTS'"
+[ "$DIRECT" != 1 ] || CMD="$CMD BENCH_DIRECT=1"
+CMD="$CMD bash tests/bench/run.sh"
+
+if [ "$RESULTS" != - ]; then
+  {
+    echo "# azblobfs benchmark results"
+    echo
+    echo "Written by tests/bench/run.sh (make bench); see tests/bench/README."
+    echo
+    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "- command (from the source tree): \`$CMD\` (took ${BENCH_SECS} s)"
+    echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+    echo "- load average (1, 5, 15 min) at the start: $LOAD0; at the end: $LOAD1 (load at the start is other work on the machine, competing for the CPUs)"
+    echo "- memory (free -g):"
+    echo
+    free -g | sed 's/^/      /'
+    echo
+    echo "- azblobfs: $("$AZB_EXE" --version 2>&1 | head -n 1) ($AZBLOBFS_BIN, built $(date -u -r "$AZB_EXE" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$AZB_EXE" | cut -c1-12)${AZB_OPTS:+, -o $AZB_OPTS})"
+    echo "- Azurite $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("azurite/package.json").version'), node $("$AZB_NODE" --version), on 127.0.0.1, data on disk"
+    echo "- $(rclone version 2>/dev/null | head -n 1), mounted with --vfs-write-back 0s"
+    echo "- $(curl --version | head -n 1 | cut -d' ' -f1-2), @azure/storage-blob $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("@azure/storage-blob/package.json").version')"
+    if [ "$DIRECT" = 1 ]; then
+      echo "- clients talk to Azurite directly (BENCH_DIRECT=1): no request counts"
+    else
+      echo "- every client talks to Azurite through tests/js/copyemu.js --passthrough (counts requests and request body bytes)"
+    fi
+    echo
+    echo "$TABLE"
+    echo
+    echo "## Every run, seconds"
+    echo
+    runs_detail
+  } >"$RESULTS"
+  say "results written to $RESULTS"
+fi
+say "done in ${BENCH_SECS} s"
