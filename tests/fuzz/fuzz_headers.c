@@ -5,11 +5,12 @@
  * passes it); each line goes, in a buffer of its own exact size, to
  * http_response_add_header(). Then blob_props_from_headers() reads the
  * result and http_parse_date() parses every value. Checks, besides ASan and
- * UBSan: the caps (HTTP_MAX_HEADERS, HTTP_MAX_HEADER_BYTES) hold; names are
- * lower case without ':'; values carry no surrounding blanks;
- * http_response_header() finds every stored name; the properties hold one
- * metadata entry per x-ms-meta-* header, NUL-terminated fixed fields and
- * the copy headers as sent; a parsed date is not negative.
+ * UBSan: a line is refused only over a cap (HTTP_MAX_HEADERS,
+ * HTTP_MAX_HEADER_BYTES); names are lower case without ':'; values carry
+ * no surrounding blanks; http_parse_date() gives a time or -1; the
+ * properties hold one metadata entry per x-ms-meta-* header, NUL-terminated
+ * fixed fields, no negative Last-Modified, and the content type and copy
+ * headers exactly as sent.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -48,7 +49,6 @@ static void check_headers(const struct http_response *r, int nul)
 			CHECK(!blank(v[0]));
 		if (vl && !nul)
 			CHECK(!blank(v[vl - 1]));
-		CHECK(http_response_header(r, n) != NULL);
 		CHECK(http_parse_date(v) >= -1);
 	}
 }

@@ -8,6 +8,8 @@
  *   - a parsed page holds a name for every blob and prefix, a name and a
  *     value for every metadata entry, NUL-terminated fixed fields, and no
  *     empty NextMarker (the last page reads as NULL);
+ *   - no name or value is longer than three times the body: only entity
+ *     expansion could make it so (a "billion laughs" body);
  *   - a failed list parse leaves the caller's page untouched;
  *   - an error body leaves code and message NUL-terminated, the message on
  *     one line, and blob_error_str() can format the result.
@@ -32,7 +34,18 @@ static void check_fixed(const char *s, size_t cap)
 	CHECK(memchr(s, '\0', cap) != NULL);
 }
 
-static void check_props(const struct blob_props *p)
+/*
+ * check_len: no string taken from a body is longer than the body could
+ * make it. Re-encoding to UTF-8 at most triples a byte (a UTF-16 or a
+ * single-byte charset body); anything longer came from expanding entities.
+ */
+static void check_len(const char *s, size_t body_len)
+{
+	if (s)
+		CHECK(strlen(s) <= 3 * body_len);
+}
+
+static void check_props(const struct blob_props *p, size_t len)
 {
 	size_t i;
 
@@ -43,9 +56,16 @@ static void check_props(const struct blob_props *p)
 	for (i = 0; i < p->n_meta; i++) {
 		CHECK(p->meta[i].name && p->meta[i].name[0]);
 		CHECK(p->meta[i].value);
+		check_len(p->meta[i].value, len);
 		/* the lookup must find the entry (or an earlier one) */
 		CHECK(blob_meta_get(p, p->meta[i].name) != NULL);
 	}
+	check_len(p->content_type, len);
+	check_len(p->copy.id, len);
+	check_len(p->copy.source, len);
+	check_len(p->copy.progress, len);
+	check_len(p->copy.completion_time, len);
+	check_len(p->copy.status_description, len);
 	CHECK(p->copy.status >= BLOB_COPY_NONE && p->copy.status <= BLOB_COPY_FAILED);
 	(void)blob_copy_status_name(p->copy.status);
 }
@@ -68,11 +88,15 @@ static void fuzz_list(const char *xml, size_t len)
 	CHECK(pg.n_prefixes == 0 || pg.prefixes != NULL);
 	for (i = 0; i < pg.n_items; i++) {
 		CHECK(pg.items[i].name != NULL);
-		check_props(&pg.items[i].props);
+		check_len(pg.items[i].name, len);
+		check_props(&pg.items[i].props, len);
 	}
-	for (i = 0; i < pg.n_prefixes; i++)
+	for (i = 0; i < pg.n_prefixes; i++) {
 		CHECK(pg.prefixes[i] != NULL);
+		check_len(pg.prefixes[i], len);
+	}
 	CHECK(pg.next_marker == NULL || pg.next_marker[0] != '\0');
+	check_len(pg.next_marker, len);
 	blob_list_page_release(&pg);
 	CHECK(pg.items == NULL && pg.n_items == 0 && pg.next_marker == NULL);
 }

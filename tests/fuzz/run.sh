@@ -25,6 +25,12 @@ start=$(date +%s)
 rc=$?
 end=$(date +%s)
 secs=$((end - start))
+# CPU seconds of the children: the wall time says more about the machine's
+# load than about the target when other work shares the cores.
+# ("times" must run in this shell, not in a $(...) subshell.)
+times >"$work/times"
+cpu=$(sed -n 2p "$work/times" | awk '{ split($1, u, "m"); split($2, s, "m");
+	printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2] }')
 
 # "Done 1000000 runs in 84 second(s)" on a clean finish; otherwise the
 # last "#N" status line tells how far it got.
@@ -41,7 +47,7 @@ rate=0
 [ "$secs" -gt 0 ] && rate=$((done_runs / secs))
 corpus=$(find "$work/corpus" -type f | wc -l)
 
-line="$name: $done_runs runs, $crashes crashes, ${secs} s, $rate exec/s, corpus $corpus files"
+line="$name: $done_runs runs, $crashes crashes, ${secs} s (cpu ${cpu} s), $rate exec/s, corpus $corpus files"
 if [ "$crashes" -ne 0 ]; then
 	line="$line (see $work/log and $work/artifacts/)"
 fi

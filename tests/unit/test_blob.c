@@ -173,6 +173,45 @@ static void test_list_malformed(void **st)
 	}
 }
 
+/*
+ * A body with a DTD is refused: xmlNodeGetContent() expands entity
+ * references, so 13 KB declaring one 10 KB entity used 1,000 times would
+ * give a 10 MB blob name (found by tests/fuzz/fuzz_xml).
+ */
+static void test_list_dtd_refused(void **st)
+{
+	static const char err_body[] =
+		"<!DOCTYPE Error [<!ENTITY a \"x\">]><Error><Code>&a;</Code>"
+		"<Message>m</Message></Error>";
+	static const char plain[] =
+		"<EnumerationResults><Blobs><Blob><Name>a&amp;b&#x20;c</Name>"
+		"<Properties/></Blob></Blobs></EnumerationResults>";
+	struct blob_list_page pg;
+	struct blob_error err;
+	struct buf b;
+	int i;
+
+	(void)st;
+	buf_init(&b, 0);
+	assert_int_equal(buf_puts(&b, "<!DOCTYPE EnumerationResults [<!ENTITY a \""), 0);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(buf_puts(&b, "xxxxxxxxxx"), 0);
+	assert_int_equal(buf_puts(&b, "\">]><EnumerationResults><Blobs><Blob><Name>"), 0);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(buf_puts(&b, "&a;"), 0);
+	assert_int_equal(buf_puts(&b, "</Name><Properties/></Blob></Blobs></EnumerationResults>"), 0);
+	assert_int_equal(blob_parse_list_xml(b.data, b.len, &pg), -1);
+	buf_release(&b);
+	memset(&err, 0, sizeof(err));
+	assert_int_equal(blob_parse_error_xml(err_body, sizeof(err_body) - 1, &err), -1);
+	assert_string_equal(err.code, "");
+	/* predefined entities and character references still read as text */
+	assert_int_equal(blob_parse_list_xml(plain, sizeof(plain) - 1, &pg), 0);
+	assert_int_equal(pg.n_items, 1);
+	assert_string_equal(pg.items[0].name, "a&b c");
+	blob_list_page_release(&pg);
+}
+
 static void test_uploads_and_copy(void **st)
 {
 	struct env *e = *st;
@@ -276,6 +315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_malformed, setup, teardown),
+		cmocka_unit_test(test_list_dtd_refused),
 		cmocka_unit_test_setup_teardown(test_uploads_and_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_list, setup, teardown),
