@@ -191,6 +191,8 @@ static int curl_perform(void *ctx, const struct http_request *req,
 	curl_easy_setopt(x.h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(x.h, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(x.h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* a blob named "a/../b" is that blob, not "b" */
+	curl_easy_setopt(x.h, CURLOPT_PATH_AS_IS, 1L);
 	/* libcurl silently resends a request whose reused connection turns
 	 * out dead; a request that must not run twice gets its own */
 	if (!req->idempotent)
