@@ -124,6 +124,27 @@ static int simple(struct blob_client *c, struct blob_req *r,
 	return rc;
 }
 
+/* simple_keyed: simple() with the query "fixed" + the encoded value. */
+static int simple_keyed(struct blob_client *c, struct blob_req *r,
+			struct hdrs *h, const char *fixed, const char *value,
+			struct blob_error *err)
+{
+	struct buf q;
+	int rc;
+
+	buf_init(&q, 0);
+	if (buf_puts(&q, fixed) < 0 ||
+	    str_pct_encode(&q, value, strlen(value), NULL) < 0) {
+		buf_release(&q);
+		hdrs_release(h);
+		return fail_nomem(err);
+	}
+	r->query = q.data;
+	rc = simple(c, r, h, NULL, err);
+	buf_release(&q);
+	return rc;
+}
+
 int blob_container_check(struct blob_client *c, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Get Container Properties", .method = "GET",
@@ -222,19 +243,8 @@ int blob_put_block(struct blob_client *c, const char *name,
 	struct blob_req r = { .op = "Put Block", .method = "PUT", .name = name,
 			      .body = data, .body_len = len };
 	struct hdrs h = { 0 };
-	struct buf q;
-	int rc;
 
-	buf_init(&q, 0);
-	if (buf_puts(&q, "comp=block&blockid=") < 0 ||
-	    str_pct_encode(&q, block_id, strlen(block_id), NULL) < 0) {
-		buf_release(&q);
-		return fail_nomem(err);
-	}
-	r.query = q.data;
-	rc = simple(c, &r, &h, NULL, err);
-	buf_release(&q);
-	return rc;
+	return simple_keyed(c, &r, &h, "comp=block&blockid=", block_id, err);
 }
 
 int blob_put_block_list(struct blob_client *c, const char *name,
@@ -432,18 +442,7 @@ int blob_copy_abort(struct blob_client *c, const char *name,
 	struct blob_req r = { .op = "Abort Copy Blob", .method = "PUT",
 			      .name = name };
 	struct hdrs h = { 0 };
-	struct buf q;
-	int rc;
 
-	buf_init(&q, 0);
-	if (buf_puts(&q, "comp=copy&copyid=") < 0 ||
-	    str_pct_encode(&q, copy_id, strlen(copy_id), NULL) < 0) {
-		buf_release(&q);
-		return fail_nomem(err);
-	}
-	r.query = q.data;
 	hdrs_add(&h, "x-ms-copy-action: abort");
-	rc = simple(c, &r, &h, NULL, err);
-	buf_release(&q);
-	return rc;
+	return simple_keyed(c, &r, &h, "comp=copy&copyid=", copy_id, err);
 }
