@@ -102,21 +102,25 @@ static void take_etag(const struct http_response *resp, char *etag_out)
 		snprintf(etag_out, BLOB_ETAG_MAX, "%s", v ? v : "");
 }
 
+/* send: r with the headers of h; resp is initialised in every case. */
+static int send(struct blob_client *c, struct blob_req *r, struct hdrs *h,
+		struct http_response *resp, struct blob_error *err)
+{
+	http_response_init(resp);
+	if (h->failed)
+		return fail_nomem(err);
+	r->headers = h->v;
+	r->n_headers = h->n;
+	return blob_request(c, r, resp, err);
+}
+
 /* simple: one request without a body to read back. */
 static int simple(struct blob_client *c, struct blob_req *r,
 		  struct hdrs *h, char *etag_out, struct blob_error *err)
 {
 	struct http_response resp;
-	int rc;
+	int rc = send(c, r, h, &resp, err);
 
-	if (h->failed) {
-		hdrs_release(h);
-		return fail_nomem(err);
-	}
-	r->headers = h->v;
-	r->n_headers = h->n;
-	http_response_init(&resp);
-	rc = blob_request(c, r, &resp, err);
 	if (rc == 0)
 		take_etag(&resp, etag_out);
 	http_response_release(&resp);
@@ -188,14 +192,7 @@ int blob_read(struct blob_client *c, const char *name, uint64_t off,
 		  (unsigned long long)(off + len - 1));
 	if (if_match)
 		hdrs_addf(&h, "If-Match: %s", if_match);
-	if (h.failed) {
-		hdrs_release(&h);
-		return fail_nomem(err);
-	}
-	r.headers = h.v;
-	r.n_headers = h.n;
-	http_response_init(&resp);
-	rc = blob_request(c, &r, &resp, err);
+	rc = send(c, &r, &h, &resp, err);
 	if (rc == 0) {
 		*got = resp.recv_len;
 	} else if (err->status == 416) {
@@ -415,14 +412,7 @@ int blob_copy_start(struct blob_client *c, const char *name,
 	if (tier)
 		hdrs_addf(&h, "x-ms-access-tier: %s", tier);
 	add_meta(&h, meta, n);
-	if (h.failed) {
-		hdrs_release(&h);
-		return fail_nomem(err);
-	}
-	r.headers = h.v;
-	r.n_headers = h.n;
-	http_response_init(&resp);
-	rc = blob_request(c, &r, &resp, err);
+	rc = send(c, &r, &h, &resp, err);
 	if (rc == 0) {
 		memset(out, 0, sizeof(*out));
 		v = http_response_header(&resp, "x-ms-copy-id");
