@@ -118,6 +118,7 @@ done
 eq "in-mount path copy" "$(sha "$L/src8")" "$(azb_sdk sha256 $C inmount)"
 ok "malformed source is EINVAL" fails_with "Invalid argument" setfattr -n user.azblob.copy_source -v "not a url" "$E/inmount"
 ok "missing source is ENOENT" fails_with "No such file" setfattr -n user.azblob.copy_source -v "http://127.0.0.1:$FILES_PORT/none.bin?sig=secret123" "$E/inmount"
+ok "denied source (wrong SAS signature) is EACCES" fails_with "Permission denied" setfattr -n user.azblob.copy_source -v "http://127.0.0.1:$FILES_PORT/ext.bin?sig=wrong" "$E/inmount"
 ok "missing in-mount source is ENOENT" fails_with "No such file" setfattr -n user.azblob.copy_source -v "/nope" "$E/inmount"
 ok "destination must exist" fails_with "No such file" setfattr -n user.azblob.copy_source -v "/src8" "$E/notyet"
 azb_emu_rate $((128 * 1024))
