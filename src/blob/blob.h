@@ -198,8 +198,7 @@ int blob_set_metadata(struct blob_client *c, const char *name,
 
 /* Set Blob Properties: content type (other content headers kept). */
 int blob_set_content_type(struct blob_client *c, const char *name,
-			  const struct blob_props *cur, const char *type,
-			  struct blob_error *err);
+			  const char *type, struct blob_error *err);
 
 /* Set Blob Tier. */
 int blob_set_tier(struct blob_client *c, const char *name, const char *tier,

@@ -371,14 +371,12 @@ int blob_set_metadata(struct blob_client *c, const char *name,
 }
 
 int blob_set_content_type(struct blob_client *c, const char *name,
-			  const struct blob_props *cur, const char *type,
-			  struct blob_error *err)
+			  const char *type, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Set Blob Properties", .method = "PUT",
 			      .name = name, .query = "comp=properties" };
 	struct hdrs h = { 0 };
 
-	(void)cur;
 	hdrs_addf(&h, "x-ms-blob-content-type: %s", type);
 	return simple(c, &r, &h, NULL, err);
 }

@@ -71,7 +71,6 @@ struct node {
 	char etag[BLOB_ETAG_MAX]; /* (L) of the blob the staging came from */
 	struct blob_meta *meta;   /* (L) metadata to keep on upload */
 	size_t n_meta;
-	int meta_known;        /* (L) meta was read from the server */
 	struct timespec mtime; /* (L) explicit mtime for the next upload */
 	int mtime_set;
 	int shared;            /* (L) read/write phases in progress */
@@ -113,7 +112,6 @@ struct azfs {
 	size_t cache_count;
 	struct node **nodes;
 	size_t node_buckets;
-	uint64_t stage_seq;    /* (L) */
 	struct page_stash stash[AZFS_STASH_SLOTS]; /* (L) */
 	unsigned int stash_next; /* (L) round-robin slot */
 };

@@ -292,7 +292,6 @@ static int remember_props(struct azfs *fs, struct node *n,
 	meta_free(n->meta, n->n_meta);
 	n->meta = m;
 	n->n_meta = p->n_meta;
-	n->meta_known = 1;
 	memcpy(n->etag, p->etag, sizeof(n->etag));
 	pthread_mutex_unlock(&fs->lock);
 	return 0;

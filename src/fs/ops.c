@@ -33,9 +33,9 @@ static int fail(const char *what, const char *name, const struct blob_error *e)
 	return -err;
 }
 
-/* dir_nonempty_or_exists: 1 if anything is stored under name + "/". */
-static int has_children(struct azfs *fs, const char *name, int skip_marker,
-			int *out)
+/* has_children: *out = 1 if anything but the "name/" marker is stored
+ * under name + "/". 0 or -errno. */
+static int has_children(struct azfs *fs, const char *name, int *out)
 {
 	struct blob_list_page pg;
 	struct blob_error e;
@@ -53,7 +53,7 @@ static int has_children(struct azfs *fs, const char *name, int skip_marker,
 	}
 	*out = pg.n_prefixes > 0;
 	for (i = 0; i < pg.n_items; i++)
-		if (!skip_marker || strcmp(pg.items[i].name, prefix) != 0)
+		if (strcmp(pg.items[i].name, prefix) != 0)
 			*out = 1;
 	blob_list_page_release(&pg);
 out_free:
@@ -351,7 +351,6 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 			h->node->loaded = 1;
 			h->node->size = 0;
 			h->node->unlinked = 0;
-			h->node->meta_known = 1;
 		}
 		pthread_mutex_unlock(&fs->lock);
 		cache_drop(fs, path);
@@ -696,7 +695,7 @@ static int op_rmdir(const char *path)
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;
-	rc = has_children(fs, name, 1, &any);
+	rc = has_children(fs, name, &any);
 	if (rc < 0)
 		goto out_free;
 	if (any) {
@@ -1031,7 +1030,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	if (to_exists && ta.kind == ATTR_DIR) {
 		int any = 0;
 
-		rc = has_children(fs, dst, 1, &any);
+		rc = has_children(fs, dst, &any);
 		if (rc == 0 && any)
 			rc = -ENOTEMPTY;
 		if (rc < 0)

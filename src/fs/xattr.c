@@ -418,7 +418,7 @@ int azfs_setxattr(const char *path, const char *name, const char *value,
 				bname = azfs_blob_name(fs, path, &rc);
 				if (bname) {
 					rc = (tier ? blob_set_tier(&fs->blob, bname, v, &e)
-						   : blob_set_content_type(&fs->blob, bname, NULL, v, &e)) < 0
+						   : blob_set_content_type(&fs->blob, bname, v, &e)) < 0
 						? -azfs_errno(&e) : 0;
 					node_invalidate(fs, path);
 					free(bname);
