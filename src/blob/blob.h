@@ -134,7 +134,9 @@ int blob_get_props(struct blob_client *c, const char *name,
 
 /*
  * Get Blob with "Range: bytes=off-(off+len-1)" into buf. *got receives the
- * byte count (0 at or past the end). if_match may be NULL.
+ * byte count (0 at or past the end). if_match may be NULL. An answer that
+ * does not hold exactly the bytes from off on (a 206 without a matching
+ * Content-Range, a 200 for off > 0) fails with code MalformedResponse.
  */
 int blob_read(struct blob_client *c, const char *name, uint64_t off,
 	      size_t len, void *buf, size_t *got, const char *if_match,
@@ -155,6 +157,16 @@ void blob_block_id(uint32_t n, const char *salt, char *out, size_t outlen);
 int blob_put_block(struct blob_client *c, const char *name,
 		   const char *block_id, const void *data, size_t len,
 		   struct blob_error *err);
+
+/*
+ * blob_put_block_fd: Put Block of the len bytes of file fd at off, read
+ * while they are sent (no copy in memory; a retry reads them again). The
+ * file must keep those bytes until the call returns: a shorter file fails
+ * it with a transport error.
+ */
+int blob_put_block_fd(struct blob_client *c, const char *name,
+		      const char *block_id, int fd, uint64_t off, size_t len,
+		      struct blob_error *err);
 
 /* Put Block List: commits ids (as <Latest>) with opts. */
 int blob_put_block_list(struct blob_client *c, const char *name,

@@ -13,6 +13,7 @@
 
 #include "blob/blob.h"
 #include "blob/request.h"
+#include "util/log.h"
 #include "util/str.h"
 
 /* hdrs: a bounded list of "Name: value" lines owned by the caller. */
@@ -174,6 +175,30 @@ int blob_get_props(struct blob_client *c, const char *name,
 	return rc;
 }
 
+/*
+ * range_matches: 1 when a Get Blob answer holds exactly bytes off.. of the
+ * blob: a 206 whose Content-Range starts at off and covers as many bytes as
+ * arrived (Get Blob, x-ms-version 2021-12-02: the service answers a range
+ * with 206 and "Content-Range: bytes START-END/TOTAL"), or a 200 with the
+ * whole blob when off is 0. A Content-Length shorter than the body would
+ * otherwise be a short read, which the caller takes for the end of file.
+ */
+static int range_matches(const struct http_response *resp, uint64_t off)
+{
+	const char *v = http_response_header(resp, "content-range");
+	unsigned long long start, end;
+	int n = 0;
+
+	if (resp->status == 200)
+		return off == 0;
+	if (resp->status != 206 || !v ||
+	    sscanf(v, "bytes %llu-%llu/%*[0-9*]%n", &start, &end, &n) != 2 ||
+	    v[n] != '\0')
+		return 0;
+	return start == off && end >= start &&
+	       end - start + 1 == (unsigned long long)resp->recv_len;
+}
+
 int blob_read(struct blob_client *c, const char *name, uint64_t off,
 	      size_t len, void *buf, size_t *got, const char *if_match,
 	      struct blob_error *err)
@@ -193,7 +218,17 @@ int blob_read(struct blob_client *c, const char *name, uint64_t off,
 	if (if_match)
 		hdrs_addf(&h, "If-Match: %s", if_match);
 	rc = send(c, &r, &h, &resp, err);
-	if (rc == 0) {
+	if (rc == 0 && !range_matches(&resp, off)) {
+		memset(err, 0, sizeof(*err));
+		err->status = resp.status;
+		snprintf(err->code, sizeof(err->code), "MalformedResponse");
+		snprintf(err->message, sizeof(err->message),
+			 "the Get Blob answer (HTTP %ld, %zu bytes) does not hold bytes %llu-%llu",
+			 resp.status, resp.recv_len, (unsigned long long)off,
+			 (unsigned long long)(off + len - 1));
+		log_info("Get Blob: %s", err->message);
+		rc = -1;
+	} else if (rc == 0) {
 		*got = resp.recv_len;
 	} else if (err->status == 416) {
 		/* InvalidRange: the offset is at or past the end */
@@ -239,6 +274,18 @@ int blob_put_block(struct blob_client *c, const char *name,
 {
 	struct blob_req r = { .op = "Put Block", .method = "PUT", .name = name,
 			      .body = data, .body_len = len };
+	struct hdrs h = { 0 };
+
+	return simple_keyed(c, &r, &h, "comp=block&blockid=", block_id, err);
+}
+
+int blob_put_block_fd(struct blob_client *c, const char *name,
+		      const char *block_id, int fd, uint64_t off, size_t len,
+		      struct blob_error *err)
+{
+	struct http_body_file f = { fd, off };
+	struct blob_req r = { .op = "Put Block", .method = "PUT", .name = name,
+			      .body_file = &f, .body_len = len };
 	struct hdrs h = { 0 };
 
 	return simple_keyed(c, &r, &h, "comp=block&blockid=", block_id, err);

@@ -272,6 +272,7 @@ int blob_request(struct blob_client *c, const struct blob_req *r,
 	hr.headers = hdrs;
 	hr.n_headers = n;
 	hr.body = r->body;
+	hr.body_file = r->body_file;
 	hr.body_len = r->body_len;
 	hr.recv_buf = r->recv_buf;
 	hr.recv_cap = r->recv_cap;

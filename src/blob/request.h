@@ -20,6 +20,7 @@ struct blob_req {
 	const char *const *headers;
 	size_t n_headers;
 	const void *body;
+	const struct http_body_file *body_file; /* instead of body */
 	size_t body_len;
 	void *recv_buf;
 	size_t recv_cap;

@@ -113,6 +113,12 @@ static int check_mount(struct azfs *fs, const char *container)
 	if (e.status == 0 && e.transport == HTTP_ERR_TLS)
 		return die("TLS verification of %s failed (%s); if the server uses a private CA, give it with -o cafile=PATH",
 			   fs->blob.endpoint, e.transport_msg);
+	/* an answer came, but not one of HTTP (garbage, a lying length) or
+	 * larger than any Blob service answer */
+	if (e.status == 0 && (e.transport == HTTP_ERR_IO ||
+			      e.transport == HTTP_ERR_TOO_LARGE))
+		return die("the endpoint %s does not answer like a Blob service (%s); check -o endpoint=",
+			   fs->blob.endpoint, e.transport_msg);
 	if (e.status == 0)
 		return die("cannot reach the endpoint %s: %s; check -o endpoint= and the network",
 			   fs->blob.endpoint, e.transport_msg);
@@ -169,10 +175,13 @@ int main(int argc, char *argv[])
 	int rc = 1, retries;
 	long timeout_ms;
 
-	/* block and window buffers (MiBs each) always come from mmap, so
-	 * freeing them gives the memory back instead of growing the heap;
-	 * few arenas keep many FUSE threads from multiplying it */
-	mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+	/* FUSE request buffers (up to 1 MiB) come from the heap and stay
+	 * there between requests: mapping and trimming them each time cost
+	 * a page fault per 4 KiB copied. Block and read-ahead buffers have
+	 * mappings of their own (buf_big_alloc). Few arenas keep many FUSE
+	 * threads from multiplying the kept memory. */
+	mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 	mallopt(M_ARENA_MAX, 4);
 	memset(&c, 0, sizeof(c));
 	memset(&fs, 0, sizeof(fs));

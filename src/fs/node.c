@@ -17,6 +17,7 @@
 #include <openssl/evp.h>
 
 #include "fs/azfs.h"
+#include "util/buf.h"
 #include "util/log.h"
 #include "util/pool.h"
 #include "util/str.h"
@@ -314,7 +315,7 @@ static int dl_one(void *ctx, size_t i)
 	size_t len = d->size - off < d->chunk ? (size_t)(d->size - off) : d->chunk;
 	struct blob_error e;
 	size_t got = 0;
-	char *buf = malloc(len);
+	char *buf = buf_big_alloc(len, len);
 	int rc = 0;
 
 	if (!buf)
@@ -325,7 +326,7 @@ static int dl_one(void *ctx, size_t i)
 		rc = -EIO;
 	else if (pwrite(d->fd, buf, len, (off_t)off) != (ssize_t)len)
 		rc = -errno ? -errno : -EIO;
-	free(buf);
+	buf_big_free(buf, len);
 	return rc;
 }
 
@@ -584,22 +585,17 @@ static int upload_tail(struct azfs *fs, struct node *n, const char *name,
 	for (k = 0; k < nt && rc == 0; k++) {
 		uint64_t off = (uint64_t)k * bs;
 		size_t len = size - base - off < bs ? (size_t)(size - base - off) : bs;
-		char *buf = malloc(len ? len : 1);
-
 		ids[nb + k] = malloc(4 * ((dlen + 2) / 3) + 1);
-		if (!buf || !ids[nb + k]) {
-			free(buf);
+		if (!ids[nb + k]) {
 			rc = -ENOMEM;
 			break;
 		}
 		/* same decoded length as the blob's own ids, as required */
 		snprintf((char *)raw, dlen + 1, "%s%0*zu", salt, (int)(dlen - 8), k);
 		EVP_EncodeBlock((unsigned char *)ids[nb + k], raw, (int)dlen);
-		if (pread(n->fd, buf, len, (off_t)off) != (ssize_t)len)
-			rc = -EIO;
-		else if (blob_put_block(&fs->blob, name, ids[nb + k], buf, len, &e) < 0)
+		if (blob_put_block_fd(&fs->blob, name, ids[nb + k], n->fd, off,
+				      len, &e) < 0)
 			rc = -azfs_errno(&e);
-		free(buf);
 	}
 	if (rc == 0 && blob_put_block_list(&fs->blob, name, ids, nb + nt, po,
 					   etag, &e) < 0)
@@ -634,26 +630,16 @@ static int ul_one(void *ctx, size_t k)
 	uint64_t off = (uint64_t)i * u->block;
 	size_t len = u->size - off < u->block ? (size_t)(u->size - off) : u->block;
 	struct blob_error e;
-	char *buf = malloc(len ? len : 1);
-	ssize_t got;
 	int rc = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	got = pread(u->fd, buf, len, (off_t)off);
-	if (got != (ssize_t)len) {
-		rc = got < 0 ? -errno : -EIO;
-		goto out_free;
-	}
-	if (blob_put_block(&u->fs->blob, u->name, u->ids[i], buf, len, &e) < 0) {
+	if (blob_put_block_fd(&u->fs->blob, u->name, u->ids[i], u->fd, off, len,
+			      &e) < 0) {
 		char msg[400];
 
 		log_error("upload of %s failed: %s", u->name,
 			  blob_error_str(&e, msg, sizeof(msg)));
 		rc = -azfs_errno(&e);
 	}
-out_free:
-	free(buf);
 	return rc;
 }
 
@@ -689,16 +675,11 @@ static void *bg_upload(void *arg)
 	struct azfs *fs = b->fs;
 	size_t bs = fs->o.block_size;
 	struct blob_error e;
-	char *buf = malloc(bs);
-	ssize_t got = -1;
 	int ok = 0;
 
-	if (buf)
-		got = pread(b->n->fd, buf, bs, (off_t)(b->idx * bs));
-	if (got == (ssize_t)bs &&
-	    blob_put_block(&fs->blob, b->name, b->id, buf, bs, &e) == 0)
+	if (blob_put_block_fd(&fs->blob, b->name, b->id, b->n->fd,
+			      (uint64_t)b->idx * bs, bs, &e) == 0)
 		ok = 1;
-	free(buf);
 	pthread_mutex_lock(&fs->lock);
 	if (b->epoch == b->n->epoch && b->idx < b->n->n_bstate &&
 	    b->n->bstate[b->idx] == BLOCK_UPLOADING)

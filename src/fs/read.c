@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "fs/azfs.h"
+#include "util/buf.h"
 #include "util/log.h"
 
 #define RA_SLACK (8u << 20) /* how far from the last end still counts as sequential */
@@ -49,7 +50,7 @@ void azfs_ra_release(struct azfs *fs, struct handle *h)
 	} while (busy);
 	pthread_mutex_unlock(&fs->lock);
 	for (i = 0; i < RA_SLOTS; i++)
-		free(h->ra.slot[i].buf);
+		buf_big_free(h->ra.slot[i].buf, RA_CHUNK);
 	memset(&h->ra, 0, sizeof(h->ra));
 	pthread_cond_destroy(&h->ra.cond);
 }
@@ -95,8 +96,16 @@ static int start_load(struct azfs *fs, struct handle *h, struct ra_slot *s,
 	pthread_t tid;
 	int rc;
 
-	if (!s->buf && !(s->buf = malloc(RA_CHUNK)))
-		return -ENOMEM;
+	if (!s->buf) {
+		/* present from the start: the part of the chunk the blob fills */
+		uint64_t fill = RA_CHUNK;
+
+		if (h->size_hint != UINT64_MAX)
+			fill = h->size_hint > off ? h->size_hint - off : 0;
+		s->buf = buf_big_alloc(RA_CHUNK, fill < RA_CHUNK ? (size_t)fill : RA_CHUNK);
+		if (!s->buf)
+			return -ENOMEM;
+	}
 	l = calloc(1, sizeof(*l));
 	if (!l || !(l->name = strdup(name))) {
 		free(l);

@@ -10,10 +10,12 @@
  * while it is held.
  */
 #include <curl/curl.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "http/http.h"
 #include "util/str.h"
@@ -32,6 +34,7 @@ struct xfer {
 	CURL *h;
 	int overflow;       /* body larger than its cap */
 	int header_overflow;
+	uint64_t sent;      /* bytes of req->body_file handed to libcurl */
 };
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
@@ -77,6 +80,39 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		return 0;
 	}
 	return len;
+}
+
+/* on_read: the next bytes of a body read from a file. A file shorter
+ * than body_len (truncated meanwhile) fails the request. */
+static size_t on_read(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	const struct http_body_file *f = x->req->body_file;
+	size_t want = size * n;
+	ssize_t got;
+
+	if (want > x->req->body_len - x->sent)
+		want = (size_t)(x->req->body_len - x->sent);
+	if (want == 0)
+		return 0;
+	do
+		got = pread(f->fd, p, want, (off_t)(f->off + x->sent));
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return CURL_READFUNC_ABORT;
+	x->sent += (uint64_t)got;
+	return (size_t)got;
+}
+
+/* on_seek: libcurl rewinds a body it has to send again. */
+static int on_seek(void *ud, curl_off_t off, int origin)
+{
+	struct xfer *x = ud;
+
+	if (origin != SEEK_SET || off < 0 || (uint64_t)off > x->req->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->sent = (uint64_t)off;
+	return CURL_SEEKFUNC_OK;
 }
 
 static int has_header(const struct http_request *req, const char *name)
@@ -145,7 +181,7 @@ static int curl_perform(void *ctx, const struct http_request *req,
 {
 	struct pool *pool = ctx;
 	struct curl_slist *hdrs = NULL, *tmp;
-	struct xfer x = { req, resp, NULL, 0, 0 };
+	struct xfer x = { req, resp, NULL, 0, 0, 0 };
 	CURLcode cc;
 	size_t i;
 	int rc = -1;
@@ -193,6 +229,14 @@ static int curl_perform(void *ctx, const struct http_request *req,
 	curl_easy_setopt(x.h, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* a blob named "a/../b" is that blob, not "b" */
 	curl_easy_setopt(x.h, CURLOPT_PATH_AS_IS, 1L);
+	/* large bodies in few system calls: a 512 KiB receive buffer for
+	 * downloads into the caller's memory, 1 MiB of send buffer for
+	 * uploads (libcurl's defaults, 16 and 64 KiB, cost a recv/send per
+	 * few pages) */
+	if (req->recv_buf && req->recv_cap >= HTTP_BIG_BODY)
+		curl_easy_setopt(x.h, CURLOPT_BUFFERSIZE, 512L * 1024);
+	if (req->body_len >= HTTP_BIG_BODY)
+		curl_easy_setopt(x.h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
 	/* libcurl silently resends a request whose reused connection turns
 	 * out dead; a request that must not run twice gets its own */
 	if (!req->idempotent)
@@ -205,7 +249,16 @@ static int curl_perform(void *ctx, const struct http_request *req,
 		curl_easy_setopt(x.h, CURLOPT_HTTPGET, 1L);
 	} else {
 		curl_easy_setopt(x.h, CURLOPT_CUSTOMREQUEST, req->method);
-		if (req->body || strcmp(req->method, "PUT") == 0 ||
+		if (req->body_file) {
+			/* straight from the file into libcurl's send buffer */
+			curl_easy_setopt(x.h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(x.h, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(x.h, CURLOPT_READDATA, &x);
+			curl_easy_setopt(x.h, CURLOPT_SEEKFUNCTION, on_seek);
+			curl_easy_setopt(x.h, CURLOPT_SEEKDATA, &x);
+			curl_easy_setopt(x.h, CURLOPT_INFILESIZE_LARGE,
+					 (curl_off_t)req->body_len);
+		} else if (req->body || strcmp(req->method, "PUT") == 0 ||
 		    strcmp(req->method, "POST") == 0) {
 			curl_easy_setopt(x.h, CURLOPT_POSTFIELDS,
 					 req->body ? req->body : "");

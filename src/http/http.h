@@ -22,6 +22,8 @@
 #define HTTP_MAX_HEADERS 128
 #define HTTP_MAX_HEADER_BYTES (64 * 1024)
 #define HTTP_DEFAULT_BODY_MAX (16 * 1024 * 1024)
+/* Bodies from this size on are moved with large socket buffers. */
+#define HTTP_BIG_BODY (1024 * 1024)
 
 enum http_err {
 	HTTP_OK = 0,
@@ -34,12 +36,19 @@ enum http_err {
 	HTTP_ERR_OTHER,
 };
 
+/* A request body read from a file (pread at off, body_len bytes). */
+struct http_body_file {
+	int fd;
+	uint64_t off;
+};
+
 struct http_request {
 	const char *method;
 	const char *url;             /* absolute, already encoded */
 	const char *const *headers;  /* "Name: value" lines */
 	size_t n_headers;
 	const void *body;            /* request body, may be NULL */
+	const struct http_body_file *body_file; /* or the body from a file */
 	size_t body_len;
 	void *recv_buf;              /* if set, a 2xx body is written here ... */
 	size_t recv_cap;             /* ... up to this many bytes */
@@ -109,7 +118,8 @@ const char *http_response_header(const struct http_response *resp,
 
 /*
  * http_response_add_header: parses one raw "Name: value" line into resp;
- * used by transports. Returns 0, or -1 when the caps are exceeded.
+ * used by transports. The name is lower-cased; name and value lose every
+ * blank, CR and LF around them. Returns 0, or -1 when the caps are exceeded.
  */
 int http_response_add_header(struct http_response *resp, const char *line,
 			     size_t len);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 void buf_init(struct buf *b, size_t max)
 {
@@ -101,4 +102,29 @@ char *buf_take(struct buf *b)
 	b->len = 0;
 	b->cap = 0;
 	return p;
+}
+
+void *buf_big_alloc(size_t n, size_t touch)
+{
+	void *p;
+
+	if (n == 0)
+		n = 1;
+	p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* one call instead of a fault per page; a kernel without
+	 * MADV_POPULATE_WRITE (before 5.14) faults them in later instead */
+	if (touch > n)
+		touch = n;
+	if (touch)
+		(void)madvise(p, touch, MADV_POPULATE_WRITE);
+	return p;
+}
+
+void buf_big_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n ? n : 1);
 }

@@ -46,4 +46,16 @@ int buf_printf(struct buf *b, const char *fmt, ...)
  */
 char *buf_take(struct buf *b);
 
+/*
+ * buf_big_alloc: n bytes of zeroed memory of its own mapping, the first
+ * touch bytes of it already present (block and read-ahead buffers of
+ * MiBs: touching fresh pages one fault at a time costs more than the copy
+ * into them, and buf_big_free gives the memory straight back). NULL when
+ * out of memory.
+ */
+void *buf_big_alloc(size_t n, size_t touch);
+
+/* buf_big_free: frees p (NULL is a no-op) of size n from buf_big_alloc. */
+void buf_big_free(void *p, size_t n);
+
 #endif

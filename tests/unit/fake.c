@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <strings.h>
 
 static int fake_perform(void *ctx, const struct http_request *req,
@@ -30,7 +31,11 @@ static int fake_perform(void *ctx, const struct http_request *req,
 		}
 		s->body_len = req->body_len;
 		s->body = calloc(1, req->body_len + 1);
-		if (req->body_len)
+		if (req->body_file && req->body_len &&
+		    pread(req->body_file->fd, s->body, req->body_len,
+			  (off_t)req->body_file->off) != (ssize_t)req->body_len)
+			s->body_len = (size_t)-1; /* the file was too short */
+		else if (req->body_len && req->body)
 			memcpy(s->body, req->body, req->body_len);
 	}
 	if (f->next >= f->n_replies) {

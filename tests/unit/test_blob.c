@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth/cred.h"
 #include "blob/blob.h"
@@ -212,6 +213,29 @@ static void test_list_dtd_refused(void **st)
 	blob_list_page_release(&pg);
 }
 
+/* Put Block from a file: the block's bytes are read at the offset given,
+ * the request is signed for their length. */
+static void test_put_block_fd(void **state)
+{
+	struct env *e = *state;
+	struct blob_error err;
+	char path[] = "/tmp/azb-test-blockXXXXXX", id[64];
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, "0123456789", 10), 10);
+	blob_block_id(7, "s", id, sizeof(id));
+	fake_push(&e->f, 201, NULL, NULL);
+	assert_int_equal(blob_put_block_fd(&e->c, "f", id, fd, 3, 4, &err), 0);
+	assert_string_equal(e->f.seen[0].method, "PUT");
+	assert_non_null(strstr(e->f.seen[0].url, "/f?comp=block&blockid="));
+	assert_int_equal(e->f.seen[0].body_len, 4);
+	assert_string_equal(e->f.seen[0].body, "3456");
+	assert_non_null(fake_header(&e->f, 0, "Authorization"));
+	close(fd);
+}
+
 static void test_uploads_and_copy(void **st)
 {
 	struct env *e = *st;
@@ -271,7 +295,7 @@ static void test_read_range(void **st)
 	char buf[16];
 	size_t got = 99;
 
-	fake_push(&e->f, 206, NULL, "0123");
+	fake_push(&e->f, 206, "Content-Range: bytes 10-13/20\n", "0123");
 	assert_int_equal(blob_read(&e->c, "f", 10, 4, buf, &got, NULL, &err), 0);
 	assert_int_equal(got, 4);
 	assert_memory_equal(buf, "0123", 4);
@@ -279,6 +303,46 @@ static void test_read_range(void **st)
 	fake_push(&e->f, 416, "x-ms-error-code: InvalidRange\n", NULL);
 	assert_int_equal(blob_read(&e->c, "f", 100, 4, buf, &got, NULL, &err), 0);
 	assert_int_equal(got, 0);
+	/* the last bytes: the range asked for runs past the end */
+	got = 99;
+	fake_push(&e->f, 206, "Content-Range: bytes 18-19/20\n", "89");
+	assert_int_equal(blob_read(&e->c, "f", 18, 4, buf, &got, NULL, &err), 0);
+	assert_int_equal(got, 2);
+	/* a server that ignores the range sends the blob from its start */
+	fake_push(&e->f, 200, NULL, "abc");
+	assert_int_equal(blob_read(&e->c, "f", 0, 4, buf, &got, NULL, &err), 0);
+	assert_int_equal(got, 3);
+}
+
+/* A Content-Length shorter than the body, or a body that is not the range
+ * asked for, is an error: never a short read taken for the end of file. */
+static void test_read_range_lies(void **st)
+{
+	static const struct {
+		long status;
+		const char *headers, *body;
+	} lies[] = {
+		{ 206, "Content-Range: bytes 10-13/20\n", "01" },   /* short body */
+		{ 206, NULL, "0123" },                              /* no range */
+		{ 206, "Content-Range: bytes 0-3/20\n", "0123" },   /* wrong bytes */
+		{ 206, "Content-Range: bytes 10-13/20 x\n", "0123" },
+		{ 206, "Content-Range: items 10-13/20\n", "0123" },
+		{ 206, "Content-Range: bytes 13-10/20\n", "" },
+		{ 200, NULL, "0123" },                              /* whole blob, off 10 */
+	};
+	struct env *e = *st;
+	struct blob_error err;
+	char buf[16];
+	size_t got, i;
+
+	for (i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+		got = 99;
+		fake_push(&e->f, lies[i].status, lies[i].headers, lies[i].body);
+		assert_int_equal(blob_read(&e->c, "f", 10, 4, buf, &got, NULL, &err), -1);
+		assert_int_equal(got, 99);
+		assert_string_equal(err.code, "MalformedResponse");
+		assert_int_equal(err.status, lies[i].status);
+	}
 }
 
 static void test_block_list(void **st)
@@ -317,7 +381,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_list_malformed, setup, teardown),
 		cmocka_unit_test(test_list_dtd_refused),
 		cmocka_unit_test_setup_teardown(test_uploads_and_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_block_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_range_lies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_list, setup, teardown),
 	};
 
