@@ -42,6 +42,9 @@ struct azfs_opts {
 	int read_only;
 };
 
+/* seconds an absent name is remembered (negative lookups, listings) */
+#define AZFS_ABSENT_TTL 1.0
+
 enum attr_kind { ATTR_NONE = 0, ATTR_FILE, ATTR_DIR, ATTR_LINK };
 
 /* What getattr needs to know of one path. */
@@ -184,6 +187,16 @@ void cache_drop_tree(struct azfs *fs, const char *path);
 void cache_set_complete(struct azfs *fs, const char *dir, double ttl_from);
 /* cache_known_absent: 1 when path's parent is complete and path unknown. */
 int cache_known_absent(struct azfs *fs, const char *path);
+/*
+ * cache_dir_worth_listing: counts a lookup of path that has to ask the
+ * server; 1 when it is the second or later one in path's directory within
+ * attr_timeout and the directory is not known to be too large for one List
+ * Blobs page: one listing then answers this lookup and the ones to come
+ * (a loop creating files costs one request per file, not three).
+ */
+int cache_dir_worth_listing(struct azfs *fs, const char *path);
+/* cache_set_big: dir has more than one page: no listing for lookups. */
+void cache_set_big(struct azfs *fs, const char *dir);
 /* cache_clock: the cache's monotonic clock, seconds. */
 double cache_clock(void);
 /* stash_put: keeps pg (taken) as the first page of directory path. */

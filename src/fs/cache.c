@@ -13,6 +13,9 @@
 
 #define CACHE_BUCKETS 4096
 #define CACHE_MAX_ENTRIES 200000
+/* the lookup below a directory that asks the server at which the
+ * directory is listed instead (see cache_dir_worth_listing) */
+#define CACHE_LIST_AFTER 2
 
 struct cache_entry {
 	struct cache_entry *next;
@@ -20,6 +23,11 @@ struct cache_entry {
 	struct attr a;
 	double expires;
 	double complete_until; /* a directory whose children are all cached */
+	/* a directory: lookups below it that asked the server since
+	 * lookups_since, and until when it is known too large to list */
+	unsigned lookups;
+	double lookups_since;
+	double big_until;
 };
 
 static double mono_now(void)
@@ -33,6 +41,17 @@ static double mono_now(void)
 static size_t hash(const char *s, size_t buckets)
 {
 	return str_hash(s) % buckets;
+}
+
+/*
+ * absent_ttl: how long a name is taken as absent without asking, from a
+ * negative lookup or a complete listing: at most 1 s (the kernel's
+ * negative_timeout too), so a blob another client adds shows at once to
+ * whoever looks a second later, whatever attr_timeout says.
+ */
+static double absent_ttl(const struct azfs *fs)
+{
+	return fs->o.attr_timeout < AZFS_ABSENT_TTL ? fs->o.attr_timeout : AZFS_ABSENT_TTL;
 }
 
 int cache_init(struct azfs *fs)
@@ -103,8 +122,8 @@ void cache_put(struct azfs *fs, const char *path, const struct attr *a)
 
 	if (ttl <= 0)
 		return;
-	if (a->kind == ATTR_NONE && ttl > 1)
-		ttl = 1;
+	if (a->kind == ATTR_NONE)
+		ttl = absent_ttl(fs);
 	/* a pending copy changes all the time: always ask the server */
 	if (a->copy_pending)
 		return;
@@ -160,6 +179,67 @@ static struct cache_entry *parent_locked(struct azfs *fs, const char *path)
 	return find_locked(fs, buf);
 }
 
+/* parent_of: path's parent directory into buf; -1 when it does not fit. */
+static int parent_of(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash && slash != path ? (size_t)(slash - path) : 1;
+
+	if (!slash || n >= size)
+		return -1;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+int cache_dir_worth_listing(struct azfs *fs, const char *path)
+{
+	size_t b;
+	struct cache_entry *e;
+	double now = mono_now();
+	char dir[4096];
+	int worth = 0;
+
+	if (fs->o.attr_timeout <= 0 || parent_of(path, dir, sizeof(dir)) < 0)
+		return 0;
+	b = hash(dir, fs->cache_buckets);
+	pthread_mutex_lock(&fs->lock);
+	e = find_locked(fs, dir);
+	if (!e && fs->cache_count < CACHE_MAX_ENTRIES) {
+		/* an entry for the counters only: expired attributes */
+		e = calloc(1, sizeof(*e));
+		if (e && !(e->path = str_ndup(dir, strlen(dir)))) {
+			free(e);
+			e = NULL;
+		}
+		if (e) {
+			e->next = fs->cache[b];
+			fs->cache[b] = e;
+			fs->cache_count++;
+		}
+	}
+	if (e && e->big_until <= now) {
+		if (e->lookups_since + fs->o.attr_timeout <= now) {
+			e->lookups = 0;
+			e->lookups_since = now;
+		}
+		worth = ++e->lookups >= CACHE_LIST_AFTER;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return worth;
+}
+
+void cache_set_big(struct azfs *fs, const char *dir)
+{
+	struct cache_entry *e;
+
+	pthread_mutex_lock(&fs->lock);
+	e = find_locked(fs, dir);
+	if (e)
+		e->big_until = mono_now() + fs->o.attr_timeout;
+	pthread_mutex_unlock(&fs->lock);
+}
+
 /* the parent no longer knows all its children */
 static void incomplete_parent_locked(struct azfs *fs, const char *path)
 {
@@ -187,8 +267,11 @@ void cache_set_complete(struct azfs *fs, const char *dir, double ttl_from)
 	}
 	pthread_mutex_lock(&fs->lock);
 	e = find_locked(fs, dir);
+	if (e && e->a.kind == ATTR_NONE && e->expires == 0)
+		e->a.kind = ATTR_DIR; /* held counters only (still expired) */
 	if (e && e->a.kind == ATTR_DIR)
-		e->complete_until = (ttl_from ? ttl_from : mono_now()) + fs->o.attr_timeout;
+		e->complete_until = (ttl_from ? ttl_from : mono_now()) +
+				    absent_ttl(fs);
 	pthread_mutex_unlock(&fs->lock);
 }
 

@@ -61,6 +61,8 @@ out_free:
 	return rc;
 }
 
+static void list_parent(struct azfs *fs, const char *path);
+
 int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 {
 	struct blob_list_page pg;
@@ -88,6 +90,13 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 		return a->kind == ATTR_NONE ? -ENOENT : 0;
 	if (cache_known_absent(fs, path))
 		return -ENOENT;
+	if (cache_dir_worth_listing(fs, path)) {
+		list_parent(fs, path);
+		if (cache_get(fs, path, a))
+			return a->kind == ATTR_NONE ? -ENOENT : 0;
+		if (cache_known_absent(fs, path))
+			return -ENOENT;
+	}
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;
@@ -165,6 +174,15 @@ static int dent_cmp(const void *x, const void *y)
 	return c ? c : (int)(b->a.explicit_dir) - (int)(a->a.explicit_dir);
 }
 
+static void dents_free(struct dent *d, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(d[i].name);
+	free(d);
+}
+
 static int dents_add(struct dent **d, size_t *n, size_t *cap, const char *name,
 		     size_t len, const struct attr *a)
 {
@@ -188,21 +206,21 @@ static int dents_add(struct dent **d, size_t *n, size_t *cap, const char *name,
 	return 0;
 }
 
-static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
-		      off_t off, struct fuse_file_info *fi,
-		      enum fuse_readdir_flags flags)
+/*
+ * dir_scan: the entries of directory path from up to max_pages List Blobs
+ * pages (0 = all; the first may come from the stash). *more = 1 when
+ * pages were left. *d (sorted by name, the caller frees) and *n are set
+ * on success. 0 or -errno.
+ */
+static int dir_scan(struct azfs *fs, const char *path, int max_pages,
+		    struct dent **d, size_t *n, int *more)
 {
-	struct azfs *fs = azfs_get();
-	struct dent *d = NULL;
-	size_t n = 0, cap = 0, i, plen;
-	char *name, *prefix = NULL, *marker = NULL, *child = NULL;
-	struct stat st;
-	double t0;
-	int rc, all = 1;
+	size_t cap = 0, i, plen;
+	char *name, *prefix = NULL, *marker = NULL;
+	int rc, pages = 0;
 
-	(void)off;
-	(void)fi;
-	(void)flags;
+	*d = NULL;
+	*n = 0;
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;
@@ -211,7 +229,6 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		goto out_free;
 	}
 	plen = strlen(prefix);
-	t0 = cache_clock();
 	do {
 		struct blob_list_page pg;
 		struct blob_error e;
@@ -223,6 +240,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 			rc = fail("List Blobs", prefix, &e);
 			goto out_free;
 		}
+		pages++;
 		free(marker);
 		marker = pg.next_marker;
 		pg.next_marker = NULL;
@@ -237,7 +255,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 			a.mtime = azfs_now();
 			if (l && rel[l - 1] == '/')
 				l--;
-			if (dents_add(&d, &n, &cap, rel, l, &a) < 0)
+			if (dents_add(d, n, &cap, rel, l, &a) < 0)
 				goto out_nomem;
 		}
 		for (i = 0; i < pg.n_items; i++) {
@@ -246,52 +264,126 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 			if (strncmp(pg.items[i].name, prefix, plen) != 0 || !*rel)
 				continue;
 			azfs_attr_from_props(&pg.items[i].props, &a);
-			if (dents_add(&d, &n, &cap, rel, strlen(rel), &a) < 0)
+			if (dents_add(d, n, &cap, rel, strlen(rel), &a) < 0)
 				goto out_nomem;
 		}
 		blob_list_page_release(&pg);
-	} while (marker);
-
-	if (n)
-		qsort(d, n, sizeof(*d), dent_cmp);
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
-	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(d[i].name, d[i - 1].name) == 0)
-			continue;
-		free(child);
-		child = NULL;
-		if (asprintf(&child, "%s%s%s", path, strcmp(path, "/") ? "/" : "",
-			     d[i].name) < 0)
-			goto out_nomem;
-		/* what an open file has staged wins over the listing */
-		if (!node_size(fs, child, &d[i].a.size))
-			cache_put(fs, child, &d[i].a);
-		azfs_fill_stat(fs, &d[i].a, &st);
-		if (filler(buf, d[i].name, &st, 0, FUSE_FILL_DIR_PLUS)) {
-			all = 0;
-			break;
-		}
-	}
-	/* pending copies are never cached: then the listing is not complete */
-	for (i = 0; all && i < n; i++)
-		if (d[i].a.copy_pending)
-			all = 0;
-	if (all)
-		cache_set_complete(fs, path, t0);
+	} while (marker && pages != max_pages);
+	*more = marker != NULL;
+	if (*n)
+		qsort(*d, *n, sizeof(**d), dent_cmp);
 	rc = 0;
 	goto out_free;
 out_nomem:
 	rc = -ENOMEM;
 out_free:
-	for (i = 0; i < n; i++)
-		free(d[i].name);
-	free(d);
-	free(child);
+	if (rc < 0) {
+		dents_free(*d, *n);
+		*d = NULL;
+		*n = 0;
+	}
 	free(marker);
 	free(prefix);
 	free(name);
 	return rc;
+}
+
+/* child_path: malloc'd path of entry name in directory dir, or NULL. */
+static char *child_path(const char *dir, const char *name)
+{
+	char *child = NULL;
+
+	if (asprintf(&child, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
+		return NULL;
+	return child;
+}
+
+/*
+ * dir_remember: the entries of dir (sorted, from a listing started at t0)
+ * go into the attribute cache; complete: they are all of them. What an open
+ * file has staged wins over the listing. Duplicates (a marker blob and a
+ * prefix of one name) are skipped: the first, the blob, counts.
+ */
+static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
+			size_t n, double t0, int complete)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char *child;
+
+		if (i > 0 && strcmp(d[i].name, d[i - 1].name) == 0)
+			continue;
+		if (!(child = child_path(dir, d[i].name)))
+			return -ENOMEM;
+		if (!node_size(fs, child, &d[i].a.size))
+			cache_put(fs, child, &d[i].a);
+		free(child);
+		/* pending copies are never cached: the listing is then
+		 * not complete */
+		if (d[i].a.copy_pending)
+			complete = 0;
+	}
+	if (complete)
+		cache_set_complete(fs, dir, t0);
+	return 0;
+}
+
+static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		      off_t off, struct fuse_file_info *fi,
+		      enum fuse_readdir_flags flags)
+{
+	struct azfs *fs = azfs_get();
+	struct dent *d = NULL;
+	size_t n = 0, i;
+	double t0 = cache_clock();
+	struct stat st;
+	int rc, more;
+
+	(void)off;
+	(void)fi;
+	(void)flags;
+	rc = dir_scan(fs, path, 0, &d, &n, &more);
+	if (rc < 0)
+		return rc;
+	rc = dir_remember(fs, path, d, n, t0, 1);
+	if (rc < 0)
+		goto out_free;
+	filler(buf, ".", NULL, 0, 0);
+	filler(buf, "..", NULL, 0, 0);
+	for (i = 0; i < n; i++) {
+		if (i > 0 && strcmp(d[i].name, d[i - 1].name) == 0)
+			continue;
+		azfs_fill_stat(fs, &d[i].a, &st);
+		if (filler(buf, d[i].name, &st, 0, FUSE_FILL_DIR_PLUS))
+			break;
+	}
+out_free:
+	dents_free(d, n);
+	return rc;
+}
+
+/*
+ * list_parent: one List Blobs page of path's directory into the cache,
+ * for lookups in a directory where they keep asking the server. A
+ * directory larger than one page is left to the lookups of single names.
+ */
+static void list_parent(struct azfs *fs, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == path ? strdup("/") : str_ndup(path, (size_t)(slash - path));
+	struct dent *d = NULL;
+	double t0 = cache_clock();
+	size_t n = 0;
+	int more = 0;
+
+	if (dir && dir_scan(fs, dir, 1, &d, &n, &more) == 0) {
+		(void)dir_remember(fs, dir, d, n, t0, !more);
+		if (more)
+			cache_set_big(fs, dir);
+	}
+	dents_free(d, n);
+	free(dir);
 }
 
 /* ---- files ---- */
@@ -885,21 +977,33 @@ struct mv {
 };
 
 /* move_one: Copy Blob, wait for success, then delete the source. */
-static int move_blob(struct azfs *fs, const char *src, const char *dst)
+/*
+ * move_blob: Copy Blob src -> dst (waiting for its end), then Delete src.
+ * known: src's attributes from a lookup, or NULL. Their ETag is the Copy
+ * Blob's source condition as it stands, which saves a Get Blob Properties;
+ * a stale one fails that condition (412), and the move then asks the
+ * server as it does without them.
+ */
+static int move_blob(struct azfs *fs, const char *src, const char *dst,
+		     const struct attr *known)
 {
 	struct blob_props p;
 	struct blob_error e;
-	int rc;
+	int rc = -ESTALE;
 
-	memset(&p, 0, sizeof(p));
-	if (blob_get_props(&fs->blob, src, &p, &e) < 0)
-		return fail("Get Blob Properties", src, &e);
-	if (p.copy.status == BLOB_COPY_PENDING) {
+	if (known && known->etag[0] && !known->copy_pending)
+		rc = azfs_server_copy(fs, src, dst, known->etag, 1);
+	if (rc == -ESTALE) {
+		memset(&p, 0, sizeof(p));
+		if (blob_get_props(&fs->blob, src, &p, &e) < 0)
+			return fail("Get Blob Properties", src, &e);
+		if (p.copy.status == BLOB_COPY_PENDING) {
+			blob_props_release(&p);
+			return -EBUSY;
+		}
+		rc = azfs_server_copy(fs, src, dst, p.etag, 1);
 		blob_props_release(&p);
-		return -EBUSY;
 	}
-	rc = azfs_server_copy(fs, src, dst, p.etag, 1);
-	blob_props_release(&p);
 	if (rc == -EIO) {
 		/* the copy failed or was aborted: its destination holds no
 		 * usable data, and the source stays where it is */
@@ -915,7 +1019,7 @@ static int mv_one(void *ctx, size_t i)
 {
 	struct mv *m = ctx;
 
-	return move_blob(m->fs, m->src[i], m->dst[i]);
+	return move_blob(m->fs, m->src[i], m->dst[i], NULL);
 }
 
 static int mv_add(struct mv *m, size_t *cap, const char *src, const char *dst)
@@ -977,11 +1081,13 @@ static int rename_dir(struct azfs *fs, const char *from, const char *to,
 	rc = pool_run(m.n, fs->o.parallel, mv_one, &m);
 	if (rc == 0 && fa->explicit_dir) {
 		struct blob_props p;
+		struct attr ma;
 
 		memset(&p, 0, sizeof(p));
 		if (blob_get_props(&fs->blob, from, &p, &e) == 0) {
+			azfs_attr_from_props(&p, &ma);
 			blob_props_release(&p);
-			rc = move_blob(fs, from, to);
+			rc = move_blob(fs, from, to, &ma);
 		}
 	}
 out_free:
@@ -1047,7 +1153,7 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 	if (fa.kind == ATTR_DIR)
 		rc = rename_dir(fs, src, dst, &fa);
 	else
-		rc = move_blob(fs, src, dst);
+		rc = move_blob(fs, src, dst, &fa);
 	if (rc == 0)
 		node_rename(fs, from, to, dst);
 	cache_drop_tree(fs, from);
@@ -1105,7 +1211,7 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 
 	cfg->attr_timeout = fs->o.attr_timeout;
 	cfg->entry_timeout = fs->o.attr_timeout;
-	cfg->negative_timeout = fs->o.attr_timeout < 1 ? fs->o.attr_timeout : 1;
+	cfg->negative_timeout = fs->o.attr_timeout < AZFS_ABSENT_TTL ? fs->o.attr_timeout : AZFS_ABSENT_TTL;
 	cfg->use_ino = 0;
 	cfg->hard_remove = 1;
 	conn->max_write = 1024 * 1024;

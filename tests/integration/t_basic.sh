@@ -107,6 +107,22 @@ eq "cold ls -l: 2 List Blobs, 0 Get Blob Properties" "2 0" \
   "$(azb_cnt_log | azb_json '`${j.ops.ListBlobs} ${j.ops.GetProperties}`')"
 azb_cnt_reset
 eq "a small file is read with one Get Blob" "x 1" "$(cat "$M3/many/f17") $(azb_cnt_log | azb_json j.ops.GetBlob)"
+# files created one after the other in a directory this mount never
+# listed: once lookups there keep asking the server, one listing answers
+# them, and each new file costs its Put Blob alone
+azb_sdk putstr $C loop/seed "s" >/dev/null
+azb_cnt_reset
+for i in $(seq 40); do echo "n$i" >"$M3/loop/f$i"; done
+eq "40 new files in an unlisted directory: 40 Put Blob, at most 6 other requests" "40 yes" \
+  "$(azb_cnt_log | azb_json '`${j.ops.PutBlob} ${Object.values(j.ops).reduce((a, b) => a + b, 0) - j.ops.PutBlob <= 6 ? "yes" : "no"}`')"
+eq "the 40 files are on the server" 41 "$(azb_sdk list $C loop/ | wc -l)"
+# an absent name is remembered for a second at most, even in a directory
+# listed in full: a blob another client adds shows up right after
+ls "$M3/loop" >/dev/null
+azb_sdk putstr $C loop/late "from the SDK" >/dev/null
+sleep 1.2
+eq "a blob added by another client to a listed directory shows within a second" \
+  "from the SDK" "$(cat "$M3/loop/late")"
 ok "statfs" stat -f "$M"
 # two mounts write the same file: the later commit loses with an error
 # (If-Match on commit) and its data is kept, never a silent lost update
