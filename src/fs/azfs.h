@@ -180,25 +180,11 @@ void cache_drop(struct azfs *fs, const char *path);
 /* cache_drop_tree: drops path and everything below it. */
 void cache_drop_tree(struct azfs *fs, const char *path);
 /*
- * cache_set_complete: directory dir's children are all in the cache (a
- * full listing started at ttl_from, from cache_clock(); 0 = now); until
- * attr_timeout later, a child not in the cache does not exist.
+ * cache_dir_busy: counts a lookup of path that has to ask the server; 1
+ * from the second one in path's directory within attr_timeout on (a loop
+ * creating or reading files), when one List Blobs is the cheaper lookup.
  */
-void cache_set_complete(struct azfs *fs, const char *dir, double ttl_from);
-/* cache_known_absent: 1 when path's parent is complete and path unknown. */
-int cache_known_absent(struct azfs *fs, const char *path);
-/*
- * cache_dir_worth_listing: counts a lookup of path that has to ask the
- * server; 1 when it is the second or later one in path's directory within
- * attr_timeout and the directory is not known to be too large for one List
- * Blobs page: one listing then answers this lookup and the ones to come
- * (a loop creating files costs one request per file, not three).
- */
-int cache_dir_worth_listing(struct azfs *fs, const char *path);
-/* cache_set_big: dir has more than one page: no listing for lookups. */
-void cache_set_big(struct azfs *fs, const char *dir);
-/* cache_clock: the cache's monotonic clock, seconds. */
-double cache_clock(void);
+int cache_dir_busy(struct azfs *fs, const char *path);
 /* stash_put: keeps pg (taken) as the first page of directory path. */
 void stash_put(struct azfs *fs, const char *path, struct blob_list_page *pg);
 /* stash_take: 1 and *pg (the caller owns it) for a fresh page of path. */

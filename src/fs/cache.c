@@ -13,21 +13,19 @@
 
 #define CACHE_BUCKETS 4096
 #define CACHE_MAX_ENTRIES 200000
-/* the lookup below a directory that asks the server at which the
- * directory is listed instead (see cache_dir_worth_listing) */
-#define CACHE_LIST_AFTER 2
+/* from which lookup below a directory that asks the server on the
+ * directory counts as busy (see cache_dir_busy) */
+#define CACHE_BUSY_AFTER 2
 
 struct cache_entry {
 	struct cache_entry *next;
 	char *path;
 	struct attr a;
 	double expires;
-	double complete_until; /* a directory whose children are all cached */
 	/* a directory: lookups below it that asked the server since
-	 * lookups_since, and until when it is known too large to list */
+	 * lookups_since */
 	unsigned lookups;
 	double lookups_since;
-	double big_until;
 };
 
 static double mono_now(void)
@@ -44,10 +42,10 @@ static size_t hash(const char *s, size_t buckets)
 }
 
 /*
- * absent_ttl: how long a name is taken as absent without asking, from a
- * negative lookup or a complete listing: at most 1 s (the kernel's
- * negative_timeout too), so a blob another client adds shows at once to
- * whoever looks a second later, whatever attr_timeout says.
+ * absent_ttl: how long a negative lookup is remembered: at most 1 s (the
+ * kernel's negative_timeout too), so a blob another client adds shows to
+ * whoever looks a second later, whatever attr_timeout says. A listing
+ * never makes a name absent.
  */
 static double absent_ttl(const struct azfs *fs)
 {
@@ -162,23 +160,6 @@ static struct cache_entry *find_locked(struct azfs *fs, const char *path)
 	return NULL;
 }
 
-/* parent_locked: the entry of path's parent directory or NULL. */
-static struct cache_entry *parent_locked(struct azfs *fs, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char buf[4096];
-	size_t n;
-
-	if (!slash || slash == path)
-		return find_locked(fs, "/");
-	n = (size_t)(slash - path);
-	if (n >= sizeof(buf))
-		return NULL;
-	memcpy(buf, path, n);
-	buf[n] = '\0';
-	return find_locked(fs, buf);
-}
-
 /* parent_of: path's parent directory into buf; -1 when it does not fit. */
 static int parent_of(const char *path, char *buf, size_t size)
 {
@@ -192,13 +173,13 @@ static int parent_of(const char *path, char *buf, size_t size)
 	return 0;
 }
 
-int cache_dir_worth_listing(struct azfs *fs, const char *path)
+int cache_dir_busy(struct azfs *fs, const char *path)
 {
 	size_t b;
 	struct cache_entry *e;
 	double now = mono_now();
 	char dir[4096];
-	int worth = 0;
+	int busy = 0;
 
 	if (fs->o.attr_timeout <= 0 || parent_of(path, dir, sizeof(dir)) < 0)
 		return 0;
@@ -218,99 +199,22 @@ int cache_dir_worth_listing(struct azfs *fs, const char *path)
 			fs->cache_count++;
 		}
 	}
-	if (e && e->big_until <= now) {
+	if (e) {
 		if (e->lookups_since + fs->o.attr_timeout <= now) {
 			e->lookups = 0;
 			e->lookups_since = now;
 		}
-		worth = ++e->lookups >= CACHE_LIST_AFTER;
+		busy = ++e->lookups >= CACHE_BUSY_AFTER;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	return worth;
-}
-
-void cache_set_big(struct azfs *fs, const char *dir)
-{
-	struct cache_entry *e;
-
-	pthread_mutex_lock(&fs->lock);
-	e = find_locked(fs, dir);
-	if (e)
-		e->big_until = mono_now() + fs->o.attr_timeout;
-	pthread_mutex_unlock(&fs->lock);
-}
-
-/* the parent no longer knows all its children */
-static void incomplete_parent_locked(struct azfs *fs, const char *path)
-{
-	struct cache_entry *p = parent_locked(fs, path);
-
-	if (p)
-		p->complete_until = 0;
-}
-
-void cache_set_complete(struct azfs *fs, const char *dir, double ttl_from)
-{
-	struct cache_entry *e;
-	struct attr a;
-
-	if (fs->o.attr_timeout <= 0)
-		return;
-	pthread_mutex_lock(&fs->lock);
-	e = find_locked(fs, dir);
-	pthread_mutex_unlock(&fs->lock);
-	if (!e) {
-		memset(&a, 0, sizeof(a));
-		a.kind = ATTR_DIR;
-		a.mtime = azfs_now();
-		cache_put(fs, dir, &a);
-	}
-	pthread_mutex_lock(&fs->lock);
-	e = find_locked(fs, dir);
-	if (e && e->a.kind == ATTR_NONE && e->expires == 0)
-		e->a.kind = ATTR_DIR; /* held counters only (still expired) */
-	if (e && e->a.kind == ATTR_DIR)
-		e->complete_until = (ttl_from ? ttl_from : mono_now()) +
-				    absent_ttl(fs);
-	pthread_mutex_unlock(&fs->lock);
-}
-
-double cache_clock(void)
-{
-	return mono_now();
-}
-
-int cache_known_absent(struct azfs *fs, const char *path)
-{
-	struct cache_entry *p;
-	int absent = 0;
-
-	pthread_mutex_lock(&fs->lock);
-	p = parent_locked(fs, path);
-	if (p && p->complete_until > mono_now() && !find_locked(fs, path))
-		absent = 1;
-	pthread_mutex_unlock(&fs->lock);
-	return absent;
+	return busy;
 }
 
 void cache_drop(struct azfs *fs, const char *path)
 {
 	struct cache_entry *e;
-	struct attr a;
 
-	/* the attributes are stale, but the path is not known to be absent:
-	 * keep an expired entry so that a complete parent does not answer
-	 * ENOENT for it */
-	pthread_mutex_lock(&fs->lock);
-	e = find_locked(fs, path);
-	if (e)
-		e->expires = 0;
-	pthread_mutex_unlock(&fs->lock);
-	if (e || fs->o.attr_timeout <= 0)
-		return;
-	memset(&a, 0, sizeof(a));
-	a.kind = ATTR_FILE;
-	cache_put(fs, path, &a);
+	/* stale attributes; the entry keeps a directory's lookup counters */
 	pthread_mutex_lock(&fs->lock);
 	e = find_locked(fs, path);
 	if (e)
@@ -323,7 +227,6 @@ void cache_drop_tree(struct azfs *fs, const char *path)
 	size_t i, n = strlen(path);
 
 	pthread_mutex_lock(&fs->lock);
-	incomplete_parent_locked(fs, path);
 	for (i = 0; i < AZFS_STASH_SLOTS; i++) {
 		struct page_stash *st = &fs->stash[i];
 

@@ -22,6 +22,7 @@
 #include "util/str.h"
 
 #define LIST_PAGE 5000
+#define LOOKUP_PEEK 32 /* entries a lookup's List Blobs asks for */
 
 static int fail(const char *what, const char *name, const struct blob_error *e)
 {
@@ -61,7 +62,57 @@ out_free:
 	return rc;
 }
 
-static void list_parent(struct azfs *fs, const char *path);
+/*
+ * lookup_peek: what blob name is, from the first LOOKUP_PEEK entries of a
+ * List Blobs of prefix name with delimiter '/'. In the service's order a
+ * blob "name" comes first of all, and a directory "name/" comes after only
+ * the names that continue name with a character below '/' ("name 2",
+ * "name-1", "name.txt"). Returns 0 with *a (a file or a directory), -ENOENT
+ * with *a cleared when neither can exist, 1 when the page does not tell
+ * (too many such names), or -errno.
+ */
+static int lookup_peek(struct azfs *fs, const char *name, struct attr *a)
+{
+	struct blob_list_page pg;
+	struct blob_error e;
+	char *dir = NULL;
+	size_t i;
+	int rc = -ENOENT, past = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (asprintf(&dir, "%s/", name) < 0)
+		return -ENOMEM;
+	memset(&pg, 0, sizeof(pg));
+	if (blob_list(&fs->blob, name, "/", NULL, LOOKUP_PEEK, &pg, &e) < 0) {
+		rc = fail("List Blobs", name, &e);
+		goto out_free;
+	}
+	for (i = 0; i < pg.n_items; i++) {
+		if (strcmp(pg.items[i].name, name) == 0) {
+			azfs_attr_from_props(&pg.items[i].props, a);
+			rc = 0;
+			goto out_release;
+		}
+		past |= strcmp(pg.items[i].name, dir) > 0;
+	}
+	for (i = 0; i < pg.n_prefixes; i++) {
+		if (strcmp(pg.prefixes[i], dir) == 0) {
+			a->kind = ATTR_DIR;
+			a->mtime = azfs_now();
+			rc = 0;
+			goto out_release;
+		}
+		past |= strcmp(pg.prefixes[i], dir) > 0;
+	}
+	/* absent unless the page stopped short of where "name/" would be */
+	if (pg.next_marker && !past)
+		rc = 1;
+out_release:
+	blob_list_page_release(&pg);
+out_free:
+	free(dir);
+	return rc;
+}
 
 int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 {
@@ -88,18 +139,21 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 	}
 	if (cache_get(fs, path, a))
 		return a->kind == ATTR_NONE ? -ENOENT : 0;
-	if (cache_known_absent(fs, path))
-		return -ENOENT;
-	if (cache_dir_worth_listing(fs, path)) {
-		list_parent(fs, path);
-		if (cache_get(fs, path, a))
-			return a->kind == ATTR_NONE ? -ENOENT : 0;
-		if (cache_known_absent(fs, path))
-			return -ENOENT;
-	}
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;
+	/* lookups keep coming in this directory (a loop creating or reading
+	 * files): one List Blobs answers most of them. Not for a name with
+	 * a backslash: URL paths may turn it into '/' (Azurite does, for
+	 * Put Blob and Get Blob alike), a listing prefix does not. */
+	if (!strchr(name, '\\') && cache_dir_busy(fs, path)) {
+		rc = lookup_peek(fs, name, a);
+		if (rc != 1) {
+			if (rc == 0 || rc == -ENOENT)
+				cache_put(fs, path, a);
+			goto out_free;
+		}
+	}
 	/* A directory's first page answers the lookup and is kept for the
 	 * readdir that usually follows ("ls -l dir": no HEAD, and no List
 	 * twice); a file costs the List and a HEAD. */
@@ -207,17 +261,16 @@ static int dents_add(struct dent **d, size_t *n, size_t *cap, const char *name,
 }
 
 /*
- * dir_scan: the entries of directory path from up to max_pages List Blobs
- * pages (0 = all; the first may come from the stash). *more = 1 when
- * pages were left. *d (sorted by name, the caller frees) and *n are set
- * on success. 0 or -errno.
+ * dir_scan: the entries of directory path from every List Blobs page (the
+ * first may come from the stash). *d (sorted by name, the caller frees)
+ * and *n are set on success. 0 or -errno.
  */
-static int dir_scan(struct azfs *fs, const char *path, int max_pages,
-		    struct dent **d, size_t *n, int *more)
+static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
+		    size_t *n)
 {
 	size_t cap = 0, i, plen;
 	char *name, *prefix = NULL, *marker = NULL;
-	int rc, pages = 0;
+	int rc;
 
 	*d = NULL;
 	*n = 0;
@@ -240,7 +293,6 @@ static int dir_scan(struct azfs *fs, const char *path, int max_pages,
 			rc = fail("List Blobs", prefix, &e);
 			goto out_free;
 		}
-		pages++;
 		free(marker);
 		marker = pg.next_marker;
 		pg.next_marker = NULL;
@@ -268,8 +320,7 @@ static int dir_scan(struct azfs *fs, const char *path, int max_pages,
 				goto out_nomem;
 		}
 		blob_list_page_release(&pg);
-	} while (marker && pages != max_pages);
-	*more = marker != NULL;
+	} while (marker);
 	if (*n)
 		qsort(*d, *n, sizeof(**d), dent_cmp);
 	rc = 0;
@@ -299,13 +350,14 @@ static char *child_path(const char *dir, const char *name)
 }
 
 /*
- * dir_remember: the entries of dir (sorted, from a listing started at t0)
- * go into the attribute cache; complete: they are all of them. What an open
- * file has staged wins over the listing. Duplicates (a marker blob and a
- * prefix of one name) are skipped: the first, the blob, counts.
+ * dir_remember: the entries of dir (sorted) go into the attribute cache;
+ * what an open file has staged wins over the listing. Duplicates (a marker
+ * blob and a prefix of one name) are skipped: the first, the blob, counts.
+ * A name missing from the listing is not remembered as absent: another
+ * client may add it at any time.
  */
 static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
-			size_t n, double t0, int complete)
+			size_t n)
 {
 	size_t i;
 
@@ -319,13 +371,7 @@ static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
 		if (!node_size(fs, child, &d[i].a.size))
 			cache_put(fs, child, &d[i].a);
 		free(child);
-		/* pending copies are never cached: the listing is then
-		 * not complete */
-		if (d[i].a.copy_pending)
-			complete = 0;
 	}
-	if (complete)
-		cache_set_complete(fs, dir, t0);
 	return 0;
 }
 
@@ -336,17 +382,16 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	struct azfs *fs = azfs_get();
 	struct dent *d = NULL;
 	size_t n = 0, i;
-	double t0 = cache_clock();
 	struct stat st;
-	int rc, more;
+	int rc;
 
 	(void)off;
 	(void)fi;
 	(void)flags;
-	rc = dir_scan(fs, path, 0, &d, &n, &more);
+	rc = dir_scan(fs, path, &d, &n);
 	if (rc < 0)
 		return rc;
-	rc = dir_remember(fs, path, d, n, t0, 1);
+	rc = dir_remember(fs, path, d, n);
 	if (rc < 0)
 		goto out_free;
 	filler(buf, ".", NULL, 0, 0);
@@ -361,29 +406,6 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 out_free:
 	dents_free(d, n);
 	return rc;
-}
-
-/*
- * list_parent: one List Blobs page of path's directory into the cache,
- * for lookups in a directory where they keep asking the server. A
- * directory larger than one page is left to the lookups of single names.
- */
-static void list_parent(struct azfs *fs, const char *path)
-{
-	const char *slash = strrchr(path, '/');
-	char *dir = slash == path ? strdup("/") : str_ndup(path, (size_t)(slash - path));
-	struct dent *d = NULL;
-	double t0 = cache_clock();
-	size_t n = 0;
-	int more = 0;
-
-	if (dir && dir_scan(fs, dir, 1, &d, &n, &more) == 0) {
-		(void)dir_remember(fs, dir, d, n, t0, !more);
-		if (more)
-			cache_set_big(fs, dir);
-	}
-	dents_free(d, n);
-	free(dir);
 }
 
 /* ---- files ---- */
@@ -695,7 +717,7 @@ static int op_unlink(const char *path)
 	if (rc == -ENOENT && was_new)
 		rc = 0;
 	if (rc == 0) {
-		/* gone: known absent, the parent's listing stays complete */
+		/* gone: absent, for as long as absence is remembered */
 		struct attr a;
 
 		memset(&a, 0, sizeof(a));
@@ -754,8 +776,6 @@ static int op_mkdir(const char *path, mode_t mode)
 		a.explicit_dir = 1;
 		a.mtime = azfs_now();
 		cache_put(fs, path, &a);
-		/* a directory we just made holds nothing */
-		cache_set_complete(fs, path, 0);
 	}
 	free(name);
 	return rc;

@@ -40,8 +40,7 @@ name1024="$p/$(printf 'x%.0s' $(seq 20))"
 [ ${#name1024} -eq 1024 ] || azb_die "test bug: name is ${#name1024} bytes"
 echo ok >"$M/$name1024"
 eq "1024-byte name written" "ok" "$(azb_sdk get $C "$name1024" -)"
-# (in a tree the mount has not listed: a directory the mount made or
-# listed itself answers from its cache for attr_timeout seconds)
+# (another client's blob in a tree the mount made: shows at once)
 other="M${name1024:1}"
 azb_sdk putstr $C "$other" "sdk1024" >/dev/null
 eq "1024-byte name read" "sdk1024" "$(cat "$M/$other")"
