@@ -60,6 +60,12 @@ const char *http_response_header(const struct http_response *resp,
 	return NULL;
 }
 
+/* blank: what is trimmed around header names and values. */
+static int blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 int http_response_add_header(struct http_response *resp, const char *line,
 			     size_t len)
 {
@@ -71,7 +77,10 @@ int http_response_add_header(struct http_response *resp, const char *line,
 	resp->header_bytes += len;
 	if (resp->header_bytes > HTTP_MAX_HEADER_BYTES)
 		return -1;
-	while (len && (line[len - 1] == '\r' || line[len - 1] == '\n'))
+	/* A line may end in any mix of CR, LF and blanks ("v \r \r\n"):
+	 * none of it belongs to the value, which may later be sent back in
+	 * a request header (an ETag in If-Match). */
+	while (len && blank(line[len - 1]))
 		len--;
 	colon = memchr(line, ':', len);
 	if (!colon)
@@ -79,12 +88,12 @@ int http_response_add_header(struct http_response *resp, const char *line,
 	if (resp->n_headers >= HTTP_MAX_HEADERS)
 		return -1;
 	nlen = (size_t)(colon - line);
+	while (nlen && blank(line[nlen - 1]))
+		nlen--;
 	v = colon + 1;
 	end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
+	while (v < end && blank(*v))
 		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
 	name = malloc(nlen + 1);
 	value = malloc((size_t)(end - v) + 1);
 	nh = realloc(resp->headers, (resp->n_headers + 1) * sizeof(*nh));

@@ -186,6 +186,16 @@ static int digits(const char *s, int n, int *out)
 	return 0;
 }
 
+/* days_in_month: 28 to 31; mo is 1-12 (proleptic Gregorian calendar). */
+static int days_in_month(int y, int mo)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30,
+				      31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return mo == 2 && leap ? 29 : days[mo - 1];
+}
+
 int str_rfc3339_parse(const char *s, struct timespec *ts)
 {
 	struct tm tm;
@@ -200,7 +210,9 @@ int str_rfc3339_parse(const char *s, struct timespec *ts)
 	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) ||
 	    s[16] != ':' || digits(s + 17, 2, &sec))
 		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+	/* timegm() would roll "02-31" over into March: refuse it instead */
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 ||
+	    mi > 59 || sec > 60)
 		return -1;
 	p = s + 19;
 	if (*p == '.') {
@@ -220,7 +232,8 @@ int str_rfc3339_parse(const char *s, struct timespec *ts)
 	} else if (*p == '+' || *p == '-') {
 		int oh, om;
 
-		if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om))
+		if (digits(p + 1, 2, &oh) || p[3] != ':' ||
+		    digits(p + 4, 2, &om) || oh > 23 || om > 59)
 			return -1;
 		off = (oh * 60 + om) * 60 * (*p == '-' ? -1 : 1);
 		p += 6;

@@ -45,7 +45,9 @@ int str_rfc3339_format(const struct timespec *ts, char *out, size_t outlen);
 
 /*
  * str_rfc3339_parse: parses "YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm)".
- * Returns 0 and fills *ts, or -1 if s is not such a timestamp.
+ * Returns 0 and fills *ts, or -1 if s is not such a timestamp: also for a
+ * day the month does not have (Feb 29 only in leap years) and an offset
+ * outside 00:00-23:59.
  */
 int str_rfc3339_parse(const char *s, struct timespec *ts);
 

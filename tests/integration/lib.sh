@@ -55,13 +55,81 @@ fails_with() { # ERRNO-TEXT CMD... : CMD fails and says ERRNO-TEXT
 }
 
 AZB_MOUNTS=() # "MNT PID LOG" of the mounts made by azb_mount, still mounted
-AZB_LOGS=()   # the log of every daemon started
+AZB_LOGS=()   # the log of every daemon started (a script may add its own)
+
+# Secrets the tests hand to azblobfs, looked for verbatim in every daemon
+# log by azb_done: the dev account key, the made-up keys and signatures of
+# t_mount_errors.sh, t_copy.sh and t_emulator.sh. A script adds the secrets
+# it makes up at run time (a generated SAS signature) with AZB_SECRETS+=().
+AZB_SECRETS=("$AZB_KEY" VE9QU0VDUkVUVE9QU0VDUkVUVE9QU0VDUkVU TOPSECRET secret123)
+
+# Secrets by their shape, whatever their value (grep -P, case-insensitive):
+# a SAS signature that is not "sig=REDACTED", an Authorization header, a
+# Shared Key signature ("SharedKey account:signature"), a bearer token, an
+# OAuth client secret or access token given a value.
+AZB_SECRET_SHAPES=(
+  'sig=(?!REDACTED)[^&\s"]'
+  'authorization:'
+  'SharedKey(Lite)? [a-z0-9]+:'
+  'bearer [a-z0-9._~+/=-]{8,}'
+  'client_secret=(?!REDACTED)[^&\s"]'
+  'access_token"?[=:] *"?(?!REDACTED)[a-z0-9._~+/-]{8,}'
+)
+
+# azb_secret_hits LOG : prints "N line(s) with WHAT" for each kind of secret
+# found in LOG (never the secret itself); prints nothing when LOG is clean
+azb_secret_hits() {
+  local log=$1 s n i=0
+  for s in "${AZB_SECRETS[@]}"; do
+    i=$((i + 1))
+    n=$(grep -c -F -e "$s" "$log" || true)
+    [ "$n" -eq 0 ] || echo "$n line(s) with test secret #$i"
+  done
+  for s in "${AZB_SECRET_SHAPES[@]}"; do
+    n=$(grep -c -i -P -e "$s" "$log" || true)
+    [ "$n" -eq 0 ] || echo "$n line(s) matching /$s/"
+  done
+}
+
+# _azb_secret_lines LOG : the numbers of the lines of LOG that azb_secret_hits
+# counts, once each
+_azb_secret_lines() {
+  local s
+  {
+    for s in "${AZB_SECRETS[@]}"; do grep -n -F -e "$s" "$1" || true; done
+    for s in "${AZB_SECRET_SHAPES[@]}"; do grep -n -i -P -e "$s" "$1" || true; done
+  } | cut -d: -f1 | sort -n -u
+}
+
+# _azb_secret_selfcheck : the secret scan must flag every line of a made-up
+# log of leaks, and none of the lines azblobfs is allowed to print
+_azb_secret_selfcheck() {
+  local f=$AZB_TMP/secret-selfcheck.log s got
+  {
+    echo "azblobfs: info: Copy Blob a -> b: http://h/c/b?sv=2020-10-02&sig=AbC%2Bd%3D&se=1"
+    echo "azblobfs: debug: Authorization: SharedKey devstoreaccount1:c2lnbmF0dXJl"
+    echo "azblobfs: debug: sent SharedKey devstoreaccount1:c2lnbmF0dXJl"
+    echo "azblobfs: debug: header Bearer eyJ0eXAiOiJKV1QiLCJhbGciOi"
+    echo "azblobfs: debug: form grant_type=client_credentials&client_secret=s3cr3t-value"
+    echo 'azblobfs: debug: {"access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOi"}'
+    for s in "${AZB_SECRETS[@]}"; do echo "azblobfs: error: key $s"; done
+  } >"$f"
+  got=$(_azb_secret_lines "$f" | tr '\n' ' ')
+  [ "$got" = "$(seq -s ' ' 1 "$(wc -l <"$f")") " ] || { echo "  (secret scan: leaks on lines $got)" >&2; return 1; }
+  printf '%s\n' "azblobfs: info: copy source http://h/c/b?sv=2020&sig=REDACTED&se=1" \
+    "azblobfs: info: Put Block List: authorization failed: no key" \
+    "azblobfs: debug: obtained an access token valid for 3599 s" >"$f"
+  got=$(_azb_secret_lines "$f")
+  [ -z "$got" ] || { echo "  (secret scan flags clean lines $got)" >&2; return 1; }
+  rm -f "$f"
+}
 
 # azb_done: unmounts every mount, checks that each daemon exited and left no
-# sanitizer report (AddressSanitizer, LeakSanitizer, UBSan) in its log,
-# then prints the closing line and fails if any check failed.
+# sanitizer report (AddressSanitizer, LeakSanitizer, UBSan) and no secret
+# (AZB_SECRETS, AZB_SECRET_SHAPES) in its log, then prints the closing line
+# and fails if any check failed.
 azb_done() {
-  local m mnt pid log
+  local m mnt pid log hits
   for m in "${AZB_MOUNTS[@]}"; do
     read -r mnt pid log <<<"$m"
     azb_umount "$mnt" "$pid"
@@ -73,6 +141,22 @@ azb_done() {
       ok "no sanitizer report in $(basename "$log")" false
     else
       ok "no sanitizer report in $(basename "$log")" true
+    fi
+  done
+  if [ "${#AZB_LOGS[@]}" -gt 0 ]; then
+    _azb_tmp
+    ok "the secret scan of the daemon logs catches a made-up leak" _azb_secret_selfcheck
+    if [ "${AZB_LOGLEVEL:-debug}" = debug ]; then
+      ok "the daemon logs are at debug level" grep -q -h ': debug: ' "${AZB_LOGS[@]}"
+    fi
+  fi
+  for log in "${AZB_LOGS[@]}"; do
+    hits=$(azb_secret_hits "$log")
+    if [ -n "$hits" ]; then
+      printf '  %s: %s\n' "$(basename "$log")" "$hits" | sed '2,$s/^/  /' >&2
+      ok "no secret in $(basename "$log") ($(wc -l <"$log") lines)" false
+    else
+      ok "no secret in $(basename "$log") ($(wc -l <"$log") lines)" true
     fi
   done
   echo "$AZB_PASS passed, $AZB_FAIL failed"
@@ -91,13 +175,15 @@ azb_credfile() {
 }
 
 # azb_mount SOURCE MNT [CONN] [EXTRA -o OPTIONS]: mounts in the foreground
-# in the background, waits for it, unmounts at exit.
+# in the background, waits for it, unmounts at exit. The daemon logs at
+# debug level (AZB_LOGLEVEL=LEVEL, or loglevel= in EXTRA, which comes later,
+# changes that) to $AZB_TMP/mount-NAME.log, which azb_done checks.
 azb_mount() {
   local src=$1 mnt=$2 conn=${3:-$AZB_CONN} extra=${4:-} cred i pid log
   mkdir -p "$mnt"
   cred=$(azb_credfile "$conn")
   log="$AZB_TMP/mount-$(basename "$mnt").log"
-  "$AZBLOBFS_BIN" "$src" "$mnt" -f -o "credentials=$cred,cache_dir=$AZB_TMP/cache-$(basename "$mnt"),loglevel=${AZB_LOGLEVEL:-info}${extra:+,$extra}" \
+  "$AZBLOBFS_BIN" "$src" "$mnt" -f -o "credentials=$cred,cache_dir=$AZB_TMP/cache-$(basename "$mnt"),loglevel=${AZB_LOGLEVEL:-debug}${extra:+,$extra}" \
     >>"$log" 2>&1 &
   pid=$!
   for ((i = 0; i < 100; i++)); do

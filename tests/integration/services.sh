@@ -1,7 +1,8 @@
 # services.sh - bash library for the integration tests: starts Azurite, the
 # async-copy emulator (tests/js/copyemu.js), a static file server
-# (tests/js/httpfiles.js) and a fault-injecting proxy (tests/js/chaos.js)
-# on 127.0.0.1, and stops them all on exit.
+# (tests/js/httpfiles.js), a fault-injecting proxy (tests/js/chaos.js) and
+# a lying Blob service (tests/js/hostile.js) on 127.0.0.1, and stops them
+# all on exit.
 #
 # Source it from a test script running under "set -eu":
 #   . "$(dirname "$0")/services.sh"
@@ -13,10 +14,12 @@
 #   azb_start_httpfiles azb_sdk azb_sdk_emu azb_emu_log azb_emu_reset
 #   azb_emu_rate azb_json azb_on_exit azb_services_cleanup
 #   azb_start_chaos azb_stop_chaos azb_chaos_stats azb_chaos_log
-#   azb_chaos_reset azb_chaos_rate
+#   azb_chaos_reset azb_chaos_rate azb_start_hostile azb_hostile_log
+#   azb_hostile_count
 # Exports: AZURITE_PORT AZURITE_URL AZB_ACCOUNT AZB_KEY AZB_CONN
 #   AZB_CONN_AZURITE EMU_PORT EMU_URL AZB_CONN_EMU FILES_PORT AZB_JS_DIR
-#   CHAOS_PORT CHAOS_URL AZB_CONN_CHAOS CHAOS_PID
+#   CHAOS_PORT CHAOS_URL AZB_CONN_CHAOS CHAOS_PID HOSTILE_PORT
+#   AZB_CONN_HOSTILE
 
 AZB_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 AZB_JS_DIR="$AZB_TESTS_DIR/js"
@@ -199,6 +202,26 @@ azb_chaos_rate() {
     ${2:+--data-urlencode "faults=$2"} ${3+--data-urlencode "match=$3"} \
     ${4:+--data-urlencode "count=$4"} "http://127.0.0.1:$CHAOS_PORT/__chaos/rate"
 }
+
+# azb_start_hostile : tests/js/hostile.js, a Blob service that answers
+# with entity bombs, oversized bodies and headers, lying Content-Lengths,
+# garbage and silence; exports HOSTILE_PORT and AZB_CONN_HOSTILE (the dev
+# account, which it does not check).
+azb_start_hostile() {
+  local pid nd
+  nd=$(azb_node_dir) || exit 99
+  _azb_tmp
+  NODE_PATH=$nd "$AZB_NODE" "$AZB_JS_DIR/hostile.js" --listen 0 \
+    >"$AZB_TMP/hostile.out" 2>"$AZB_TMP/hostile.out.err" &
+  pid=$!
+  AZB_PIDS+=("$pid")
+  HOSTILE_PORT=$(_azb_wait_listening "$AZB_TMP/hostile.out" "$pid" hostile) || exit 99
+  AZB_CONN_HOSTILE="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=http://127.0.0.1:$HOSTILE_PORT/$AZB_ACCOUNT;"
+  export HOSTILE_PORT AZB_CONN_HOSTILE
+}
+azb_hostile_log() { curl -sS --fail "http://127.0.0.1:$HOSTILE_PORT/__hostile/log"; }
+# azb_hostile_count KIND : how many answers of KIND were given (all: requests)
+azb_hostile_count() { curl -sS --fail "http://127.0.0.1:$HOSTILE_PORT/__hostile/count?kind=$1"; }
 
 # --- clients ------------------------------------------------------------
 azb_sdk() { # ARGS... : sdk.js against Azurite directly

@@ -60,6 +60,7 @@ const q = s.generateAccountSASQueryParameters({
 console.log(q);')
 SIG=$(printf '%s' "$SAS" | sed -n 's/.*sig=\([^&]*\).*/\1/p')
 [ -n "$SIG" ] || azb_die "no sig in the generated SAS"
+AZB_SECRETS+=("$SIG")
 sascred="$AZB_TMP/sascred"
 printf 'account=%s\nsas=%s\n' "$AZB_ACCOUNT" "$SAS" >"$sascred"
 chmod 600 "$sascred"
@@ -68,6 +69,7 @@ mkdir -p "$S"
 "$AZBLOBFS_BIN" tls "$S" -f -o "credentials=$sascred,endpoint=$AZURITE_URL,loglevel=debug,cache_dir=$AZB_TMP/cs" \
   >"$AZB_TMP/sas.log" 2>&1 &
 SPID=$!
+AZB_LOGS+=("$AZB_TMP/sas.log")
 azb_on_exit "fusermount3 -u '$S' 2>/dev/null; kill $SPID 2>/dev/null"
 for i in $(seq 100); do mountpoint -q "$S" && break; sleep 0.1; done
 ok "SAS mount works" mountpoint -q "$S"

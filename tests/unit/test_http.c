@@ -135,6 +135,37 @@ static void test_header_caps(void **st)
 	http_response_release(&resp);
 }
 
+/* Found by fuzzing: a value could keep a CR that came before blanks. */
+static void test_header_trim(void **st)
+{
+	static const struct {
+		const char *line, *name, *value;
+	} cases[] = {
+		{ "ETag: \"0x8D1\"\r \r\n", "etag", "\"0x8D1\"" },
+		{ "x-ms-a: v\r\t\r\n", "x-ms-a", "v" },
+		{ "x-ms-b:\r\n", "x-ms-b", "" },
+		{ "x-ms-c: \r v \r\n", "x-ms-c", "v" },
+		{ "x-ms-d : w\n", "x-ms-d", "w" },
+		{ "x-ms-e: in \t side\r\r\n", "x-ms-e", "in \t side" },
+	};
+	struct http_response resp;
+	size_t i;
+
+	(void)st;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *v;
+
+		http_response_init(&resp);
+		assert_int_equal(http_response_add_header(&resp, cases[i].line,
+							  strlen(cases[i].line)), 0);
+		v = http_response_header(&resp, cases[i].name);
+		assert_non_null(v);
+		assert_string_equal(v, cases[i].value);
+		assert_null(strpbrk(v, "\r\n"));
+		http_response_release(&resp);
+	}
+}
+
 static void test_dates(void **st)
 {
 	char out[40];
@@ -153,6 +184,7 @@ int main(void)
 		cmocka_unit_test(test_no_retry_404_and_bounded),
 		cmocka_unit_test(test_transport_errors),
 		cmocka_unit_test(test_header_caps),
+		cmocka_unit_test(test_header_trim),
 		cmocka_unit_test(test_dates),
 	};
 

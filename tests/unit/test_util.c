@@ -88,6 +88,36 @@ static void test_rfc3339(void **st)
 	assert_int_equal(str_rfc3339_parse("2025-13-25T05:00:00Z", &back), -1);
 }
 
+/* Found by fuzzing: offsets and days that do not exist were accepted. */
+static void test_rfc3339_range(void **st)
+{
+	struct timespec back = { 7, 7 };
+
+	(void)st;
+	assert_int_equal(str_rfc3339_parse("2025-11-25T05:00:00+99:99", &back), -1);
+	assert_int_equal(str_rfc3339_parse("2025-11-25T05:00:00+24:00", &back), -1);
+	assert_int_equal(str_rfc3339_parse("2025-11-25T05:00:00-05:60", &back), -1);
+	assert_int_equal(str_rfc3339_parse("2025-02-31T00:00:00Z", &back), -1);
+	assert_int_equal(str_rfc3339_parse("2025-04-31T00:00:00Z", &back), -1);
+	assert_int_equal(str_rfc3339_parse("2025-02-29T00:00:00Z", &back), -1);
+	assert_int_equal(str_rfc3339_parse("1900-02-29T00:00:00Z", &back), -1);
+	assert_int_equal(str_rfc3339_parse("2025-01-00T00:00:00Z", &back), -1);
+	/* a refused time stamp leaves the output alone */
+	assert_int_equal(back.tv_sec, 7);
+	assert_int_equal(back.tv_nsec, 7);
+	/* the edges that do exist */
+	assert_int_equal(str_rfc3339_parse("2024-02-29T00:00:00Z", &back), 0);
+	assert_int_equal(back.tv_sec, 1709164800);
+	assert_int_equal(str_rfc3339_parse("2000-02-29T00:00:00Z", &back), 0);
+	assert_int_equal(back.tv_sec, 951782400);
+	assert_int_equal(str_rfc3339_parse("2025-12-31T23:59:59Z", &back), 0);
+	assert_int_equal(back.tv_sec, 1767225599);
+	assert_int_equal(str_rfc3339_parse("2025-11-25T05:00:00-23:59", &back), 0);
+	assert_int_equal(back.tv_sec, 1764046800 + 23 * 3600 + 59 * 60);
+	assert_int_equal(str_rfc3339_parse("2025-11-25T05:00:00+00:00", &back), 0);
+	assert_int_equal(back.tv_sec, 1764046800);
+}
+
 static int square(void *ctx, size_t i)
 {
 	long *out = ctx;
@@ -118,6 +148,7 @@ int main(void)
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_rfc3339),
+		cmocka_unit_test(test_rfc3339_range),
 		cmocka_unit_test(test_pool),
 	};
 
