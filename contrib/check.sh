@@ -14,10 +14,14 @@
 # and M is 0.  The full output of the build and of the tests is kept in
 # build/check.log; its tail is printed when something fails.
 #
-# Usage: contrib/check.sh [--no-install] [--no-sanitizers]
+# Usage: contrib/check.sh [--no-install] [--no-sanitizers] [--no-long]
 #   --no-install     do not install Debian packages (the test JavaScript
 #                    dependencies in tests/node_modules are still installed
 #                    with npm ci when missing or older than the lockfile)
+#   --no-long        skip "make check-long": the chaos run (1 GiB and 1,000
+#                    files through a proxy injecting ~5% faults) and the
+#                    soak (t_concurrency for SOAK_SECONDS, here 120 unless
+#                    set), about 4-5 minutes
 #   --no-sanitizers  skip the second build in build-asan/ with
 #                    AddressSanitizer and UndefinedBehaviorSanitizer, which
 #                    otherwise runs the unit tests and a short integration
@@ -44,11 +48,13 @@ usage() {
 
 do_install=1
 do_sanitizers=1
+do_long=1
 for arg in "$@"; do
   case "$arg" in
     --no-install) do_install=0 ;;
     --sanitizers) do_sanitizers=1 ;;
     --no-sanitizers) do_sanitizers=0 ;;
+    --no-long) do_long=0 ;;
     -h | --help) usage; exit 0 ;;
     *) azb_warn "unknown argument: $arg"; usage >&2; exit 2 ;;
   esac
@@ -175,6 +181,11 @@ if step "$LOG" "autoreconf" azb_autoreconf &&
       TESTS="$(unit_tests "$BUILD")" VERBOSE=1 \
       LOG_COMPILER="valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite" ||
       status=1
+  fi
+  if [ "$status" -eq 0 ] && [ "$do_long" -eq 1 ]; then
+    export SOAK_SECONDS=${SOAK_SECONDS:-120}
+    step "$LOG" "make check-long (chaos, soak for $SOAK_SECONDS s)" \
+      make -C "$BUILD" check-long VERBOSE=1 || status=1
   fi
   show_results "$LOG" "$first"
   count_results "$BUILD" "$LOG" "$first"

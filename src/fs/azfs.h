@@ -119,8 +119,14 @@ struct azfs {
 	unsigned int stash_next; /* (L) round-robin slot */
 };
 
+/* read-ahead per sequential handle: RA_SLOTS ranged GETs of RA_CHUNK bytes
+ * in flight (a build may set others, -DRA_SLOTS=2, to measure them) */
+#ifndef RA_SLOTS
 #define RA_SLOTS 4
+#endif
+#ifndef RA_CHUNK
 #define RA_CHUNK (8u << 20)
+#endif
 
 /* One chunk of read-ahead: bytes [off, off+len) of blob version gen. */
 struct ra_slot {
