@@ -67,7 +67,8 @@ out_free:
  * List Blobs of prefix name with delimiter '/'. In the service's order a
  * blob "name" comes first of all, and a directory "name/" comes after only
  * the names that continue name with a character below '/' ("name 2",
- * "name-1", "name.txt"). Returns 0 with *a (a file or a directory), -ENOENT
+ * "name-1", "name.txt"); a directory wins over a blob of the same name,
+ * as everywhere here. Returns 0 with *a (a file or a directory), -ENOENT
  * with *a cleared when neither can exist, 1 when the page does not tell
  * (too many such names), or -errno.
  */
@@ -75,6 +76,7 @@ static int lookup_peek(struct azfs *fs, const char *name, struct attr *a)
 {
 	struct blob_list_page pg;
 	struct blob_error e;
+	const struct blob_item *file = NULL;
 	char *dir = NULL;
 	size_t i;
 	int rc = -ENOENT, past = 0;
@@ -87,14 +89,7 @@ static int lookup_peek(struct azfs *fs, const char *name, struct attr *a)
 		rc = fail("List Blobs", name, &e);
 		goto out_free;
 	}
-	for (i = 0; i < pg.n_items; i++) {
-		if (strcmp(pg.items[i].name, name) == 0) {
-			azfs_attr_from_props(&pg.items[i].props, a);
-			rc = 0;
-			goto out_release;
-		}
-		past |= strcmp(pg.items[i].name, dir) > 0;
-	}
+	/* a directory "name/" wins over a blob "name", as with List name/ */
 	for (i = 0; i < pg.n_prefixes; i++) {
 		if (strcmp(pg.prefixes[i], dir) == 0) {
 			a->kind = ATTR_DIR;
@@ -104,9 +99,17 @@ static int lookup_peek(struct azfs *fs, const char *name, struct attr *a)
 		}
 		past |= strcmp(pg.prefixes[i], dir) > 0;
 	}
-	/* absent unless the page stopped short of where "name/" would be */
+	for (i = 0; i < pg.n_items; i++) {
+		if (strcmp(pg.items[i].name, name) == 0)
+			file = &pg.items[i];
+		past |= strcmp(pg.items[i].name, dir) > 0;
+	}
 	if (pg.next_marker && !past)
-		rc = 1;
+		rc = 1; /* the page stopped short of where "name/" would be */
+	else if (file) {
+		azfs_attr_from_props(&file->props, a);
+		rc = 0;
+	}
 out_release:
 	blob_list_page_release(&pg);
 out_free:

@@ -132,7 +132,8 @@ eq "a blob added by another client to a listed directory shows at once" \
 _azb_node -e "
 const { BlobServiceClient } = require('@azure/storage-blob');
 const c = BlobServiceClient.fromConnectionString(process.env.AZB_CONN).getContainerClient('$C');
-const names = ['peek/d 1', 'peek/d-1', 'peek/d.txt', 'peek/d+x', 'peek/d/inner', 'peek2/d/inner'];
+const names = ['peek/d 1', 'peek/d-1', 'peek/d.txt', 'peek/d+x', 'peek/d/inner', 'peek2/d/inner',
+  'peek/both', 'peek/both/inner'];
 for (let i = 0; i < 40; i++) names.push('peek2/d-' + String(i).padStart(2, '0'));
 Promise.all(names.map(n => c.getBlockBlobClient(n).upload('inner', 5)))
   .catch(e => { console.error(e.message); process.exit(1); });"
@@ -142,6 +143,7 @@ for d in peek peek2; do
   ok "$d: ...is a directory" test -d "$M3/$d/d"
   ok "$d: ...and a name that only starts like it is absent" fails_with "No such file" stat "$M3/$d/d-"
 done
+ok "a blob and a directory of one name: the directory wins" test -d "$M3/peek/both"
 ok "statfs" stat -f "$M"
 # two mounts write the same file: the later commit loses with an error
 # (If-Match on commit) and its data is kept, never a silent lost update
