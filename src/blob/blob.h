@@ -153,14 +153,9 @@ int blob_put(struct blob_client *c, const char *name, const void *data,
  */
 void blob_block_id(uint32_t n, const char *salt, char *out, size_t outlen);
 
-/* Put Block: stages one uncommitted block. */
-int blob_put_block(struct blob_client *c, const char *name,
-		   const char *block_id, const void *data, size_t len,
-		   struct blob_error *err);
-
 /*
- * blob_put_block_fd: Put Block of the len bytes of file fd at off, read
- * while they are sent (no copy in memory; a retry reads them again). The
+ * blob_put_block_fd: Put Block (stages one uncommitted block) of the len
+ * bytes of file fd at off, read while they are sent (no copy in memory; a retry reads them again). The
  * file must keep those bytes until the call returns: a shorter file fails
  * it with a transport error.
  */

@@ -268,17 +268,6 @@ void blob_block_id(uint32_t n, const char *salt, char *out, size_t outlen)
 	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, len);
 }
 
-int blob_put_block(struct blob_client *c, const char *name,
-		   const char *block_id, const void *data, size_t len,
-		   struct blob_error *err)
-{
-	struct blob_req r = { .op = "Put Block", .method = "PUT", .name = name,
-			      .body = data, .body_len = len };
-	struct hdrs h = { 0 };
-
-	return simple_keyed(c, &r, &h, "comp=block&blockid=", block_id, err);
-}
-
 int blob_put_block_fd(struct blob_client *c, const char *name,
 		      const char *block_id, int fd, uint64_t off, size_t len,
 		      struct blob_error *err)

@@ -42,7 +42,8 @@ struct azfs_opts {
 	int read_only;
 };
 
-/* seconds an absent name is remembered (negative lookups, listings) */
+/* seconds a negative lookup is remembered (a listing never makes a name
+ * absent) */
 #define AZFS_ABSENT_TTL 1.0
 
 enum attr_kind { ATTR_NONE = 0, ATTR_FILE, ATTR_DIR, ATTR_LINK };

@@ -999,7 +999,6 @@ struct mv {
 	size_t n;
 };
 
-/* move_one: Copy Blob, wait for success, then delete the source. */
 /*
  * move_blob: Copy Blob src -> dst (waiting for its end), then Delete src.
  * known: src's attributes from a lookup, or NULL. Their ETag is the Copy

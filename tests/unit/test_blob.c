@@ -244,7 +244,9 @@ static void test_uploads_and_copy(void **st)
 	struct blob_meta m[1] = { { (char *)"color", (char *)"red" } };
 	struct blob_put_opts po = { m, 1, "text/plain", "\"0x1\"", 0, NULL };
 	char etag[BLOB_ETAG_MAX], id0[72], id1[72];
+	char path[] = "/tmp/azb-test-uploadXXXXXX";
 	char *ids[2];
+	int fd = mkstemp(path);
 
 	fake_push(&e->f, 201, "ETag: \"0x2\"\n", NULL);
 	assert_int_equal(blob_put(&e->c, "f", "hello", 5, &po, etag, &err), 0);
@@ -261,8 +263,13 @@ static void test_uploads_and_copy(void **st)
 	ids[0] = id0;
 	ids[1] = id1;
 	fake_push(&e->f, 201, NULL, NULL);
-	assert_int_equal(blob_put_block(&e->c, "f", id0, "ab", 2, &err), 0);
+	assert_true(fd >= 0);
+	unlink(path);
+	assert_int_equal(write(fd, "ab", 2), 2);
+	assert_int_equal(blob_put_block_fd(&e->c, "f", id0, fd, 0, 2, &err), 0);
+	close(fd);
 	assert_non_null(strstr(e->f.seen[1].url, "?comp=block&blockid="));
+	assert_string_equal(e->f.seen[1].body, "ab");
 	fake_push(&e->f, 201, "ETag: \"0x3\"\n", NULL);
 	assert_int_equal(blob_put_block_list(&e->c, "f", ids, 2, NULL, etag, &err), 0);
 	assert_non_null(strstr(e->f.seen[2].body, id1));
