@@ -71,6 +71,9 @@ struct node {
 	int loaded;            /* (L) staging holds the whole content */
 	int dirty;             /* (L) staging differs from the blob */
 	int is_new;            /* (L) not yet on the server */
+	int no_clobber;        /* (L) created without O_TRUNC: the first upload
+				* asks If-None-Match: *, so a blob another
+				* client made meanwhile is never replaced */
 	uint64_t size;         /* (L) size while loaded */
 	char etag[BLOB_ETAG_MAX]; /* (L) of the blob the staging came from */
 	struct blob_meta *meta;   /* (L) metadata to keep on upload */
@@ -96,6 +99,49 @@ struct node {
 	uint64_t base;
 };
 
+/* One entry of a directory listing. */
+struct dent {
+	char *name;
+	struct attr a;
+};
+
+/* prefetch.c: files up to PF_MAX bytes are fetched PF_AHEAD at a time
+ * ahead of a reader going through a directory; PF_SLOTS buffers. */
+#define PF_MAX (64u << 10)
+#define PF_AHEAD 8
+#define PF_SLOTS 16
+
+/* A small file of the kept listing. */
+struct pf_ent {
+	char *name;
+	uint64_t size;
+	char etag[BLOB_ETAG_MAX];
+};
+
+/* One prefetched (or being fetched) file. */
+struct pf_slot {
+	char *path;            /* FUSE path; NULL when free */
+	char *data;            /* its bytes (size from the listing) */
+	size_t len;
+	char etag[BLOB_ETAG_MAX];
+	size_t idx;            /* position in the kept listing */
+	int state;             /* free, loading, ready, failed */
+	double born;           /* monotonic seconds it arrived */
+};
+
+/* Prefetch state; every field guarded by fs->lock. */
+struct prefetch {
+	char *dir;             /* directory of the kept listing */
+	struct pf_ent *ents;   /* its small files, sorted by name */
+	size_t n;
+	double expires;
+	size_t last;           /* entry opened last (SIZE_MAX: none) */
+	int run;               /* opens in listing order in a row */
+	int loading;           /* loads in flight */
+	struct pf_slot slot[PF_SLOTS];
+	pthread_cond_t cond;   /* signalled when a load ends */
+};
+
 /* A directory's first List Blobs page, kept from a lookup for readdir. */
 struct page_stash {
 	char *path;            /* NULL = free slot */
@@ -118,6 +164,7 @@ struct azfs {
 	size_t node_buckets;
 	struct page_stash stash[AZFS_STASH_SLOTS]; /* (L) */
 	unsigned int stash_next; /* (L) round-robin slot */
+	struct prefetch pf;    /* (L) prefetch.c */
 };
 
 /* read-ahead per sequential handle: RA_SLOTS ranged GETs of RA_CHUNK bytes
@@ -153,10 +200,21 @@ struct handle {
 	int writable;
 	uint64_t size_hint;    /* size at open (UINT64_MAX: unknown) */
 	struct readahead ra;
+	/* the whole content, prefetched (prefetch.c), for blob version
+	 * pf_gen; NULL when not */
+	char *pf_data;
+	size_t pf_len;
+	uint64_t pf_gen;
 };
 
 /* ---- errmap.c: the one table from service errors to errno ---- */
 int azfs_errno(const struct blob_error *e);
+/* azfs_fail: -errno of e; logs it (what, name and the service's words)
+ * unless it is ENOENT. */
+int azfs_fail(const char *what, const char *name, const struct blob_error *e);
+
+/* entries asked for per List Blobs page (the service's maximum) */
+#define AZFS_LIST_PAGE 5000
 
 /* ---- path.c ---- */
 /*
@@ -165,6 +223,9 @@ int azfs_errno(const struct blob_error *e);
  * -ENAMETOOLONG (> 1024 bytes), -EINVAL (not UTF-8) or -ENOMEM on failure.
  */
 char *azfs_blob_name(const struct azfs *fs, const char *path, int *err);
+/* azfs_child_path: malloc'd path of entry name in directory dir (a FUSE
+ * path), or NULL. */
+char *azfs_child_path(const char *dir, const char *name);
 /* azfs_now: the current time. */
 struct timespec azfs_now(void);
 /* azfs_mtime_of: mtime metadata, else Last-Modified. */
@@ -192,6 +253,32 @@ void cache_drop_tree(struct azfs *fs, const char *path);
  * creating or reading files), when one List Blobs is the cheaper lookup.
  */
 int cache_dir_busy(struct azfs *fs, const char *path);
+/*
+ * cache_dir_absent: in a directory where files are being created one
+ * after another (CACHE_CREATE_LOOP creates in a row, each of a name a
+ * lookup had just found absent), answers for path from a listing of the
+ * directory at most AZFS_ABSENT_TTL old: 1 when path is not in it (absent;
+ * counted as a lookup that found nothing), 0 when the server must be
+ * asked, 2 when a listing is wanted first (cache_dir_snapshot).
+ */
+int cache_dir_absent(struct azfs *fs, const char *path);
+/*
+ * cache_dir_snapshot: names (malloc'd array of malloc'd names, n of them,
+ * taken) are directory dir's entries listed from monotonic time taken;
+ * NULL names: the directory has too many to list. */
+void cache_dir_snapshot(struct azfs *fs, const char *dir, char **names,
+			size_t n, double taken);
+/* cache_dir_looked_up: the server said path is absent (1) or exists (0);
+ * an existing name ends a create loop. */
+void cache_dir_looked_up(struct azfs *fs, const char *path, int absent);
+/* cache_dir_created: path was created (a file or a directory); implies
+ * cache_dir_changed. */
+void cache_dir_created(struct azfs *fs, const char *path);
+/* cache_dir_changed: an entry path was added or removed: the kept first
+ * listing page of its directory is stale. */
+void cache_dir_changed(struct azfs *fs, const char *path);
+/* cache_now: monotonic seconds, the clock of the cache. */
+double cache_now(void);
 /* stash_put: keeps pg (taken) as the first page of directory path. */
 void stash_put(struct azfs *fs, const char *path, struct blob_list_page *pg);
 /* stash_take: 1 and *pg (the caller owns it) for a fresh page of path. */
@@ -286,6 +373,23 @@ void azfs_ra_release(struct azfs *fs, struct handle *h);
 int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		     uint64_t gen, char *buf, size_t size, uint64_t off,
 		     size_t *out);
+
+/* ---- prefetch.c ---- */
+void pf_init(struct azfs *fs);
+/* pf_release: waits for loads in flight, frees everything. */
+void pf_release(struct azfs *fs);
+/* pf_listed: keeps the small files of directory dir's listing d (sorted,
+ * n entries; copied) as the order a reader may follow. */
+void pf_listed(struct azfs *fs, const char *dir, const struct dent *d,
+	       size_t n);
+/*
+ * pf_open: an open for reading of path, whose cached attributes are a.
+ * Starts prefetches when the opens follow the kept listing. Returns 1 and
+ * *data (malloc'd, the caller frees) / *len when the file's bytes were
+ * prefetched and still match a (waits for a load in flight), else 0.
+ */
+int pf_open(struct azfs *fs, const char *path, const struct attr *a,
+	    char **data, size_t *len);
 
 /* ---- xattr.c ---- */
 int azfs_getxattr(const char *path, const char *name, char *value,

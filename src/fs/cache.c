@@ -16,6 +16,10 @@
 /* from which lookup below a directory that asks the server on the
  * directory counts as busy (see cache_dir_busy) */
 #define CACHE_BUSY_AFTER 2
+/* from which create in a row, each after a lookup that found nothing, a
+ * directory's lookups answer absent names from a listing (see
+ * cache_dir_absent) */
+#define CACHE_CREATE_LOOP 3
 
 struct cache_entry {
 	struct cache_entry *next;
@@ -26,6 +30,17 @@ struct cache_entry {
 	 * lookups_since */
 	unsigned lookups;
 	double lookups_since;
+	/* a directory where files are being created one after another:
+	 * creates in a row of names the server had just said were absent,
+	 * the last such name (its hash), and the names a recent listing
+	 * showed (sorted; NULL: none), usable until snap_expires */
+	unsigned creates;
+	size_t last_absent;
+	int answered;          /* a listing said absent, no create yet */
+	char **snap;
+	size_t n_snap;
+	double snap_expires;
+	double snap_big_until; /* too many names to list until then */
 };
 
 static double mono_now(void)
@@ -60,8 +75,21 @@ int cache_init(struct azfs *fs)
 	return fs->cache ? 0 : -1;
 }
 
+static void snap_free(struct cache_entry *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->n_snap; i++)
+		free(e->snap[i]);
+	free(e->snap);
+	e->snap = NULL;
+	e->n_snap = 0;
+	e->snap_expires = 0;
+}
+
 static void entry_free(struct cache_entry *e)
 {
+	snap_free(e);
 	free(e->path);
 	free(e);
 }
@@ -208,6 +236,149 @@ int cache_dir_busy(struct azfs *fs, const char *path)
 	}
 	pthread_mutex_unlock(&fs->lock);
 	return busy;
+}
+
+/* dir_entry_locked: the entry of path's directory, or NULL; *base = the
+ * last component of path (fs->lock held). */
+static struct cache_entry *dir_entry_locked(struct azfs *fs, const char *path,
+					    const char **base)
+{
+	char dir[4096];
+
+	if (parent_of(path, dir, sizeof(dir)) < 0)
+		return NULL;
+	*base = strrchr(path, '/') + 1;
+	return find_locked(fs, dir);
+}
+
+static int name_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int cache_dir_absent(struct azfs *fs, const char *path)
+{
+	struct cache_entry *e;
+	const char *base;
+	double now = mono_now();
+	int rc = 0;
+
+	if (strchr(path, '\\'))
+		return 0; /* see azfs_lookup */
+	pthread_mutex_lock(&fs->lock);
+	e = dir_entry_locked(fs, path, &base);
+	if (!e || e->creates < CACHE_CREATE_LOOP) {
+		rc = 0;
+	} else if (e->answered) {
+		/* the last name the listing said absent was not created (a
+		 * reader, not a loop of new files): ask the server again */
+		e->creates = 0;
+		e->answered = 0;
+		snap_free(e);
+	} else if (e->snap && e->snap_expires > now) {
+		rc = !bsearch(&base, e->snap, e->n_snap, sizeof(*e->snap), name_cmp);
+		if (rc) {
+			e->last_absent = str_hash(path);
+			e->answered = 1;
+		}
+	} else {
+		rc = e->snap_big_until > now ? 0 : 2;
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return rc;
+}
+
+void cache_dir_snapshot(struct azfs *fs, const char *dir, char **names,
+			size_t n, double taken)
+{
+	double ttl = fs->o.attr_timeout < AZFS_ABSENT_TTL ? fs->o.attr_timeout : AZFS_ABSENT_TTL;
+	struct cache_entry *e;
+	size_t i;
+
+	if (names)
+		qsort(names, n, sizeof(*names), name_cmp);
+	pthread_mutex_lock(&fs->lock);
+	e = find_locked(fs, dir);
+	if (e) {
+		snap_free(e);
+		if (names) {
+			e->snap = names;
+			e->n_snap = n;
+			e->snap_expires = taken + ttl;
+			names = NULL;
+		} else {
+			e->snap_big_until = mono_now() + fs->o.attr_timeout;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+	for (i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+void cache_dir_looked_up(struct azfs *fs, const char *path, int absent)
+{
+	struct cache_entry *e;
+	const char *base;
+
+	pthread_mutex_lock(&fs->lock);
+	e = dir_entry_locked(fs, path, &base);
+	if (e && absent) {
+		e->last_absent = str_hash(path);
+	} else if (e) {
+		/* not a loop of new names (any more) */
+		e->creates = 0;
+		e->answered = 0;
+		snap_free(e);
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+/* stash_drop_locked: forgets the kept first page of dir (fs->lock held). */
+static void stash_drop_locked(struct azfs *fs, const char *dir)
+{
+	int i;
+
+	for (i = 0; i < AZFS_STASH_SLOTS; i++) {
+		struct page_stash *st = &fs->stash[i];
+
+		if (st->path && strcmp(st->path, dir) == 0) {
+			free(st->path);
+			st->path = NULL;
+			blob_list_page_release(&st->pg);
+		}
+	}
+}
+
+void cache_dir_changed(struct azfs *fs, const char *path)
+{
+	char dir[4096];
+
+	if (parent_of(path, dir, sizeof(dir)) < 0)
+		return;
+	pthread_mutex_lock(&fs->lock);
+	stash_drop_locked(fs, dir);
+	pthread_mutex_unlock(&fs->lock);
+}
+
+void cache_dir_created(struct azfs *fs, const char *path)
+{
+	struct cache_entry *e;
+	const char *base;
+
+	cache_dir_changed(fs, path);
+	pthread_mutex_lock(&fs->lock);
+	e = dir_entry_locked(fs, path, &base);
+	if (e) {
+		e->creates = e->last_absent == str_hash(path) ? e->creates + 1 : 0;
+		e->answered = 0;
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
+double cache_now(void)
+{
+	return mono_now();
 }
 
 void cache_drop(struct azfs *fs, const char *path)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fs/azfs.h"
+#include "util/log.h"
 
 static const struct {
 	const char *code;
@@ -65,4 +66,14 @@ int azfs_errno(const struct blob_error *e)
 		if (e->status == by_status[i].status)
 			return by_status[i].err;
 	return EIO;
+}
+
+int azfs_fail(const char *what, const char *name, const struct blob_error *e)
+{
+	char msg[400];
+	int err = azfs_errno(e);
+
+	if (err != ENOENT)
+		log_warn("%s %s: %s", what, name, blob_error_str(e, msg, sizeof(msg)));
+	return -err;
 }

@@ -152,6 +152,7 @@ static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
 static void azfs_release(struct azfs *fs)
 {
 	nodes_release(fs);
+	pf_release(fs);
 	stash_release(fs);
 	cache_release(fs);
 	blob_client_release(&fs->blob);
@@ -186,6 +187,7 @@ int main(int argc, char *argv[])
 	memset(&c, 0, sizeof(c));
 	memset(&fs, 0, sizeof(fs));
 	pthread_mutex_init(&fs.lock, NULL);
+	pf_init(&fs);
 	if (fuse_opt_parse(&args, &c, options_table, options_proc) < 0) {
 		fprintf(stderr, "azblobfs: invalid options; see azblobfs --help\n");
 		goto out_args;

@@ -697,7 +697,6 @@ static void *bg_upload(void *arg)
 static void start_uploads(struct azfs *fs, struct node *n)
 {
 	size_t bs = fs->o.block_size, full = (size_t)(n->size / bs), i;
-	pthread_attr_t attr;
 
 	if (full < 2 || n->unlinked || n->fd < 0 || n->tail ||
 	    full > BLOB_MAX_BLOCKS)
@@ -713,11 +712,8 @@ static void start_uploads(struct azfs *fs, struct node *n)
 	}
 	if (!n->salt[0])
 		new_salt(n);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	for (i = 0; i < full && n->inflight < fs->o.parallel; i++) {
 		struct bgup *b;
-		pthread_t tid;
 
 		if (n->bstate[i] != BLOCK_NONE && n->bstate[i] != BLOCK_DIRTY)
 			continue;
@@ -734,7 +730,7 @@ static void start_uploads(struct azfs *fs, struct node *n)
 		n->refs++;
 		n->inflight++;
 		n->bstate[i] = BLOCK_UPLOADING;
-		if (pthread_create(&tid, &attr, bg_upload, b) != 0) {
+		if (pool_detach(bg_upload, b) < 0) {
 			n->refs--;
 			n->inflight--;
 			n->bstate[i] = BLOCK_NONE;
@@ -743,7 +739,6 @@ static void start_uploads(struct azfs *fs, struct node *n)
 			break;
 		}
 	}
-	pthread_attr_destroy(&attr);
 }
 
 void node_wrote(struct azfs *fs, struct node *n, uint64_t off, size_t len)
@@ -960,6 +955,7 @@ int node_flush(struct azfs *fs, struct node *n)
 	pthread_mutex_lock(&fs->lock);
 	if (!n->is_new && n->etag[0])
 		memcpy(if_match, n->etag, sizeof(if_match));
+	po.if_none_match_any = n->is_new && n->no_clobber;
 	pthread_mutex_unlock(&fs->lock);
 	if (if_match[0])
 		po.if_match = if_match;
@@ -978,12 +974,14 @@ int node_flush(struct azfs *fs, struct node *n)
 		else
 			rc = upload_blocks(fs, n, name, size, &po, etag);
 	}
-	if (rc == -ESTALE && po.if_match && own_commit(fs, name, size, &mtime_sent, etag))
+	if ((rc == -ESTALE || rc == -EEXIST) && (po.if_match || po.if_none_match_any) &&
+	    own_commit(fs, name, size, &mtime_sent, etag))
 		rc = 0;
 	pthread_mutex_lock(&fs->lock);
 	if (rc == 0) {
 		n->dirty = 0;
 		n->is_new = 0;
+		n->no_clobber = 0;
 		n->mtime_set = 0;
 		n->gen++;
 		node_blocks_reset(n);

@@ -21,18 +21,6 @@
 #include "util/pool.h"
 #include "util/str.h"
 
-#define LIST_PAGE 5000
-#define LOOKUP_PEEK 32 /* entries a lookup's List Blobs asks for */
-
-static int fail(const char *what, const char *name, const struct blob_error *e)
-{
-	char msg[400];
-	int err = azfs_errno(e);
-
-	if (err != ENOENT)
-		log_warn("%s %s: %s", what, name, blob_error_str(e, msg, sizeof(msg)));
-	return -err;
-}
 
 /* has_children: *out = 1 if anything but the "name/" marker is stored
  * under name + "/". 0 or -errno. */
@@ -49,7 +37,7 @@ static int has_children(struct azfs *fs, const char *name, int *out)
 	memset(&pg, 0, sizeof(pg));
 	rc = blob_list(&fs->blob, prefix, "/", NULL, 3, &pg, &e);
 	if (rc < 0) {
-		rc = fail("List Blobs", prefix, &e);
+		rc = azfs_fail("List Blobs", prefix, &e);
 		goto out_free;
 	}
 	*out = pg.n_prefixes > 0;
@@ -59,144 +47,6 @@ static int has_children(struct azfs *fs, const char *name, int *out)
 	blob_list_page_release(&pg);
 out_free:
 	free(prefix);
-	return rc;
-}
-
-/*
- * lookup_peek: what blob name is, from the first LOOKUP_PEEK entries of a
- * List Blobs of prefix name with delimiter '/'. In the service's order a
- * blob "name" comes first of all, and a directory "name/" comes after only
- * the names that continue name with a character below '/' ("name 2",
- * "name-1", "name.txt"); a directory wins over a blob of the same name,
- * as everywhere here. Returns 0 with *a (a file or a directory), -ENOENT
- * with *a cleared when neither can exist, 1 when the page does not tell
- * (too many such names), or -errno.
- */
-static int lookup_peek(struct azfs *fs, const char *name, struct attr *a)
-{
-	struct blob_list_page pg;
-	struct blob_error e;
-	const struct blob_item *file = NULL;
-	char *dir = NULL;
-	size_t i;
-	int rc = -ENOENT, past = 0;
-
-	memset(a, 0, sizeof(*a));
-	if (asprintf(&dir, "%s/", name) < 0)
-		return -ENOMEM;
-	memset(&pg, 0, sizeof(pg));
-	if (blob_list(&fs->blob, name, "/", NULL, LOOKUP_PEEK, &pg, &e) < 0) {
-		rc = fail("List Blobs", name, &e);
-		goto out_free;
-	}
-	/* a directory "name/" wins over a blob "name", as with List name/ */
-	for (i = 0; i < pg.n_prefixes; i++) {
-		if (strcmp(pg.prefixes[i], dir) == 0) {
-			a->kind = ATTR_DIR;
-			a->mtime = azfs_now();
-			rc = 0;
-			goto out_release;
-		}
-		past |= strcmp(pg.prefixes[i], dir) > 0;
-	}
-	for (i = 0; i < pg.n_items; i++) {
-		if (strcmp(pg.items[i].name, name) == 0)
-			file = &pg.items[i];
-		past |= strcmp(pg.items[i].name, dir) > 0;
-	}
-	if (pg.next_marker && !past)
-		rc = 1; /* the page stopped short of where "name/" would be */
-	else if (file) {
-		azfs_attr_from_props(&file->props, a);
-		rc = 0;
-	}
-out_release:
-	blob_list_page_release(&pg);
-out_free:
-	free(dir);
-	return rc;
-}
-
-int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
-{
-	struct blob_list_page pg;
-	struct blob_props p;
-	struct blob_error e;
-	uint64_t size;
-	char *name, *prefix = NULL;
-	int rc;
-
-	memset(a, 0, sizeof(*a));
-	if (strcmp(path, "/") == 0) {
-		a->kind = ATTR_DIR;
-		a->mtime = azfs_now();
-		return 0;
-	}
-	if (node_size(fs, path, &size)) {
-		if (!cache_get(fs, path, a) || a->kind != ATTR_FILE) {
-			a->kind = ATTR_FILE;
-			a->mtime = azfs_now();
-		}
-		a->size = size;
-		return 0;
-	}
-	if (cache_get(fs, path, a))
-		return a->kind == ATTR_NONE ? -ENOENT : 0;
-	name = azfs_blob_name(fs, path, &rc);
-	if (!name)
-		return rc;
-	/* lookups keep coming in this directory (a loop creating or reading
-	 * files): one List Blobs answers most of them. Not for a name with
-	 * a backslash: URL paths may turn it into '/' (Azurite does, for
-	 * Put Blob and Get Blob alike), a listing prefix does not. */
-	if (!strchr(name, '\\') && cache_dir_busy(fs, path)) {
-		rc = lookup_peek(fs, name, a);
-		if (rc != 1) {
-			if (rc == 0 || rc == -ENOENT)
-				cache_put(fs, path, a);
-			goto out_free;
-		}
-	}
-	/* A directory's first page answers the lookup and is kept for the
-	 * readdir that usually follows ("ls -l dir": no HEAD, and no List
-	 * twice); a file costs the List and a HEAD. */
-	if (asprintf(&prefix, "%s/", name) < 0) {
-		rc = -ENOMEM;
-		goto out_free;
-	}
-	memset(&pg, 0, sizeof(pg));
-	if (blob_list(&fs->blob, prefix, "/", NULL, LIST_PAGE, &pg, &e) < 0) {
-		rc = fail("List Blobs", prefix, &e);
-		goto out_free;
-	}
-	if (pg.n_items || pg.n_prefixes) {
-		memset(a, 0, sizeof(*a));
-		a->kind = ATTR_DIR;
-		a->mtime = azfs_now();
-		cache_put(fs, path, a);
-		stash_put(fs, path, &pg);
-		rc = 0;
-		goto out_free;
-	}
-	blob_list_page_release(&pg);
-	memset(&p, 0, sizeof(p));
-	if (blob_get_props(&fs->blob, name, &p, &e) == 0) {
-		azfs_attr_from_props(&p, a);
-		blob_props_release(&p);
-		cache_put(fs, path, a);
-		rc = 0;
-		goto out_free;
-	}
-	if (e.status != 404) {
-		rc = fail("Get Blob Properties", name, &e);
-		goto out_free;
-	}
-	memset(a, 0, sizeof(*a));
-	cache_put(fs, path, a);
-	rc = -ENOENT;
-out_free:
-	free(prefix);
-	free(name);
 	return rc;
 }
 
@@ -216,11 +66,6 @@ static int op_getattr(const char *path, struct stat *st,
 }
 
 /* ---- readdir ---- */
-
-struct dent {
-	char *name;
-	struct attr a;
-};
 
 static int dent_cmp(const void *x, const void *y)
 {
@@ -292,8 +137,8 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 
 		memset(&pg, 0, sizeof(pg));
 		if ((marker || !stash_take(fs, path, &pg)) &&
-		    blob_list(&fs->blob, prefix, "/", marker, LIST_PAGE, &pg, &e) < 0) {
-			rc = fail("List Blobs", prefix, &e);
+		    blob_list(&fs->blob, prefix, "/", marker, AZFS_LIST_PAGE, &pg, &e) < 0) {
+			rc = azfs_fail("List Blobs", prefix, &e);
 			goto out_free;
 		}
 		free(marker);
@@ -342,16 +187,6 @@ out_free:
 	return rc;
 }
 
-/* child_path: malloc'd path of entry name in directory dir, or NULL. */
-static char *child_path(const char *dir, const char *name)
-{
-	char *child = NULL;
-
-	if (asprintf(&child, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
-		return NULL;
-	return child;
-}
-
 /*
  * dir_remember: the entries of dir (sorted) go into the attribute cache;
  * what an open file has staged wins over the listing. Duplicates (a marker
@@ -369,7 +204,7 @@ static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
 
 		if (i > 0 && strcmp(d[i].name, d[i - 1].name) == 0)
 			continue;
-		if (!(child = child_path(dir, d[i].name)))
+		if (!(child = azfs_child_path(dir, d[i].name)))
 			return -ENOMEM;
 		if (!node_size(fs, child, &d[i].a.size))
 			cache_put(fs, child, &d[i].a);
@@ -397,6 +232,7 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	rc = dir_remember(fs, path, d, n);
 	if (rc < 0)
 		goto out_free;
+	pf_listed(fs, path, d, n);
 	filler(buf, ".", NULL, 0, 0);
 	filler(buf, "..", NULL, 0, 0);
 	for (i = 0; i < n; i++) {
@@ -453,24 +289,33 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 	azfs_ra_init(h);
 	/* the kernel looked the file up just before: the size is cached */
 	if (!create && cache_get(fs, path, &a) && a.kind == ATTR_FILE &&
-	    !a.copy_pending)
+	    !a.copy_pending) {
 		h->size_hint = a.size;
+		if (!h->writable)
+			pf_open(fs, path, &a, &h->pf_data, &h->pf_len);
+	}
 	h->node = node_get(fs, path, name);
 	free(name);
 	if (!h->node) {
+		free(h->pf_data);
 		free(h);
 		return -ENOMEM;
 	}
+	pthread_mutex_lock(&fs->lock);
+	h->pf_gen = h->node->gen;
+	pthread_mutex_unlock(&fs->lock);
 	if (create) {
 		pthread_mutex_lock(&fs->lock);
 		if (!h->node->loaded) {
 			h->node->is_new = 1;
+			h->node->no_clobber = !(fi->flags & O_TRUNC);
 			h->node->loaded = 1;
 			h->node->size = 0;
 			h->node->unlinked = 0;
 		}
 		pthread_mutex_unlock(&fs->lock);
 		cache_drop(fs, path);
+		cache_dir_created(fs, path);
 	} else if ((fi->flags & O_TRUNC) && h->writable) {
 		node_begin(fs, h->node, 1);
 		rc = node_load(fs, h->node, 1);
@@ -520,6 +365,14 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 		return (int)r;
 	}
 	node_end(fs, n, 0);
+	if (h->pf_data && gen == h->pf_gen) {
+		/* prefetched whole (prefetch.c) */
+		got = (uint64_t)off < h->pf_len ? h->pf_len - (size_t)off : 0;
+		if (got > size)
+			got = size;
+		memcpy(buf, h->pf_data + off, got);
+		return (int)got;
+	}
 	rc = azfs_read_remote(fs, h, n->name, gen, buf, size, (uint64_t)off, &got);
 	if (rc < 0)
 		return rc;
@@ -536,7 +389,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 			enum blob_copy_status st;
 
 			if (copy_wait(&fs->blob, n->name, NULL, &st, &e) < 0)
-				return fail("Get Blob Properties", n->name, &e);
+				return azfs_fail("Get Blob Properties", n->name, &e);
 			if (st != BLOB_COPY_SUCCESS)
 				return -EIO;
 			/* the content arrived: read-ahead of the empty blob
@@ -546,7 +399,7 @@ static int op_read(const char *path, char *buf, size_t size, off_t off,
 			pthread_mutex_unlock(&fs->lock);
 			if (blob_read(&fs->blob, n->name, (uint64_t)off, size,
 				      buf, &got, NULL, &e) < 0)
-				return fail("Get Blob", n->name, &e);
+				return azfs_fail("Get Blob", n->name, &e);
 		}
 	}
 	return (int)got;
@@ -637,6 +490,7 @@ static int op_release(const char *path, struct fuse_file_info *fi)
 			  h->node->name, strerror(-rc), fs->o.cache_dir);
 	node_put(fs, h->node);
 	azfs_ra_release(fs, h);
+	free(h->pf_data);
 	free(h);
 	return 0;
 }
@@ -728,6 +582,7 @@ static int op_unlink(const char *path)
 	} else {
 		cache_drop(fs, path);
 	}
+	cache_dir_changed(fs, path);
 	free(name);
 	return rc;
 }
@@ -752,7 +607,7 @@ static int put_special(struct azfs *fs, const char *name, const char *key,
 	po.n_meta = 2;
 	if (blob_put(&fs->blob, name, body, body ? strlen(body) : 0, &po, NULL,
 		     &e) < 0)
-		return fail("Put Blob", name, &e);
+		return azfs_fail("Put Blob", name, &e);
 	return 0;
 }
 
@@ -779,6 +634,7 @@ static int op_mkdir(const char *path, mode_t mode)
 		a.explicit_dir = 1;
 		a.mtime = azfs_now();
 		cache_put(fs, path, &a);
+		cache_dir_created(fs, path);
 	}
 	free(name);
 	return rc;
@@ -790,7 +646,7 @@ static int delete_if_exists(struct azfs *fs, const char *name)
 
 	if (blob_delete(&fs->blob, name, &e) == 0 || e.status == 404)
 		return 0;
-	return fail("Delete Blob", name, &e);
+	return azfs_fail("Delete Blob", name, &e);
 }
 
 static int op_rmdir(const char *path)
@@ -825,6 +681,7 @@ static int op_rmdir(const char *path)
 	if (rc == 0)
 		rc = delete_if_exists(fs, slash);
 	cache_drop_tree(fs, path);
+	cache_dir_changed(fs, path);
 out_free:
 	free(slash);
 	free(name);
@@ -854,6 +711,7 @@ static int op_symlink(const char *target, const char *path)
 	} else {
 		cache_drop(fs, path);
 	}
+	cache_dir_changed(fs, path);
 	free(name);
 	return rc;
 }
@@ -873,7 +731,7 @@ static int op_readlink(const char *path, char *buf, size_t size)
 		return rc;
 	rc = 0;
 	if (blob_read(&fs->blob, name, 0, size - 1, buf, &got, NULL, &e) < 0)
-		rc = fail("Get Blob", name, &e);
+		rc = azfs_fail("Get Blob", name, &e);
 	else
 		buf[got] = '\0';
 	free(name);
@@ -926,7 +784,7 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 
 		/* a directory without a marker blob has no time to set */
 		rc = e.status == 404 && azfs_lookup(fs, path, &a) == 0 ? 0
-			: fail("Get Blob Properties", name, &e);
+			: azfs_fail("Get Blob Properties", name, &e);
 		goto out_name;
 	}
 	m = calloc(p.n_meta + 1, sizeof(*m));
@@ -942,7 +800,7 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 	m[k].value = tbuf;
 	k++;
 	rc = blob_set_metadata(&fs->blob, name, m, k, p.etag[0] ? p.etag : NULL, &e) < 0
-		? fail("Set Blob Metadata", name, &e) : 0;
+		? azfs_fail("Set Blob Metadata", name, &e) : 0;
 	if (rc == 0)
 		node_invalidate(fs, path);
 	free(m);
@@ -1018,7 +876,7 @@ static int move_blob(struct azfs *fs, const char *src, const char *dst,
 	if (rc == -ESTALE) {
 		memset(&p, 0, sizeof(p));
 		if (blob_get_props(&fs->blob, src, &p, &e) < 0)
-			return fail("Get Blob Properties", src, &e);
+			return azfs_fail("Get Blob Properties", src, &e);
 		if (p.copy.status == BLOB_COPY_PENDING) {
 			blob_props_release(&p);
 			return -EBUSY;
@@ -1081,8 +939,8 @@ static int rename_dir(struct azfs *fs, const char *from, const char *to,
 		struct blob_list_page pg;
 
 		memset(&pg, 0, sizeof(pg));
-		if (blob_list(&fs->blob, prefix, NULL, marker, LIST_PAGE, &pg, &e) < 0) {
-			rc = fail("List Blobs", prefix, &e);
+		if (blob_list(&fs->blob, prefix, NULL, marker, AZFS_LIST_PAGE, &pg, &e) < 0) {
+			rc = azfs_fail("List Blobs", prefix, &e);
 			goto out_free;
 		}
 		free(marker);
@@ -1180,6 +1038,8 @@ static int op_rename(const char *from, const char *to, unsigned int flags)
 		node_rename(fs, from, to, dst);
 	cache_drop_tree(fs, from);
 	cache_drop_tree(fs, to);
+	cache_dir_changed(fs, from);
+	cache_dir_changed(fs, to);
 out_free:
 	free(src);
 	free(dst);
@@ -1205,8 +1065,6 @@ static void *forget_thread(void *arg)
 void azfs_kernel_forget(const char *path)
 {
 	struct forget *f = calloc(1, sizeof(*f));
-	pthread_attr_t attr;
-	pthread_t tid;
 
 	if (!f)
 		return;
@@ -1218,13 +1076,10 @@ void azfs_kernel_forget(const char *path)
 		return;
 	}
 	/* from another thread: the request that asks may hold the inode */
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&tid, &attr, forget_thread, f) != 0) {
+	if (pool_detach(forget_thread, f) < 0) {
 		free(f->path);
 		free(f);
 	}
-	pthread_attr_destroy(&attr);
 }
 
 static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)

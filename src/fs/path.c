@@ -1,7 +1,9 @@
 /*
  * path.c -- FUSE paths to blob names, and blob properties to struct stat.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -125,4 +127,13 @@ void azfs_fill_stat(const struct azfs *fs, const struct attr *a,
 	st->st_mtim = a->mtime;
 	st->st_ctim = a->mtime;
 	st->st_atim = a->mtime;
+}
+
+char *azfs_child_path(const char *dir, const char *name)
+{
+	char *child = NULL;
+
+	if (asprintf(&child, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
+		return NULL;
+	return child;
 }

@@ -23,6 +23,7 @@
 #include "fs/azfs.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/pool.h"
 
 #define RA_SLACK (8u << 20) /* how far from the last end still counts as sequential */
 
@@ -91,10 +92,7 @@ static void *load_thread(void *arg)
 static int start_load(struct azfs *fs, struct handle *h, struct ra_slot *s,
 		      const char *name, uint64_t gen, uint64_t off)
 {
-	pthread_attr_t attr;
 	struct load *l;
-	pthread_t tid;
-	int rc;
 
 	if (!s->buf) {
 		/* present from the start: the part of the chunk the blob fills */
@@ -119,11 +117,7 @@ static int start_load(struct azfs *fs, struct handle *h, struct ra_slot *s,
 	s->gen = gen;
 	s->len = 0;
 	s->state = SLOT_LOADING;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&tid, &attr, load_thread, l);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
+	if (pool_detach(load_thread, l) < 0) {
 		s->state = SLOT_EMPTY;
 		free(l->name);
 		free(l);

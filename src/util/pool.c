@@ -60,3 +60,17 @@ int pool_run(size_t n, int parallel, int (*fn)(void *ctx, size_t i), void *ctx)
 	free(tids);
 	return r.failed;
 }
+
+int pool_detach(void *(*fn)(void *), void *arg)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	int rc;
+
+	if (pthread_attr_init(&attr) != 0)
+		return -1;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&tid, &attr, fn, arg);
+	pthread_attr_destroy(&attr);
+	return rc == 0 ? 0 : -1;
+}

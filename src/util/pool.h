@@ -3,7 +3,8 @@
  *
  * Layer: util. Used for parallel block uploads, ranged reads and the blob
  * by blob moves of a directory. Threads live only for one call, so nothing
- * persists between calls and there is no shared state to lock.
+ * persists between calls and there is no shared state to lock. Also one
+ * detached thread for background work (read-ahead, block uploads).
  */
 #ifndef AZB_UTIL_POOL_H
 #define AZB_UTIL_POOL_H
@@ -17,5 +18,12 @@
  * the first nonzero value returned.
  */
 int pool_run(size_t n, int parallel, int (*fn)(void *ctx, size_t i), void *ctx);
+
+/*
+ * pool_detach: runs fn(arg) on a new detached thread (background work
+ * whose end is signalled by fn itself). 0, or -1 when no thread could be
+ * started (arg is then still the caller's).
+ */
+int pool_detach(void *(*fn)(void *), void *arg);
 
 #endif
