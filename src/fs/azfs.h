@@ -170,10 +170,10 @@ struct azfs {
 /* read-ahead per sequential handle: RA_SLOTS ranged GETs of RA_CHUNK bytes
  * in flight (a build may set others, -DRA_SLOTS=2, to measure them) */
 #ifndef RA_SLOTS
-#define RA_SLOTS 4
+#define RA_SLOTS 2
 #endif
 #ifndef RA_CHUNK
-#define RA_CHUNK (8u << 20)
+#define RA_CHUNK (16u << 20)
 #endif
 
 /* One chunk of read-ahead: bytes [off, off+len) of blob version gen. */

@@ -315,6 +315,11 @@ static void test_read_range(void **st)
 	fake_push(&e->f, 206, "Content-Range: bytes 18-19/20\n", "89");
 	assert_int_equal(blob_read(&e->c, "f", 18, 4, buf, &got, NULL, &err), 0);
 	assert_int_equal(got, 2);
+	/* at the end, Azurite's way: 206 "bytes 20-19/20" and no bytes */
+	got = 99;
+	fake_push(&e->f, 206, "Content-Range: bytes 20-19/20\n", "");
+	assert_int_equal(blob_read(&e->c, "f", 20, 4, buf, &got, NULL, &err), 0);
+	assert_int_equal(got, 0);
 	/* a server that ignores the range sends the blob from its start */
 	fake_push(&e->f, 200, NULL, "abc");
 	assert_int_equal(blob_read(&e->c, "f", 0, 4, buf, &got, NULL, &err), 0);
@@ -335,6 +340,8 @@ static void test_read_range_lies(void **st)
 		{ 206, "Content-Range: bytes 10-13/20 x\n", "0123" },
 		{ 206, "Content-Range: items 10-13/20\n", "0123" },
 		{ 206, "Content-Range: bytes 13-10/20\n", "" },
+		{ 206, "Content-Range: bytes 10-9/20\n", "" },     /* not the end */
+		{ 206, "Content-Range: bytes 10-9/10\n", "01" },   /* bytes past it */
 		{ 200, NULL, "0123" },                              /* whole blob, off 10 */
 	};
 	struct env *e = *st;
