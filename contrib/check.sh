@@ -217,7 +217,7 @@ if [ "$do_sanitizers" -eq 1 ] && [ "$status" -eq 0 ]; then
       first=$(($(wc -l <"$ALOG") + 1))
       step "$ALOG" "make -j$JOBS check ($ASAN_BUILD, unit tests + short integration pass)" \
         make -C "$ASAN_BUILD" -j"$JOBS" check \
-        TESTS="$units tests/integration/t_basic.sh tests/integration/t_names.sh" VERBOSE=1 || asan_status=1
+        TESTS="$units tests/integration/t_basic.sh tests/integration/t_names.sh tests/integration/t_dirloop.sh" VERBOSE=1 || asan_status=1
       show_results "$ALOG" "$first"
       count_results "$ASAN_BUILD" "$ALOG" "$first"
     fi

@@ -40,6 +40,9 @@ struct azfs_opts {
 	gid_t gid;
 	mode_t umask;
 	int read_only;
+	int direct_io;         /* -o direct_io: reads and writes bypass the
+				* page cache */
+	unsigned max_read;     /* -o max_read=, 0 when not given */
 };
 
 /* seconds a negative lookup is remembered (a listing never makes a name

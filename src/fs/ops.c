@@ -1091,6 +1091,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	cfg->negative_timeout = fs->o.attr_timeout < AZFS_ABSENT_TTL ? fs->o.attr_timeout : AZFS_ABSENT_TTL;
 	cfg->use_ino = 0;
 	cfg->hard_remove = 1;
+	cfg->direct_io = fs->o.direct_io;
+	if (fs->o.max_read)
+		conn->max_read = fs->o.max_read;
 	conn->max_write = 1024 * 1024;
 	conn->max_readahead = 1024 * 1024;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)

@@ -13,7 +13,7 @@
 #include "fs/options.h"
 
 enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_RO, KEY_SECRET,
-       KEY_DROP };
+       KEY_DROP, KEY_DIRECT_IO };
 
 #define OPT(t, p) { t, offsetof(struct cli, p), 0 }
 const struct fuse_opt options_table[] = {
@@ -48,6 +48,7 @@ const struct fuse_opt options_table[] = {
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("direct_io", KEY_DIRECT_IO),
 	/* mount(8) and fstab options that mean nothing to us */
 	FUSE_OPT_KEY("_netdev", KEY_DROP),
 	FUSE_OPT_KEY("nofail", KEY_DROP),
@@ -88,11 +89,11 @@ static int fuse_passthrough(const char *arg)
 	static const char *const flags[] = {
 		"allow_other", "allow_root", "auto_unmount", "default_permissions",
 		"nodev", "nosuid", "noexec", "noatime", "kernel_cache",
-		"auto_cache", "noforget", "direct_io", "intr", "blkdev",
+		"auto_cache", "noforget",
 	};
 	static const char *const valued[] = {
 		"fsname=", "subtype=", "max_read=", "entry_timeout=",
-		"negative_timeout=", "remember=", "max_idle_threads=", "ac_attr_timeout=",
+		"negative_timeout=", "remember=", "ac_attr_timeout=",
 	};
 	size_t i;
 
@@ -147,7 +148,14 @@ int options_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_DROP:
 		return 0;
+	case KEY_DIRECT_IO:
+		/* libfuse 3 takes it from fuse_config, not as an option */
+		c->direct_io = 1;
+		return 0;
 	case FUSE_OPT_KEY_OPT:
+		/* libfuse wants init() to ask for the same max_read */
+		if (strncmp(arg, "max_read=", 9) == 0)
+			c->max_read = (unsigned)strtoul(arg + 9, NULL, 10);
 		if (fuse_passthrough(arg))
 			return 1;
 		if (!c->bad_opt)
@@ -272,6 +280,8 @@ int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
 		o->umask = (mode_t)m;
 	}
 	o->read_only = c->ro;
+	o->direct_io = c->direct_io;
+	o->max_read = c->max_read;
 	if (c->loglevel && log_level_parse(c->loglevel, &lvl) < 0)
 		return fail(msg, msglen, "invalid loglevel=%s: use error, warn, info or debug", c->loglevel);
 	if (c->debug)

@@ -22,6 +22,8 @@ struct cli {
 	char *attr_timeout, *block_size, *parallel, *retries, *timeout;
 	char *uid, *gid, *umask;
 	int foreground, debug, ro, show_help, show_version;
+	int direct_io;     /* -o direct_io: no page cache (fuse_config) */
+	unsigned max_read; /* -o max_read=N, also handed to libfuse */
 	enum log_level lvl;
 	char *secret_opt;  /* the name of a secret given on the command line */
 	char *bad_opt;     /* the first option nobody knows */

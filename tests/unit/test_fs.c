@@ -161,6 +161,17 @@ static void test_options(void **st)
 	assert_string_equal(o.cache_dir, "/tmp/x");
 	assert_string_equal(o.prefix, "");
 	assert_int_equal(c.lvl, LOG_LVL_DEBUG);
+	assert_false(o.direct_io);
+	release_opts(&c, &o);
+
+	/* FUSE options libfuse 3 takes elsewhere */
+	assert_int_equal(parse("direct_io,max_read=131072,kernel_cache", &c, &o, &retries,
+			       &timeout, msg), 0);
+	assert_true(o.direct_io);
+	assert_int_equal(o.max_read, 131072);
+	release_opts(&c, &o);
+	assert_int_equal(parse("intr", &c, &o, &retries, &timeout, msg), 1);
+	assert_non_null(strstr(msg, "unknown option 'intr'"));
 	release_opts(&c, &o);
 
 	/* defaults */
