@@ -362,9 +362,17 @@ int nodes_flush_all(struct azfs *fs);
  * changed on the server through another operation). */
 void node_invalidate(struct azfs *fs, const char *path);
 
-/* ---- listing (ops.c) ---- */
+/* ---- lookup.c ---- */
 /* azfs_lookup: attributes of path (cache, node, HEAD, then listing). */
 int azfs_lookup(struct azfs *fs, const char *path, struct attr *a);
+/* azfs_has_children: *out = 1 if anything but the "name/" marker is stored
+ * under blob name + "/". 0 or -errno. */
+int azfs_has_children(struct azfs *fs, const char *name, int *out);
+/* azfs_delete_if_exists: Delete Blob name; absent is success. 0 or -errno. */
+int azfs_delete_if_exists(struct azfs *fs, const char *name);
+
+/* ---- rename.c ---- */
+int azfs_rename(const char *from, const char *to, unsigned int flags);
 
 /* ---- read.c ---- */
 void azfs_ra_init(struct handle *h);

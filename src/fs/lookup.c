@@ -75,9 +75,37 @@ out_free:
 }
 
 /*
+ * remember: a listed entry of dir goes into the attribute cache, as a
+ * readdir's would: a blob with props, a directory without (the blobs come
+ * first in the loop, so a directory wins over a blob of the same name).
+ * What an open file has staged wins over the listing.
+ */
+static void remember(struct azfs *fs, const char *dir, const char *rel,
+		     const struct blob_props *props)
+{
+	char *path = azfs_child_path(dir, rel);
+	uint64_t size;
+	struct attr a;
+
+	if (!path)
+		return;
+	memset(&a, 0, sizeof(a));
+	if (props) {
+		azfs_attr_from_props(props, &a);
+	} else {
+		a.kind = ATTR_DIR;
+		a.mtime = azfs_now();
+	}
+	if (!node_size(fs, path, &size))
+		cache_put(fs, path, &a);
+	free(path);
+}
+
+/*
  * snapshot: one List Blobs page (at most SNAP_MAX) of path's directory,
  * handed to cache_dir_snapshot: for a second, the names a loop creating
- * files asks for are answered from it. A directory with more names is
+ * files asks for are answered from it; its entries go into the attribute
+ * cache like a readdir's. A directory with more names is
  * marked too big; a failed listing leaves the lookups to the server.
  */
 static void snapshot(struct azfs *fs, const char *path)
@@ -122,6 +150,8 @@ static void snapshot(struct azfs *fs, const char *path)
 			continue;
 		if (!(names[n] = str_ndup(full + plen, l)))
 			break;
+		remember(fs, dir, names[n], i < pg.n_items && !full[plen + l] ?
+			 &pg.items[i].props : NULL);
 		n++;
 	}
 	if (i == pg.n_items + pg.n_prefixes) {
@@ -172,6 +202,10 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 	rc = cache_dir_absent(fs, path);
 	if (rc == 2) {
 		snapshot(fs, path);
+		if (cache_get(fs, path, a)) {
+			rc = a->kind == ATTR_NONE ? -ENOENT : 0;
+			goto out_free;
+		}
 		rc = cache_dir_absent(fs, path);
 	}
 	if (rc == 1) {
@@ -236,3 +270,39 @@ out_free:
 	return rc;
 }
 
+/* azfs_has_children: *out = 1 if anything but the "name/" marker is stored
+ * under name + "/". 0 or -errno. */
+int azfs_has_children(struct azfs *fs, const char *name, int *out)
+{
+	struct blob_list_page pg;
+	struct blob_error e;
+	char *prefix = NULL;
+	size_t i;
+	int rc;
+
+	if (asprintf(&prefix, "%s%s", name, *name ? "/" : "") < 0)
+		return -ENOMEM;
+	memset(&pg, 0, sizeof(pg));
+	rc = blob_list(&fs->blob, prefix, "/", NULL, 3, &pg, &e);
+	if (rc < 0) {
+		rc = azfs_fail("List Blobs", prefix, &e);
+		goto out_free;
+	}
+	*out = pg.n_prefixes > 0;
+	for (i = 0; i < pg.n_items; i++)
+		if (strcmp(pg.items[i].name, prefix) != 0)
+			*out = 1;
+	blob_list_page_release(&pg);
+out_free:
+	free(prefix);
+	return rc;
+}
+
+int azfs_delete_if_exists(struct azfs *fs, const char *name)
+{
+	struct blob_error e;
+
+	if (blob_delete(&fs->blob, name, &e) == 0 || e.status == 404)
+		return 0;
+	return azfs_fail("Delete Blob", name, &e);
+}

@@ -33,7 +33,7 @@
 #include "util/str.h"
 
 #define PF_TTL 1.0           /* seconds prefetched bytes stay usable */
-#define PF_LIST_MAX 100000   /* a longer listing is not kept */
+#define PF_LIST_MAX 20000    /* a longer listing is not kept (~2 MiB) */
 
 enum { PF_FREE = 0, PF_LOADING, PF_READY, PF_FAILED };
 

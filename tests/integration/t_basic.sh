@@ -118,8 +118,10 @@ eq "40 new files in an unlisted directory: 40 Put Blob, at most 44 other request
   "$(azb_cnt_log | azb_json '`${j.ops.PutBlob} ${Object.values(j.ops).reduce((a, b) => a + b, 0) - j.ops.PutBlob <= 44 ? "yes" : "no"}`')"
 eq "the 40 files are on the server" 41 "$(azb_sdk list $C loop/ | wc -l)"
 azb_cnt_reset
-eq "a file looked up in a busy directory: one List Blobs, no HEAD" "s 1 0" \
-  "$(cat "$M3/loop/seed") $(azb_cnt_log | azb_json '`${j.ops.ListBlobs} ${j.ops.GetProperties || 0}`')"
+# (at most one: the create loop's listing of the directory may still
+# answer it)
+eq "a file looked up in a busy directory: at most one List Blobs, no HEAD" "s yes 0" \
+  "$(cat "$M3/loop/seed") $(azb_cnt_log | azb_json '`${j.ops.ListBlobs <= 1 ? "yes" : "no"} ${j.ops.GetProperties || 0}`')"
 # a listing never makes a name absent: a blob another client adds to a
 # directory just listed in full shows at once
 ls "$M3/loop" >/dev/null

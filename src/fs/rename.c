@@ -1,0 +1,212 @@
+/*
+ * rename.c -- rename(2): a blob is moved by Copy Blob (on the server, no
+ * bytes through this machine) and Delete Blob; a directory by moving every
+ * blob below it, in parallel. Neither is atomic: a failed copy keeps the
+ * source and removes the half-made destination.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/azfs.h"
+#include "util/log.h"
+#include "util/pool.h"
+#include "util/str.h"
+
+struct mv {
+	struct azfs *fs;
+	char **src;
+	char **dst;
+	size_t n;
+};
+
+/*
+ * move_blob: Copy Blob src -> dst (waiting for its end), then Delete src.
+ * known: src's attributes from a lookup, or NULL. Their ETag is the Copy
+ * Blob's source condition as it stands, which saves a Get Blob Properties;
+ * a stale one fails that condition (412), and the move then asks the
+ * server as it does without them.
+ */
+static int move_blob(struct azfs *fs, const char *src, const char *dst,
+		     const struct attr *known)
+{
+	struct blob_props p;
+	struct blob_error e;
+	int rc = -ESTALE;
+
+	if (known && known->etag[0] && !known->copy_pending)
+		rc = azfs_server_copy(fs, src, dst, known->etag, 1);
+	if (rc == -ESTALE) {
+		memset(&p, 0, sizeof(p));
+		if (blob_get_props(&fs->blob, src, &p, &e) < 0)
+			return azfs_fail("Get Blob Properties", src, &e);
+		if (p.copy.status == BLOB_COPY_PENDING) {
+			blob_props_release(&p);
+			return -EBUSY;
+		}
+		rc = azfs_server_copy(fs, src, dst, p.etag, 1);
+		blob_props_release(&p);
+	}
+	if (rc == -EIO) {
+		/* the copy failed or was aborted: its destination holds no
+		 * usable data, and the source stays where it is */
+		azfs_delete_if_exists(fs, dst);
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	return azfs_delete_if_exists(fs, src);
+}
+
+static int mv_one(void *ctx, size_t i)
+{
+	struct mv *m = ctx;
+
+	return move_blob(m->fs, m->src[i], m->dst[i], NULL);
+}
+
+static int mv_add(struct mv *m, size_t *cap, const char *src, const char *dst)
+{
+	if (m->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 64;
+		char **s = realloc(m->src, nc * sizeof(*s));
+
+		if (!s)
+			return -ENOMEM;
+		m->src = s;
+		s = realloc(m->dst, nc * sizeof(*s));
+		if (!s)
+			return -ENOMEM;
+		m->dst = s;
+		*cap = nc;
+	}
+	m->src[m->n] = str_ndup(src, strlen(src));
+	m->dst[m->n] = str_ndup(dst, strlen(dst));
+	m->n++;
+	return m->src[m->n - 1] && m->dst[m->n - 1] ? 0 : -ENOMEM;
+}
+
+static int rename_dir(struct azfs *fs, const char *from, const char *to,
+		      const struct attr *fa)
+{
+	struct mv m = { fs, NULL, NULL, 0 };
+	char *marker = NULL, *prefix = NULL, *dst = NULL;
+	size_t cap = 0, plen, i;
+	struct blob_error e;
+	int rc = 0;
+
+	if (asprintf(&prefix, "%s/", from) < 0)
+		return -ENOMEM;
+	plen = strlen(prefix);
+	do {
+		struct blob_list_page pg;
+
+		memset(&pg, 0, sizeof(pg));
+		if (blob_list(&fs->blob, prefix, NULL, marker, AZFS_LIST_PAGE, &pg, &e) < 0) {
+			rc = azfs_fail("List Blobs", prefix, &e);
+			goto out_free;
+		}
+		free(marker);
+		marker = pg.next_marker;
+		pg.next_marker = NULL;
+		for (i = 0; i < pg.n_items && rc == 0; i++) {
+			free(dst);
+			dst = NULL;
+			if (asprintf(&dst, "%s/%s", to, pg.items[i].name + plen) < 0)
+				rc = -ENOMEM;
+			else
+				rc = mv_add(&m, &cap, pg.items[i].name, dst);
+		}
+		blob_list_page_release(&pg);
+		if (rc < 0)
+			goto out_free;
+	} while (marker);
+	rc = pool_run(m.n, fs->o.parallel, mv_one, &m);
+	if (rc == 0 && fa->explicit_dir) {
+		struct blob_props p;
+		struct attr ma;
+
+		memset(&p, 0, sizeof(p));
+		if (blob_get_props(&fs->blob, from, &p, &e) == 0) {
+			azfs_attr_from_props(&p, &ma);
+			blob_props_release(&p);
+			rc = move_blob(fs, from, to, &ma);
+		}
+	}
+out_free:
+	for (i = 0; i < m.n; i++) {
+		free(m.src[i]);
+		free(m.dst[i]);
+	}
+	free(m.src);
+	free(m.dst);
+	free(dst);
+	free(marker);
+	free(prefix);
+	return rc;
+}
+
+int azfs_rename(const char *from, const char *to, unsigned int flags)
+{
+	struct azfs *fs = azfs_get();
+	char *src = NULL, *dst = NULL;
+	struct attr fa, ta;
+	struct node *n;
+	int rc, to_exists;
+
+	if (fs->o.read_only)
+		return -EROFS;
+	if (flags & RENAME_EXCHANGE)
+		return -EINVAL;
+	rc = azfs_lookup(fs, from, &fa);
+	if (rc < 0)
+		return rc;
+	to_exists = azfs_lookup(fs, to, &ta) == 0;
+	if (to_exists) {
+		if (flags & RENAME_NOREPLACE)
+			return -EEXIST;
+		if (ta.kind == ATTR_DIR && fa.kind != ATTR_DIR)
+			return -EISDIR;
+		if (ta.kind != ATTR_DIR && fa.kind == ATTR_DIR)
+			return -ENOTDIR;
+	}
+	src = azfs_blob_name(fs, from, &rc);
+	if (!src)
+		return rc;
+	dst = azfs_blob_name(fs, to, &rc);
+	if (!dst)
+		goto out_free;
+	if (to_exists && ta.kind == ATTR_DIR) {
+		int any = 0;
+
+		rc = azfs_has_children(fs, dst, &any);
+		if (rc == 0 && any)
+			rc = -ENOTEMPTY;
+		if (rc < 0)
+			goto out_free;
+	}
+	/* an open file with unsaved data is uploaded first */
+	n = node_find(fs, from);
+	if (n) {
+		rc = node_flush(fs, n);
+		node_put(fs, n);
+		if (rc < 0)
+			goto out_free;
+	}
+	if (fa.kind == ATTR_DIR)
+		rc = rename_dir(fs, src, dst, &fa);
+	else
+		rc = move_blob(fs, src, dst, &fa);
+	if (rc == 0)
+		node_rename(fs, from, to, dst);
+	cache_drop_tree(fs, from);
+	cache_drop_tree(fs, to);
+	cache_dir_changed(fs, from);
+	cache_dir_changed(fs, to);
+out_free:
+	free(src);
+	free(dst);
+	return rc;
+}
