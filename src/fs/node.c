@@ -542,6 +542,26 @@ ssize_t node_read_staged(struct azfs *fs, struct node *n, char *buf,
 }
 
 /*
+ * put_failed: -errno of a failed upload or commit of name, logged. A
+ * conditional one that met a conflict (412, or 409 for If-None-Match: *)
+ * is only info here: node_flush first checks whether the blob is our own
+ * commit whose answer was lost, and logs a real conflict itself.
+ */
+static int put_failed(const char *what, const char *name,
+		      const struct blob_put_opts *po, const struct blob_error *e)
+{
+	char msg[400];
+
+	blob_error_str(e, msg, sizeof(msg));
+	if (po && (po->if_match || po->if_none_match_any) &&
+	    (e->status == 412 || e->status == 409))
+		log_info("%s of %s: %s", what, name, msg);
+	else
+		log_error("%s of %s failed: %s", what, name, msg);
+	return -azfs_errno(e);
+}
+
+/*
  * upload_tail: commits an append as the blob's committed blocks plus new
  * blocks for the tail (Get Block List, Put Block, Put Block List with
  * If-Match), so the bytes already on the server are not sent again.
@@ -633,13 +653,8 @@ static int ul_one(void *ctx, size_t k)
 	int rc = 0;
 
 	if (blob_put_block_fd(&u->fs->blob, u->name, u->ids[i], u->fd, off, len,
-			      &e) < 0) {
-		char msg[400];
-
-		log_error("upload of %s failed: %s", u->name,
-			  blob_error_str(&e, msg, sizeof(msg)));
-		rc = -azfs_errno(&e);
-	}
+			      &e) < 0)
+		rc = put_failed("upload", u->name, NULL, &e);
 	return rc;
 }
 
@@ -798,13 +813,8 @@ static int upload_blocks(struct azfs *fs, struct node *n, const char *name,
 	rc = pool_run(nt, fs->o.parallel, ul_one, &u);
 	if (rc < 0)
 		goto out_free;
-	if (blob_put_block_list(&fs->blob, name, u.ids, nb, po, etag, &e) < 0) {
-		char msg[400];
-
-		log_error("commit of %s failed: %s", name,
-			  blob_error_str(&e, msg, sizeof(msg)));
-		rc = -azfs_errno(&e);
-	}
+	if (blob_put_block_list(&fs->blob, name, u.ids, nb, po, etag, &e) < 0)
+		rc = put_failed("commit", name, po, &e);
 	log_debug("%s: committed %zu blocks, %zu sent at commit", name, nb, nt);
 out_free:
 	for (i = 0; u.ids && i < nb; i++)
@@ -830,13 +840,8 @@ static int upload_small(struct azfs *fs, const char *name, int fd,
 		rc = got < 0 ? -errno : -EIO;
 		goto out_free;
 	}
-	if (blob_put(&fs->blob, name, buf, (size_t)size, po, etag, &e) < 0) {
-		char msg[400];
-
-		log_error("upload of %s failed: %s", name,
-			  blob_error_str(&e, msg, sizeof(msg)));
-		rc = -azfs_errno(&e);
-	}
+	if (blob_put(&fs->blob, name, buf, (size_t)size, po, etag, &e) < 0)
+		rc = put_failed("upload", name, po, &e);
 out_free:
 	free(buf);
 	return rc;
@@ -974,9 +979,14 @@ int node_flush(struct azfs *fs, struct node *n)
 		else
 			rc = upload_blocks(fs, n, name, size, &po, etag);
 	}
-	if ((rc == -ESTALE || rc == -EEXIST) && (po.if_match || po.if_none_match_any) &&
-	    own_commit(fs, name, size, &mtime_sent, etag))
-		rc = 0;
+	if ((rc == -ESTALE || rc == -EEXIST) && (po.if_match || po.if_none_match_any)) {
+		if (own_commit(fs, name, size, &mtime_sent, etag))
+			rc = 0;
+		else
+			log_error("upload of %s refused: %s on the server meanwhile; the data stays in the staging file",
+				  name, rc == -EEXIST ? "another client made the blob"
+				  : "another client changed the blob");
+	}
 	pthread_mutex_lock(&fs->lock);
 	if (rc == 0) {
 		n->dirty = 0;
