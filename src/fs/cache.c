@@ -334,20 +334,22 @@ void cache_dir_looked_up(struct azfs *fs, const char *path, int absent)
 	pthread_mutex_unlock(&fs->lock);
 }
 
+/* stash_clear: empties a kept page's slot (fs->lock held, or at exit). */
+static void stash_clear(struct page_stash *st)
+{
+	free(st->path);
+	st->path = NULL;
+	blob_list_page_release(&st->pg);
+}
+
 /* stash_drop_locked: forgets the kept first page of dir (fs->lock held). */
 static void stash_drop_locked(struct azfs *fs, const char *dir)
 {
 	int i;
 
-	for (i = 0; i < AZFS_STASH_SLOTS; i++) {
-		struct page_stash *st = &fs->stash[i];
-
-		if (st->path && strcmp(st->path, dir) == 0) {
-			free(st->path);
-			st->path = NULL;
-			blob_list_page_release(&st->pg);
-		}
-	}
+	for (i = 0; i < AZFS_STASH_SLOTS; i++)
+		if (fs->stash[i].path && strcmp(fs->stash[i].path, dir) == 0)
+			stash_clear(&fs->stash[i]);
 }
 
 void cache_dir_changed(struct azfs *fs, const char *path)
@@ -401,11 +403,8 @@ void cache_drop_tree(struct azfs *fs, const char *path)
 	for (i = 0; i < AZFS_STASH_SLOTS; i++) {
 		struct page_stash *st = &fs->stash[i];
 
-		if (st->path && strncmp(st->path, path, n) == 0) {
-			free(st->path);
-			st->path = NULL;
-			blob_list_page_release(&st->pg);
-		}
+		if (st->path && strncmp(st->path, path, n) == 0)
+			stash_clear(st);
 	}
 	for (i = 0; i < fs->cache_buckets; i++) {
 		struct cache_entry **pp = &fs->cache[i], *e;
@@ -437,8 +436,7 @@ void stash_put(struct azfs *fs, const char *path, struct blob_list_page *pg)
 	}
 	pthread_mutex_lock(&fs->lock);
 	st = &fs->stash[fs->stash_next++ % AZFS_STASH_SLOTS];
-	free(st->path);
-	blob_list_page_release(&st->pg);
+	stash_clear(st);
 	st->path = p;
 	st->pg = *pg;
 	st->expires = mono_now() + (fs->o.attr_timeout < 2 ? fs->o.attr_timeout : 2);
@@ -461,11 +459,8 @@ int stash_take(struct azfs *fs, const char *path, struct blob_list_page *pg)
 			*pg = st->pg;
 			memset(&st->pg, 0, sizeof(st->pg));
 			hit = 1;
-		} else {
-			blob_list_page_release(&st->pg);
 		}
-		free(st->path);
-		st->path = NULL;
+		stash_clear(st);
 		break;
 	}
 	pthread_mutex_unlock(&fs->lock);
@@ -476,9 +471,6 @@ void stash_release(struct azfs *fs)
 {
 	int i;
 
-	for (i = 0; i < AZFS_STASH_SLOTS; i++) {
-		free(fs->stash[i].path);
-		fs->stash[i].path = NULL;
-		blob_list_page_release(&fs->stash[i].pg);
-	}
+	for (i = 0; i < AZFS_STASH_SLOTS; i++)
+		stash_clear(&fs->stash[i]);
 }
