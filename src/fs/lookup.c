@@ -204,6 +204,9 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 		snapshot(fs, path);
 		if (cache_get(fs, path, a)) {
 			rc = a->kind == ATTR_NONE ? -ENOENT : 0;
+			/* a name that exists ends the loop, as from the server */
+			if (rc == 0)
+				cache_dir_looked_up(fs, path, 0);
 			goto out_free;
 		}
 		rc = cache_dir_absent(fs, path);
