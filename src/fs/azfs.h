@@ -247,6 +247,13 @@ void cache_release(struct azfs *fs);
 /* cache_get: 1 and *a when a fresh entry exists, else 0. */
 int cache_get(struct azfs *fs, const char *path, struct attr *a);
 void cache_put(struct azfs *fs, const char *path, const struct attr *a);
+/*
+ * cache_remember: entry name of directory dir, listed with attributes *a,
+ * goes into the cache -- unless an open file has it staged, whose size
+ * then replaces a->size. 0, or -1 out of memory.
+ */
+int cache_remember(struct azfs *fs, const char *dir, const char *name,
+		   struct attr *a);
 void cache_drop(struct azfs *fs, const char *path);
 /* cache_drop_tree: drops path and everything below it. */
 void cache_drop_tree(struct azfs *fs, const char *path);

@@ -383,6 +383,19 @@ double cache_now(void)
 	return mono_now();
 }
 
+int cache_remember(struct azfs *fs, const char *dir, const char *name,
+		   struct attr *a)
+{
+	char *path = azfs_child_path(dir, name);
+
+	if (!path)
+		return -1;
+	if (!node_size(fs, path, &a->size))
+		cache_put(fs, path, a);
+	free(path);
+	return 0;
+}
+
 void cache_drop(struct azfs *fs, const char *path)
 {
 	struct cache_entry *e;

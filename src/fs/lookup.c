@@ -75,33 +75,6 @@ out_free:
 }
 
 /*
- * remember: a listed entry of dir goes into the attribute cache, as a
- * readdir's would: a blob with props, a directory without (the blobs come
- * first in the loop, so a directory wins over a blob of the same name).
- * What an open file has staged wins over the listing.
- */
-static void remember(struct azfs *fs, const char *dir, const char *rel,
-		     const struct blob_props *props)
-{
-	char *path = azfs_child_path(dir, rel);
-	uint64_t size;
-	struct attr a;
-
-	if (!path)
-		return;
-	memset(&a, 0, sizeof(a));
-	if (props) {
-		azfs_attr_from_props(props, &a);
-	} else {
-		a.kind = ATTR_DIR;
-		a.mtime = azfs_now();
-	}
-	if (!node_size(fs, path, &size))
-		cache_put(fs, path, &a);
-	free(path);
-}
-
-/*
  * snapshot: one List Blobs page (at most SNAP_MAX) of path's directory,
  * handed to cache_dir_snapshot: for a second, the names a loop creating
  * files asks for are answered from it; its entries go into the attribute
@@ -116,6 +89,7 @@ static void snapshot(struct azfs *fs, const char *path)
 	char *dir, *name = NULL, *prefix = NULL, **names = NULL;
 	size_t plen, i, n = 0;
 	double taken = cache_now();
+	struct attr a;
 	int rc;
 
 	dir = slash == path ? str_ndup("/", 1) : str_ndup(path, (size_t)(slash - path));
@@ -150,8 +124,16 @@ static void snapshot(struct azfs *fs, const char *path)
 			continue;
 		if (!(names[n] = str_ndup(full + plen, l)))
 			break;
-		remember(fs, dir, names[n], i < pg.n_items && !full[plen + l] ?
-			 &pg.items[i].props : NULL);
+		/* like a readdir's: the blobs come first, so a directory
+		 * wins over a blob of the same name */
+		memset(&a, 0, sizeof(a));
+		if (i < pg.n_items && !full[plen + l]) {
+			azfs_attr_from_props(&pg.items[i].props, &a);
+		} else {
+			a.kind = ATTR_DIR;
+			a.mtime = azfs_now();
+		}
+		cache_remember(fs, dir, names[n], &a);
 		n++;
 	}
 	if (i == pg.n_items + pg.n_prefixes) {

@@ -172,15 +172,10 @@ static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		char *child;
-
 		if (i > 0 && strcmp(d[i].name, d[i - 1].name) == 0)
 			continue;
-		if (!(child = azfs_child_path(dir, d[i].name)))
+		if (cache_remember(fs, dir, d[i].name, &d[i].a) < 0)
 			return -ENOMEM;
-		if (!node_size(fs, child, &d[i].a.size))
-			cache_put(fs, child, &d[i].a);
-		free(child);
 	}
 	return 0;
 }
