@@ -142,6 +142,19 @@ int blob_read(struct blob_client *c, const char *name, uint64_t off,
 	      size_t len, void *buf, size_t *got, const char *if_match,
 	      struct blob_error *err);
 
+/*
+ * blob_read_stream: Get Blob of bytes [off, off+len) handed to sink as they
+ * arrive (http.h: the sink may block, and stops the transfer by returning
+ * less than it was given: code "Cancelled", transport HTTP_ERR_CANCELLED).
+ * *got receives the bytes the sink took, also on failure: a transfer cut
+ * after some bytes is not retried (the caller goes on from off + *got).
+ * An answer that does not start at off fails with MalformedResponse before
+ * the sink sees a byte.
+ */
+int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
+		     uint64_t len, http_sink sink, void *arg, uint64_t *got,
+		     struct blob_error *err);
+
 /* Put Blob (BlockBlob) of len bytes; etag_out (BLOB_ETAG_MAX) may be NULL. */
 int blob_put(struct blob_client *c, const char *name, const void *data,
 	     size_t len, const struct blob_put_opts *o, char *etag_out,

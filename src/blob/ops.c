@@ -203,6 +203,19 @@ static int range_matches(const struct http_response *resp, uint64_t off)
 	       end - start + 1 == (unsigned long long)resp->recv_len;
 }
 
+static void malformed(struct blob_error *err, const struct http_response *resp,
+		      uint64_t off, uint64_t len)
+{
+	memset(err, 0, sizeof(*err));
+	err->status = resp->status;
+	snprintf(err->code, sizeof(err->code), "MalformedResponse");
+	snprintf(err->message, sizeof(err->message),
+		 "the Get Blob answer (HTTP %ld, %zu bytes) does not hold bytes %llu-%llu",
+		 resp->status, resp->recv_len, (unsigned long long)off,
+		 (unsigned long long)(off + len - 1));
+	log_info("Get Blob: %s", err->message);
+}
+
 int blob_read(struct blob_client *c, const char *name, uint64_t off,
 	      size_t len, void *buf, size_t *got, const char *if_match,
 	      struct blob_error *err)
@@ -223,14 +236,7 @@ int blob_read(struct blob_client *c, const char *name, uint64_t off,
 		hdrs_addf(&h, "If-Match: %s", if_match);
 	rc = send(c, &r, &h, &resp, err);
 	if (rc == 0 && !range_matches(&resp, off)) {
-		memset(err, 0, sizeof(*err));
-		err->status = resp.status;
-		snprintf(err->code, sizeof(err->code), "MalformedResponse");
-		snprintf(err->message, sizeof(err->message),
-			 "the Get Blob answer (HTTP %ld, %zu bytes) does not hold bytes %llu-%llu",
-			 resp.status, resp.recv_len, (unsigned long long)off,
-			 (unsigned long long)(off + len - 1));
-		log_info("Get Blob: %s", err->message);
+		malformed(err, &resp, off, len);
 		rc = -1;
 	} else if (rc == 0) {
 		*got = resp.recv_len;
@@ -238,6 +244,71 @@ int blob_read(struct blob_client *c, const char *name, uint64_t off,
 		/* InvalidRange: the offset is at or past the end */
 		*got = 0;
 		rc = 0;
+	}
+	http_response_release(&resp);
+	hdrs_release(&h);
+	return rc;
+}
+
+/* range_starts: the answer's body begins at byte off of the blob. */
+static int range_starts(const struct http_response *resp, uint64_t off)
+{
+	const char *v = http_response_header(resp, "content-range");
+	unsigned long long start;
+
+	if (resp->status == 200)
+		return off == 0;
+	return resp->status == 206 && v &&
+	       sscanf(v, "bytes %llu-", &start) == 1 && start == off;
+}
+
+struct stream {
+	http_sink sink;
+	void *arg;
+	uint64_t off;
+	int checked, bad;
+};
+
+static size_t stream_sink(void *arg, const struct http_response *resp,
+			  const void *data, size_t len)
+{
+	struct stream *s = arg;
+
+	if (!s->checked) {
+		if (!range_starts(resp, s->off)) {
+			s->bad = 1;
+			return 0;
+		}
+		s->checked = 1;
+	}
+	return s->sink(s->arg, resp, data, len);
+}
+
+int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
+		     uint64_t len, http_sink sink, void *arg, uint64_t *got,
+		     struct blob_error *err)
+{
+	struct stream s = { .sink = sink, .arg = arg, .off = off };
+	struct blob_req r = { .op = "Get Blob", .method = "GET", .name = name,
+			      .recv_sink = stream_sink, .recv_arg = &s };
+	struct http_response resp;
+	struct hdrs h = { 0 };
+	int rc;
+
+	*got = 0;
+	if (len == 0)
+		return 0;
+	hdrs_addf(&h, "x-ms-range: bytes=%llu-%llu", (unsigned long long)off,
+		  (unsigned long long)(off + len - 1));
+	rc = send(c, &r, &h, &resp, err);
+	*got = resp.recv_len;
+	if (s.bad || (rc == 0 && !range_matches(&resp, off))) {
+		malformed(err, &resp, off, len);
+		rc = -1;
+	} else if (rc < 0 && err->status == 416) {
+		rc = 0; /* InvalidRange: the offset is at or past the end */
+	} else if (rc < 0 && err->transport == HTTP_ERR_CANCELLED) {
+		snprintf(err->code, sizeof(err->code), "Cancelled");
 	}
 	http_response_release(&resp);
 	hdrs_release(&h);

@@ -276,11 +276,14 @@ int blob_request(struct blob_client *c, const struct blob_req *r,
 	hr.body_len = r->body_len;
 	hr.recv_buf = r->recv_buf;
 	hr.recv_cap = r->recv_cap;
+	hr.recv_sink = r->recv_sink;
+	hr.recv_arg = r->recv_arg;
 	hr.body_max = r->body_max;
 	hr.idempotent = !r->not_idempotent;
 	if (http_client_perform(c->http, &hr, resp) < 0) {
 		fill_error(resp, err);
-		log_info("%s: %s", r->op, resp->errmsg);
+		log_msg(resp->err == HTTP_ERR_CANCELLED ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+			"%s: %s", r->op, resp->errmsg);
 		goto out_free;
 	}
 	if (resp->status < 200 || resp->status >= 300) {

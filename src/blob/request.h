@@ -24,6 +24,8 @@ struct blob_req {
 	size_t body_len;
 	void *recv_buf;
 	size_t recv_cap;
+	http_sink recv_sink;      /* instead of recv_buf (http.h) */
+	void *recv_arg;
 	size_t body_max;
 	int not_idempotent;       /* never resend after a dropped connection */
 };

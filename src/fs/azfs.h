@@ -170,30 +170,47 @@ struct azfs {
 	struct prefetch pf;    /* (L) prefetch.c */
 };
 
-/* read-ahead per sequential handle: RA_SLOTS ranged GETs of RA_CHUNK bytes
- * in flight (a build may set others, -DRA_SLOTS=2, to measure them) */
-#ifndef RA_SLOTS
-#define RA_SLOTS 2
+/*
+ * read-ahead per sequential handle (read.c): RA_STREAMS ranged GETs of up
+ * to RA_SPAN bytes in flight, each flowing into a ring of RA_RING bytes
+ * that the reader drains while the bytes arrive (a build may set others,
+ * -DRA_SPAN=..., to measure them). Memory: RA_STREAMS x RA_RING.
+ */
+#ifndef RA_STREAMS
+#define RA_STREAMS 2
 #endif
-#ifndef RA_CHUNK
-#define RA_CHUNK (16u << 20)
+#ifndef RA_RING
+#define RA_RING (16u << 20)
+#endif
+#ifndef RA_SPAN
+#define RA_SPAN (64u << 20)
 #endif
 
-/* One chunk of read-ahead: bytes [off, off+len) of blob version gen. */
-struct ra_slot {
-	char *buf;             /* RA_CHUNK bytes, allocated on first use */
-	uint64_t off;
-	size_t len;
+/*
+ * One stream: a GET of bytes [start, end) of blob version gen. Byte p is
+ * at ring[p % RA_RING] while lo <= p < hi; hi is where the arrived bytes
+ * end. lo > hi asks the GET to drop bytes up to lo (the reader skipped
+ * them).
+ */
+struct ra_stream {
+	char *ring;            /* RA_RING bytes, allocated on first use */
+	uint64_t start, end;
+	uint64_t lo, hi;
 	uint64_t gen;
-	int state;             /* empty, loading, ready, failed (read.c) */
-	int err;               /* -errno of a failed load */
+	int state;             /* idle, running, done, failed (read.c) */
+	int eof;               /* done before end: the blob ends at hi */
+	int cancel;            /* the reader wants the GET stopped */
+	int err;               /* -errno of a failed GET */
 };
 
 /* Read-ahead state of one handle; every field guarded by fs->lock. */
 struct readahead {
-	struct ra_slot slot[RA_SLOTS];
+	struct ra_stream st[RA_STREAMS];
 	uint64_t next_off;     /* where the last read ended */
-	pthread_cond_t cond;   /* signalled when a load ends */
+	pthread_cond_t cond;   /* bytes arrived, or a GET ended */
+	pthread_cond_t room;   /* ring space freed, or a GET cancelled */
+	int read_waits;        /* readers waiting on cond */
+	int fill_waits;        /* GETs waiting on room */
 };
 
 /* Handle behind fi->fh. */

@@ -1,19 +1,27 @@
 /*
- * read.c -- reads of blobs that are not staged: ranged Get Blob, with a
- * read-ahead pipeline for sequential readers.
+ * read.c -- reads of blobs that are not staged: ranged Get Blob, streamed
+ * ahead of sequential readers.
  *
  * A handle that reads sequentially (each read starts near where the last
- * one ended) keeps RA_SLOTS chunk-aligned ranges of RA_CHUNK bytes in
- * flight ahead of the reader, each fetched by its own ranged GET on its
- * own thread. As the reader passes a chunk its slot is reused for the next
- * chunk beyond the horizon, so the connection pool always has work and the
- * reader mostly copies from memory. Random reads go straight to the server
- * for exactly the bytes asked. Memory per sequential handle: RA_SLOTS x
- * RA_CHUNK.
+ * one ended) keeps RA_STREAMS GETs in flight: one for the span of RA_SPAN
+ * bytes the reader is in, the others for the spans after it. A GET's bytes
+ * flow into its stream's ring of RA_RING bytes as they arrive; the reader
+ * copies them out as soon as they are there, and the GET waits (the
+ * server's TCP window closes) while its ring is full. So one request moves
+ * RA_SPAN bytes while memory stays at RA_STREAMS x RA_RING: few large
+ * requests, which is what a server's per-request cost rewards, and no
+ * stall at the edge of a chunk. When the reader enters a span, the stream
+ * of the span it left starts on the next one.
  *
- * Locks: every field of struct readahead is guarded by fs->lock; loaders
- * fill a slot's buffer without it (the slot is LOADING, nobody else
- * touches it) and signal ra.cond when done.
+ * A GET cut after some bytes (a dropped connection) starts again where the
+ * bytes stopped; one that fails before its first byte (after the HTTP
+ * layer's retries) fails the read. Random reads, and bytes a stream no
+ * longer holds, go straight to the server for exactly the bytes asked.
+ *
+ * Locks: every field of struct readahead is guarded by fs->lock. A GET
+ * copies into ring space no reader can see (at and beyond hi) without the
+ * lock; only the reader moves lo, and only forward, so that space stays
+ * the GET's. A stream's ring is reused only after its GET has returned.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,82 +34,164 @@
 #include "util/pool.h"
 
 #define RA_SLACK (8u << 20) /* how far from the last end still counts as sequential */
+#define RA_LAG (2u << 20)   /* bytes kept behind the reader, for reads that come out of order */
 
-enum { SLOT_EMPTY = 0, SLOT_LOADING, SLOT_READY, SLOT_FAILED };
+enum { ST_IDLE = 0, ST_RUNNING, ST_DONE, ST_FAILED };
 
 void azfs_ra_init(struct handle *h)
 {
 	h->size_hint = UINT64_MAX;
 	memset(&h->ra, 0, sizeof(h->ra));
 	pthread_cond_init(&h->ra.cond, NULL);
+	pthread_cond_init(&h->ra.room, NULL);
+}
+
+/* running: how many GETs of ra are still out (fs->lock held). */
+static int running(const struct readahead *ra)
+{
+	int i, n = 0;
+
+	for (i = 0; i < RA_STREAMS; i++)
+		n += ra->st[i].state == ST_RUNNING;
+	return n;
 }
 
 void azfs_ra_release(struct azfs *fs, struct handle *h)
 {
-	int i, busy;
+	struct readahead *ra = &h->ra;
+	int i;
 
 	pthread_mutex_lock(&fs->lock);
-	do {
-		busy = 0;
-		for (i = 0; i < RA_SLOTS; i++)
-			if (h->ra.slot[i].state == SLOT_LOADING)
-				busy = 1;
-		if (busy)
-			pthread_cond_wait(&h->ra.cond, &fs->lock);
-	} while (busy);
+	for (i = 0; i < RA_STREAMS; i++)
+		ra->st[i].cancel = 1;
+	pthread_cond_broadcast(&ra->room);
+	while (running(ra))
+		pthread_cond_wait(&ra->cond, &fs->lock);
 	pthread_mutex_unlock(&fs->lock);
-	for (i = 0; i < RA_SLOTS; i++)
-		buf_big_free(h->ra.slot[i].buf, RA_CHUNK);
-	memset(&h->ra, 0, sizeof(h->ra));
+	for (i = 0; i < RA_STREAMS; i++)
+		buf_big_free(ra->st[i].ring, RA_RING);
+	memset(ra, 0, sizeof(*ra));
 	pthread_cond_destroy(&h->ra.cond);
+	pthread_cond_destroy(&h->ra.room);
 }
 
 struct load {
 	struct azfs *fs;
 	struct handle *h;
-	struct ra_slot *s;
+	struct ra_stream *s;
 	char *name;
-	uint64_t off;
 };
+
+/* ring_put / ring_get: n bytes at blob offset p into / out of the ring. */
+static void ring_put(char *ring, uint64_t p, const char *src, size_t n)
+{
+	size_t at = (size_t)(p % RA_RING), first = RA_RING - at < n ? RA_RING - at : n;
+
+	memcpy(ring + at, src, first);
+	memcpy(ring, src + first, n - first);
+}
+
+static void ring_get(const char *ring, uint64_t p, char *dst, size_t n)
+{
+	size_t at = (size_t)(p % RA_RING), first = RA_RING - at < n ? RA_RING - at : n;
+
+	memcpy(dst, ring + at, first);
+	memcpy(dst + first, ring, n - first);
+}
+
+/* sink: the GET's next bytes into the ring, waiting for room. Returns
+ * less than len (ending the GET) once the stream is cancelled. */
+static size_t sink(void *arg, const struct http_response *resp,
+		   const void *data, size_t len)
+{
+	struct load *l = arg;
+	struct ra_stream *s = l->s;
+	struct readahead *ra = &l->h->ra;
+	const char *p = data;
+	size_t left = len;
+
+	(void)resp;
+	pthread_mutex_lock(&l->fs->lock);
+	while (left > 0 && !s->cancel) {
+		uint64_t hi = s->hi, room;
+		size_t n;
+
+		if (hi < s->lo) {
+			/* the reader went past these bytes: drop them */
+			n = s->lo - hi < left ? (size_t)(s->lo - hi) : left;
+			s->hi += n;
+			p += n;
+			left -= n;
+			continue;
+		}
+		room = RA_RING - (hi - s->lo);
+		if (room == 0) {
+			ra->fill_waits++;
+			pthread_cond_wait(&ra->room, &l->fs->lock);
+			ra->fill_waits--;
+			continue;
+		}
+		n = room < left ? (size_t)room : left;
+		pthread_mutex_unlock(&l->fs->lock);
+		ring_put(s->ring, hi, p, n);
+		pthread_mutex_lock(&l->fs->lock);
+		s->hi += n;
+		p += n;
+		left -= n;
+		if (ra->read_waits)
+			pthread_cond_broadcast(&ra->cond);
+	}
+	pthread_mutex_unlock(&l->fs->lock);
+	return len - left;
+}
 
 static void *load_thread(void *arg)
 {
 	struct load *l = arg;
+	struct ra_stream *s = l->s;
 	struct blob_error e;
-	size_t got = 0;
-	int rc = 0;
+	uint64_t got = 0, from = s->start;
+	int rc;
 
-	if (blob_read(&l->fs->blob, l->name, l->off, RA_CHUNK, l->s->buf, &got,
-		      NULL, &e) < 0)
-		rc = -azfs_errno(&e);
+	/* start and end stay put while the stream runs */
+	rc = blob_read_stream(&l->fs->blob, l->name, from, s->end - from, sink,
+			      l, &got, &e);
 	pthread_mutex_lock(&l->fs->lock);
-	l->s->state = rc < 0 ? SLOT_FAILED : SLOT_READY;
-	l->s->err = rc;
-	l->s->len = got;
+	if (s->cancel) {
+		s->state = ST_IDLE;
+	} else if (rc < 0) {
+		s->state = ST_FAILED;
+		s->err = -azfs_errno(&e);
+	} else {
+		s->state = ST_DONE;
+		s->eof = s->hi < s->end;
+	}
 	pthread_cond_broadcast(&l->h->ra.cond);
 	pthread_mutex_unlock(&l->fs->lock);
-	if (rc < 0)
-		log_debug("read-ahead of %s at %llu failed: %s", l->name,
-			  (unsigned long long)l->off, strerror(-rc));
+	if (rc < 0 && e.transport != HTTP_ERR_CANCELLED)
+		log_debug("read-ahead of %s at %llu cut after %llu bytes: %s",
+			  l->name, (unsigned long long)from,
+			  (unsigned long long)got, strerror(azfs_errno(&e)));
 	free(l->name);
 	free(l);
 	return NULL;
 }
 
-/* start_load: slot s fetches the chunk at off (fs->lock held). */
-static int start_load(struct azfs *fs, struct handle *h, struct ra_slot *s,
-		      const char *name, uint64_t gen, uint64_t off)
+/* start: stream s fetches bytes [from, end) of version gen (fs->lock
+ * held, s not running). */
+static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
+		 const char *name, uint64_t gen, uint64_t from, uint64_t end)
 {
 	struct load *l;
 
-	if (!s->buf) {
-		/* present from the start: the part of the chunk the blob fills */
-		uint64_t fill = RA_CHUNK;
+	if (!s->ring) {
+		/* present from the start: the part of the ring the blob fills */
+		uint64_t fill = RA_RING;
 
 		if (h->size_hint != UINT64_MAX)
-			fill = h->size_hint > off ? h->size_hint - off : 0;
-		s->buf = buf_big_alloc(RA_CHUNK, fill < RA_CHUNK ? (size_t)fill : RA_CHUNK);
-		if (!s->buf)
+			fill = h->size_hint > from ? h->size_hint - from : 0;
+		s->ring = buf_big_alloc(RA_RING, fill < RA_RING ? (size_t)fill : RA_RING);
+		if (!s->ring)
 			return -ENOMEM;
 	}
 	l = calloc(1, sizeof(*l));
@@ -112,13 +202,17 @@ static int start_load(struct azfs *fs, struct handle *h, struct ra_slot *s,
 	l->fs = fs;
 	l->h = h;
 	l->s = s;
-	l->off = off;
-	s->off = off;
+	s->start = s->lo = s->hi = from;
+	s->end = end;
 	s->gen = gen;
-	s->len = 0;
-	s->state = SLOT_LOADING;
+	s->eof = 0;
+	s->cancel = 0;
+	s->err = 0;
+	s->state = ST_RUNNING;
+	log_debug("read-ahead of %s: bytes %llu-%llu", name,
+		  (unsigned long long)from, (unsigned long long)(end - 1));
 	if (pool_detach(load_thread, l) < 0) {
-		s->state = SLOT_EMPTY;
+		s->state = ST_IDLE;
 		free(l->name);
 		free(l);
 		return -EAGAIN;
@@ -126,49 +220,76 @@ static int start_load(struct azfs *fs, struct handle *h, struct ra_slot *s,
 	return 0;
 }
 
-/* find: the slot holding (or fetching) the chunk at chunk_off. */
-static struct ra_slot *find(struct readahead *ra, uint64_t chunk_off,
-			    uint64_t gen)
+/* forget: s need not keep the bytes before lo any more (fs->lock held). */
+static void forget(struct readahead *ra, struct ra_stream *s, uint64_t lo)
+{
+	s->lo = lo;
+	if (ra->fill_waits)
+		pthread_cond_broadcast(&ra->room);
+}
+
+/* covering: the stream whose span holds pos of version gen. */
+static struct ra_stream *covering(struct readahead *ra, uint64_t pos,
+				  uint64_t gen)
 {
 	int i;
 
-	for (i = 0; i < RA_SLOTS; i++) {
-		struct ra_slot *s = &ra->slot[i];
+	for (i = 0; i < RA_STREAMS; i++) {
+		struct ra_stream *s = &ra->st[i];
 
-		if (s->state != SLOT_EMPTY && s->off == chunk_off && s->gen == gen)
+		if (s->state != ST_IDLE && s->gen == gen && pos >= s->start &&
+		    pos < s->end)
 			return s;
 	}
 	return NULL;
 }
 
 /*
- * schedule: makes the RA_SLOTS chunks from first on be fetched, reusing
- * slots that hold chunks behind first or of an older version (fs->lock
- * held).
+ * schedule: makes streams run for the span holding pos (from pos on) and
+ * the RA_STREAMS - 1 spans after it, reusing streams that serve none of
+ * them. A GET still running far from them is cancelled, and its stream
+ * taken on a later call (fs->lock held).
  */
 static void schedule(struct azfs *fs, struct handle *h, const char *name,
-		     uint64_t gen, uint64_t first)
+		     uint64_t gen, uint64_t pos)
 {
 	struct readahead *ra = &h->ra;
-	uint64_t off;
+	uint64_t first = pos / RA_SPAN * RA_SPAN;
+	uint64_t window = first + (uint64_t)RA_STREAMS * RA_SPAN;
 	int k, i;
 
-	for (k = 0; k < RA_SLOTS; k++) {
-		off = first + (uint64_t)k * RA_CHUNK;
-		if (h->size_hint != UINT64_MAX && off >= h->size_hint && k > 0)
-			break;
-		if (find(ra, off, gen))
-			continue;
-		for (i = 0; i < RA_SLOTS; i++) {
-			struct ra_slot *s = &ra->slot[i];
+	for (k = 0; k < RA_STREAMS; k++) {
+		uint64_t from = k == 0 ? pos : first + (uint64_t)k * RA_SPAN;
+		uint64_t end = first + (uint64_t)(k + 1) * RA_SPAN;
 
-			if (s->state == SLOT_LOADING)
+		/* past the end known at open: a direct read finds out */
+		if (h->size_hint != UINT64_MAX && from >= h->size_hint)
+			break;
+		if (covering(ra, from, gen))
+			continue;
+		if (h->size_hint != UINT64_MAX && h->size_hint > from && end > h->size_hint)
+			end = h->size_hint;
+		for (i = 0; i < RA_STREAMS; i++) {
+			struct ra_stream *s = &ra->st[i];
+
+			if (s->state != ST_RUNNING) {
+				if (s->state == ST_IDLE || s->gen != gen ||
+				    s->end <= pos || s->start >= window)
+					break;
 				continue;
-			if (s->state == SLOT_EMPTY || s->gen != gen || s->off < first ||
-			    s->off >= first + (uint64_t)RA_SLOTS * RA_CHUNK)
-				break;
+			}
+			/* a GET is stopped only when far from the reader:
+			 * reads come a little out of order */
+			if (s->gen == gen && s->end + RA_SLACK > pos &&
+			    s->start < window + RA_SPAN)
+				continue;
+			if (!s->cancel) {
+				s->cancel = 1;
+				pthread_cond_broadcast(&ra->room);
+			}
 		}
-		if (i == RA_SLOTS || start_load(fs, h, &ra->slot[i], name, gen, off) < 0)
+		if (i == RA_STREAMS ||
+		    start(fs, h, &ra->st[i], name, gen, from, end) < 0)
 			break;
 	}
 }
@@ -178,12 +299,13 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		     size_t *out)
 {
 	struct readahead *ra = &h->ra;
+	struct ra_stream *s = NULL;
 	size_t done = 0;
 	int rc = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	if (!(off == 0 || (off + RA_SLACK >= ra->next_off && off <= ra->next_off + RA_SLACK)) &&
-	    !find(ra, off / RA_CHUNK * RA_CHUNK, gen)) {
+	    !covering(ra, off, gen)) {
 		/* a random read: exactly what is asked, no read-ahead */
 		struct blob_error e;
 
@@ -194,40 +316,61 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		return 0;
 	}
 	while (done < size) {
-		uint64_t pos = off + done, chunk = pos / RA_CHUNK * RA_CHUNK;
-		struct ra_slot *s;
+		uint64_t pos = off + done;
 		size_t n;
 
-		schedule(fs, h, name, gen, chunk);
-		s = find(ra, chunk, gen);
-		if (!s) {
+		if (done > 0 && h->size_hint != UINT64_MAX && pos >= h->size_hint)
+			break; /* the end of the blob as the open saw it */
+
+		schedule(fs, h, name, gen, pos);
+		s = covering(ra, pos, gen);
+		if (!s || pos < s->lo) {
+			rc = -EAGAIN; /* no stream has these bytes */
+			break;
+		}
+		if (pos > s->lo + RA_LAG)
+			/* what lies further back is not wanted any more */
+			forget(ra, s, pos - RA_LAG);
+		while (s->hi <= pos && s->state == ST_RUNNING) {
+			ra->read_waits++;
+			pthread_cond_wait(&ra->cond, &fs->lock);
+			ra->read_waits--;
+		}
+		if (s->state == ST_IDLE || s->gen != gen || pos < s->lo) {
+			rc = -EAGAIN; /* taken away meanwhile */
+			break;
+		}
+		if (s->hi > pos) {
+			n = s->hi - pos < size - done ? (size_t)(s->hi - pos) : size - done;
+			ring_get(s->ring, pos, buf + done, n);
+			done += n;
+			continue;
+		}
+		if (s->state == ST_DONE)
+			break; /* the end of the blob */
+		/* failed: go on from here if the GET had moved on, else fail */
+		if (s->hi == s->start) {
+			rc = s->err;
+			s->state = ST_IDLE;
+			break;
+		}
+		if (start(fs, h, s, name, gen, pos, s->end) < 0) {
 			rc = -EAGAIN;
 			break;
 		}
-		while (s->state == SLOT_LOADING)
-			pthread_cond_wait(&ra->cond, &fs->lock);
-		if (s->state == SLOT_FAILED || s->off != chunk || s->gen != gen) {
-			rc = s->state == SLOT_FAILED ? s->err : -EAGAIN;
-			s->state = SLOT_EMPTY;
-			break;
-		}
-		if (pos >= chunk + s->len)
-			break; /* end of the blob */
-		n = (size_t)(chunk + s->len - pos);
-		if (n > size - done)
-			n = size - done;
-		memcpy(buf + done, s->buf + (pos - chunk), n);
-		done += n;
-		if (s->len < RA_CHUNK)
-			break; /* a short chunk is the last one */
 	}
 	ra->next_off = off + done;
-	/* keep the pipeline full ahead of the reader */
+	if (s && rc == 0 && s->state != ST_IDLE && off + done > s->lo + RA_LAG)
+		forget(ra, s, off + done - RA_LAG);
+	/* keep the streams running ahead of the reader */
 	if (rc == 0)
-		schedule(fs, h, name, gen, (off + done) / RA_CHUNK * RA_CHUNK);
+		schedule(fs, h, name, gen, off + done);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc == -EAGAIN) {
-		/* no slot could be had: ask for the bytes directly */
+		/* ask for the bytes directly */
+		log_debug("read of %s: bytes %llu-%llu directly", name,
+			  (unsigned long long)(off + done),
+			  (unsigned long long)(off + size - 1));
 		struct blob_error e;
 		size_t got = 0;
 

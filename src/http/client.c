@@ -214,12 +214,16 @@ int http_client_perform(struct http_client *c, const struct http_request *req,
 		if (rc == 0 && !http_status_retryable(resp->status))
 			break;
 		if (rc < 0 && (resp->err == HTTP_ERR_NOMEM ||
+			       resp->err == HTTP_ERR_CANCELLED ||
 			       resp->err == HTTP_ERR_TLS ||
 			       resp->err == HTTP_ERR_TOO_LARGE))
 			break;
 		/* A request that may have reached the server is only
 		 * repeated when repeating it is harmless. */
 		if (rc < 0 && !r.idempotent && resp->err != HTTP_ERR_CONNECT)
+			break;
+		/* a sink cannot take the same bytes twice */
+		if (rc < 0 && r.recv_sink && resp->recv_len > 0)
 			break;
 		delay = rc == 0 ? server_delay_ms(resp) : -1;
 		if (delay < 0 || delay > c->backoff_max_ms * 3)

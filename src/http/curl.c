@@ -33,6 +33,7 @@ struct xfer {
 	struct http_response *resp;
 	CURL *h;
 	int overflow;       /* body larger than its cap */
+	int cancelled;      /* the sink stopped the transfer */
 	int header_overflow;
 	uint64_t sent;      /* bytes of req->body_file handed to libcurl */
 };
@@ -66,6 +67,15 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	long code = 0;
 
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+	if (x->req->recv_sink && code >= 200 && code < 300) {
+		x->resp->status = code;
+		if (x->req->recv_sink(x->req->recv_arg, x->resp, p, len) != len) {
+			x->cancelled = 1;
+			return 0;
+		}
+		x->resp->recv_len += len;
+		return len;
+	}
 	if (x->req->recv_buf && code >= 200 && code < 300) {
 		if (len > x->req->recv_cap - x->resp->recv_len) {
 			x->overflow = 1;
@@ -181,7 +191,7 @@ static int curl_perform(void *ctx, const struct http_request *req,
 {
 	struct pool *pool = ctx;
 	struct curl_slist *hdrs = NULL, *tmp;
-	struct xfer x = { req, resp, NULL, 0, 0, 0 };
+	struct xfer x = { .req = req, .resp = resp };
 	CURLcode cc;
 	size_t i;
 	int rc = -1;
@@ -233,7 +243,7 @@ static int curl_perform(void *ctx, const struct http_request *req,
 	 * downloads into the caller's memory, 1 MiB of send buffer for
 	 * uploads (libcurl's defaults, 16 and 64 KiB, cost a recv/send per
 	 * few pages) */
-	if (req->recv_buf && req->recv_cap >= HTTP_BIG_BODY)
+	if ((req->recv_buf && req->recv_cap >= HTTP_BIG_BODY) || req->recv_sink)
 		curl_easy_setopt(x.h, CURLOPT_BUFFERSIZE, 512L * 1024);
 	if (req->body_len >= HTTP_BIG_BODY)
 		curl_easy_setopt(x.h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
@@ -269,7 +279,11 @@ static int curl_perform(void *ctx, const struct http_request *req,
 
 	cc = curl_easy_perform(x.h);
 	if (cc != CURLE_OK) {
-		if (x.overflow || x.header_overflow) {
+		if (x.cancelled) {
+			resp->err = HTTP_ERR_CANCELLED;
+			snprintf(resp->errmsg, sizeof(resp->errmsg),
+				 "transfer cancelled by the receiver");
+		} else if (x.overflow || x.header_overflow) {
 			resp->err = HTTP_ERR_TOO_LARGE;
 			snprintf(resp->errmsg, sizeof(resp->errmsg),
 				 "response %s larger than allowed",

@@ -34,6 +34,7 @@ enum http_err {
 	HTTP_ERR_TOO_LARGE, /* headers or body over their cap */
 	HTTP_ERR_NOMEM,
 	HTTP_ERR_OTHER,
+	HTTP_ERR_CANCELLED, /* recv_sink asked to stop */
 };
 
 /* A request body read from a file (pread at off, body_len bytes). */
@@ -41,6 +42,17 @@ struct http_body_file {
 	int fd;
 	uint64_t off;
 };
+
+struct http_response;
+
+/*
+ * http_sink: takes the next len bytes of a 2xx body (resp holds the status
+ * and every header by then). Returns len to go on; anything else ends the
+ * transfer with HTTP_ERR_CANCELLED. May block: it runs on the requesting
+ * thread and holds only that transfer up.
+ */
+typedef size_t (*http_sink)(void *arg, const struct http_response *resp,
+			    const void *data, size_t len);
 
 struct http_request {
 	const char *method;
@@ -52,6 +64,9 @@ struct http_request {
 	size_t body_len;
 	void *recv_buf;              /* if set, a 2xx body is written here ... */
 	size_t recv_cap;             /* ... up to this many bytes */
+	http_sink recv_sink;         /* or handed to this, as it arrives; a */
+	void *recv_arg;              /* transfer that delivered bytes is not
+				      * retried */
 	size_t body_max;             /* cap on resp->body; 0 = HTTP_DEFAULT_BODY_MAX */
 	long timeout_ms;             /* 0 = the client's default */
 	int idempotent;              /* may be retried after a dropped connection */
@@ -68,7 +83,7 @@ struct http_response {
 	size_t n_headers;
 	size_t header_bytes;
 	struct buf body;             /* body unless it went to recv_buf */
-	size_t recv_len;             /* bytes written to req->recv_buf */
+	size_t recv_len;             /* bytes written to recv_buf / the sink */
 	enum http_err err;           /* transport error, HTTP_OK otherwise */
 	char errmsg[160];            /* transport error text; never secrets */
 };

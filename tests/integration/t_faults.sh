@@ -195,6 +195,22 @@ for k in reset truncate; do
 done
 lost truncate 'comp=blocklist.*\n(.*\n)*if-match:' "rewrite in blocks, Put Block List answer lost" cp "$L/big" "$F/blocks"
 eq "(d) ... on the server" "$(sha "$L/big")" "$(srv_sha blocks)"
+# a read's Get Blob cut halfway through its body: the read-ahead goes on
+# from the last byte that came (truncate: a FIN, every byte before it
+# arrives), or libcurl's or the client's retry sends it again when nothing
+# came (reset: an RST may drop what was in flight); cat gets every byte
+head -c $((20 * 1024 * 1024 + 5)) /dev/urandom >"$L/rd"
+cp "$L/rd" "$F/rd"
+for k in truncate reset; do
+  azb_mount $C "$AZB_TMP/r$k" "$AZB_CONN_CHAOS" "retries=3,timeout=5"
+  lost $k '^GET [^?\n]*/rd\n' "a read's Get Blob cut halfway" cmp "$L/rd" "$AZB_TMP/r$k/rd"
+  went_on=$(grep -c 'read-ahead of rd: bytes [1-9]' "$AZB_TMP/mount-r$k.log" || true)
+  if [ $k = truncate ]; then
+    eq "(d) ... read on from where the bytes stopped" 1 "$went_on"
+  else
+    ok "(d) ... read on, or sent again ($k)" test "$((went_on + $(retries_in r$k)))" -ge 1
+  fi
+done
 grep -e 'Copy Blob' -e 'Put Block List' -e 'Delete Blob' -e ': error: ' "$AZB_TMP/mount-f.log" |
   grep -v ' retry ' | sed 's/request id [0-9a-f-]*/request id .../; s/^/# log: /' || true
 azb_done

@@ -19,6 +19,31 @@ eq "committed as blocks" "BlockBlob" "$(azb_sdk props $C big | azb_json 'j.blobT
 printf 'PATCH' | dd of="$M/big" bs=1 seek=$((150 * 1024 * 1024)) conv=notrunc status=none
 printf 'PATCH' | dd of="$L/big" bs=1 seek=$((150 * 1024 * 1024)) conv=notrunc status=none
 eq "a patch in the middle keeps the rest" "$(sha "$L/big")" "$(azb_sdk sha256 $C big)"
+# a sequential read of 200 MiB through a fresh mount: one Get Blob per
+# 64 MiB span (4), the bytes flowing through the read-ahead rings
+azb_start_counter
+N="$AZB_TMP/n"
+azb_mount $C "$N" "$AZB_CONN_CNT"
+azb_cnt_reset
+want=$(sha "$L/big")
+eq "200 MiB read by a fresh mount" "$want" "$(sha "$N/big")"
+eq "... with 4 Get Blob" 4 "$(azb_cnt_log | azb_json j.ops.GetBlob)"
+# with direct_io every read reaches the daemon (no page cache between):
+# two readers of one file, one 50 MiB ahead of the other, and a reader
+# that jumps 100 MiB back on its handle get every byte right
+azb_umount "$N" "$AZB_MOUNT_PID"
+azb_mount $C "$N" "$AZB_CONN_CNT" direct_io
+tail -c +$((50 * 1024 * 1024 + 1)) "$L/big" | sha256sum | cut -d' ' -f1 >"$AZB_TMP/want2"
+sha "$N/big" >"$AZB_TMP/r1" &
+tail -c +$((50 * 1024 * 1024 + 1)) "$N/big" | sha256sum | cut -d' ' -f1 >"$AZB_TMP/r2"
+wait $!
+eq "two readers, 50 MiB apart" "$want $(cat "$AZB_TMP/want2")" "$(cat "$AZB_TMP/r1" "$AZB_TMP/r2" | tr '\n' ' ' | sed 's/ $//')"
+jump='open(my $f, "<", $ARGV[0]) or die; binmode $f; my $b;
+for (1 .. 150) { read($f, $b, 1 << 20) == 1 << 20 or die "short" }
+seek($f, 50 << 20, 0) or die; read($f, $b, 3 << 20) == 3 << 20 or die "short"; print $b'
+eq "a read 100 MiB back after 150 MiB on one handle" \
+  "$(dd if="$L/big" bs=1M skip=50 count=3 status=none | sha256sum)" \
+  "$(perl -e "$jump" "$N/big" | sha256sum)"
 # SDK upload read through the mount
 head -c $((30 * 1024 * 1024 + 17)) /dev/urandom >"$L/odd"
 azb_sdk put $C odd "$L/odd" >/dev/null

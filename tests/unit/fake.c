@@ -66,7 +66,20 @@ static int fake_perform(void *ctx, const struct http_request *req,
 	if (r->body) {
 		size_t n = strlen(r->body);
 
-		if (req->recv_buf && r->status >= 200 && r->status < 300) {
+		if (req->recv_sink && r->status >= 200 && r->status < 300) {
+			size_t at, k;
+
+			/* in pieces of 3 bytes, as a network would */
+			for (at = 0; at < n; at += k) {
+				k = n - at < 3 ? n - at : 3;
+				if (req->recv_sink(req->recv_arg, resp, r->body + at, k) != k) {
+					resp->err = HTTP_ERR_CANCELLED;
+					resp->status = 0;
+					return -1;
+				}
+				resp->recv_len += k;
+			}
+		} else if (req->recv_buf && r->status >= 200 && r->status < 300) {
 			if (n > req->recv_cap)
 				n = req->recv_cap;
 			memcpy(req->recv_buf, r->body, n);
@@ -77,6 +90,13 @@ static int fake_perform(void *ctx, const struct http_request *req,
 		}
 	}
 	(void)p;
+	if (r->err != HTTP_OK) {
+		/* the connection dropped after the body's bytes */
+		resp->err = r->err;
+		resp->status = 0;
+		snprintf(resp->errmsg, sizeof(resp->errmsg), "fake cut");
+		return -1;
+	}
 	return 0;
 }
 
@@ -103,6 +123,13 @@ void fake_push(struct fake *f, long status, const char *headers,
 	r->err = HTTP_OK;
 	r->headers = headers;
 	r->body = body;
+}
+
+void fake_push_cut(struct fake *f, long status, const char *headers,
+		   const char *body, enum http_err err)
+{
+	fake_push(f, status, headers, body);
+	f->replies[f->n_replies - 1].err = err;
 }
 
 void fake_push_err(struct fake *f, enum http_err err)

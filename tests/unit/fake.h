@@ -13,7 +13,7 @@
 
 struct fake_reply {
 	long status;               /* 0 = transport error */
-	enum http_err err;
+	enum http_err err;         /* with a status: dropped after the body */
 	const char *headers;       /* "Name: value\n" lines */
 	const char *body;
 };
@@ -38,6 +38,9 @@ struct http_transport fake_transport(struct fake *f);
 void fake_push(struct fake *f, long status, const char *headers,
 	       const char *body);
 void fake_push_err(struct fake *f, enum http_err err);
+/* fake_push_cut: a reply whose connection drops (err) after its body. */
+void fake_push_cut(struct fake *f, long status, const char *headers,
+		   const char *body, enum http_err err);
 void fake_reset(struct fake *f);
 /* fake_header: value of header name in seen request i, or NULL (static). */
 const char *fake_header(const struct fake *f, size_t i, const char *name);

@@ -326,6 +326,69 @@ static void test_read_range(void **st)
 	assert_int_equal(got, 3);
 }
 
+struct collect {
+	char data[16];
+	size_t len;
+};
+
+static size_t collect_sink(void *arg, const struct http_response *resp,
+			   const void *data, size_t len)
+{
+	struct collect *c = arg;
+
+	(void)resp;
+	assert_true(c->len + len <= sizeof(c->data));
+	memcpy(c->data + c->len, data, len);
+	c->len += len;
+	return len;
+}
+
+/* blob_read_stream: the bytes of the range asked for, in order; the end of
+ * the blob is 0 bytes, not an error; an answer that starts elsewhere or is
+ * short fails before (or after) the sink, never as a short read. */
+static void test_read_stream(void **st)
+{
+	struct env *e = *st;
+	struct blob_error err;
+	struct collect c = { .len = 0 };
+	uint64_t got = 99;
+
+	fake_push(&e->f, 206, "Content-Range: bytes 10-17/20\n", "01234567");
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), 0);
+	assert_int_equal(got, 8);
+	assert_int_equal(c.len, 8);
+	assert_memory_equal(c.data, "01234567", 8);
+	assert_string_equal(fake_header(&e->f, 0, "x-ms-range"), "bytes=10-17");
+	fake_push(&e->f, 416, "x-ms-error-code: InvalidRange\n", NULL);
+	assert_int_equal(blob_read_stream(&e->c, "f", 20, 8, collect_sink, &c, &got, &err), 0);
+	assert_int_equal(got, 0);
+	/* bytes from elsewhere never reach the sink */
+	c.len = 0;
+	fake_push(&e->f, 206, "Content-Range: bytes 0-7/20\n", "abcdefgh");
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), -1);
+	assert_string_equal(err.code, "MalformedResponse");
+	assert_int_equal(c.len, 0);
+	assert_int_equal(got, 0);
+	fake_push(&e->f, 200, NULL, "abcdefgh");
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), -1);
+	assert_string_equal(err.code, "MalformedResponse");
+	assert_int_equal(c.len, 0);
+	/* fewer bytes than the range says: an error after them */
+	fake_push(&e->f, 206, "Content-Range: bytes 10-17/20\n", "0123");
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), -1);
+	assert_string_equal(err.code, "MalformedResponse");
+	assert_int_equal(got, 4);
+	/* a connection cut after 4 bytes: they count, and no retry */
+	c.len = 0;
+	fake_push_cut(&e->f, 206, "Content-Range: bytes 10-17/20\n", "0123", HTTP_ERR_IO);
+	fake_push(&e->f, 206, "Content-Range: bytes 10-17/20\n", "01234567");
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), -1);
+	assert_int_equal(err.transport, HTTP_ERR_IO);
+	assert_int_equal(got, 4);
+	assert_int_equal(c.len, 4);
+	fake_reset(&e->f);
+}
+
 /* A Content-Length shorter than the body, or a body that is not the range
  * asked for, is an error: never a short read taken for the end of file. */
 static void test_read_range_lies(void **st)
@@ -398,6 +461,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_block_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_range_lies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_list, setup, teardown),
 	};
 

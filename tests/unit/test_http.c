@@ -115,6 +115,83 @@ static void test_transport_errors(void **st)
 	fake_reset(&f);
 }
 
+/* a sink that keeps what it is given, and stops once it holds stop_at */
+struct keep {
+	char data[64];
+	size_t len, stop_at, calls;
+};
+
+static size_t keep_sink(void *arg, const struct http_response *resp,
+			const void *data, size_t len)
+{
+	struct keep *k = arg;
+
+	assert_int_equal(resp->status, 206);
+	k->calls++;
+	if (k->stop_at && k->len >= k->stop_at)
+		return 0;
+	assert_true(k->len + len <= sizeof(k->data));
+	memcpy(k->data + k->len, data, len);
+	k->len += len;
+	return len;
+}
+
+/* A body handed to a sink arrives in order, in pieces; a transfer cut
+ * after the sink took bytes is not repeated (the sink cannot take them
+ * twice), one cut before is; a sink that stops ends the transfer at once
+ * and is never retried. */
+static void test_sink(void **st)
+{
+	struct fake f;
+	struct http_client c;
+	struct keep k = { .len = 0 };
+	struct http_request r = { .method = "GET", .url = "http://h/x", .idempotent = 1,
+				  .recv_sink = keep_sink, .recv_arg = &k };
+	struct http_response resp;
+
+	(void)st;
+	memset(&f, 0, sizeof(f));
+	client(&c, &f, 3);
+	fake_push_err(&f, HTTP_ERR_IO);
+	fake_push(&f, 206, NULL, "0123456789");
+	http_response_init(&resp);
+	assert_int_equal(http_client_perform(&c, &r, &resp), 0);
+	assert_int_equal(f.n_seen, 2);
+	assert_int_equal(resp.recv_len, 10);
+	assert_int_equal(resp.body.len, 0);
+	assert_int_equal(k.len, 10);
+	assert_memory_equal(k.data, "0123456789", 10);
+	assert_int_equal(k.calls, 4); /* 3 + 3 + 3 + 1 */
+	http_response_release(&resp);
+	fake_reset(&f);
+	/* cut after bytes: one attempt only */
+	memset(&k, 0, sizeof(k));
+	fake_push_cut(&f, 206, NULL, "abcdef", HTTP_ERR_IO);
+	fake_push(&f, 206, NULL, "abcdef");
+	http_response_init(&resp);
+	assert_int_equal(http_client_perform(&c, &r, &resp), -1);
+	assert_int_equal(resp.err, HTTP_ERR_IO);
+	assert_int_equal(resp.recv_len, 6);
+	assert_int_equal(f.n_seen, 1);
+	assert_int_equal(k.len, 6);
+	http_response_release(&resp);
+	fake_reset(&f);
+	/* the sink stops after 3 bytes */
+	memset(&k, 0, sizeof(k));
+	k.stop_at = 3;
+	fake_push(&f, 206, NULL, "abcdefghi");
+	fake_push(&f, 206, NULL, "abcdefghi");
+	http_response_init(&resp);
+	assert_int_equal(http_client_perform(&c, &r, &resp), -1);
+	assert_int_equal(resp.err, HTTP_ERR_CANCELLED);
+	assert_int_equal(f.n_seen, 1);
+	assert_int_equal(k.len, 3);
+	assert_int_equal(k.calls, 2);
+	http_response_release(&resp);
+	http_client_release(&c);
+	fake_reset(&f);
+}
+
 static void test_header_caps(void **st)
 {
 	struct http_response resp;
@@ -183,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_retry_503_then_ok),
 		cmocka_unit_test(test_no_retry_404_and_bounded),
 		cmocka_unit_test(test_transport_errors),
+		cmocka_unit_test(test_sink),
 		cmocka_unit_test(test_header_caps),
 		cmocka_unit_test(test_header_trim),
 		cmocka_unit_test(test_dates),
