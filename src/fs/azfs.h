@@ -43,6 +43,8 @@ struct azfs_opts {
 	int direct_io;         /* -o direct_io: reads and writes bypass the
 				* page cache */
 	unsigned max_read;     /* -o max_read=, 0 when not given */
+	int entry_timeout_given;    /* -o entry_timeout= (libfuse has it) */
+	int negative_timeout_given; /* -o negative_timeout= (likewise) */
 };
 
 /* seconds a negative lookup is remembered (a listing never makes a name

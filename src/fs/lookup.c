@@ -174,8 +174,14 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 		a->size = size;
 		return 0;
 	}
-	if (cache_get(fs, path, a))
-		return a->kind == ATTR_NONE ? -ENOENT : 0;
+	if (cache_get(fs, path, a)) {
+		if (a->kind == ATTR_NONE)
+			return -ENOENT;
+		/* an existing name ends a loop of new ones here, also when
+		 * the cache (filled by the loop's listing) knows it */
+		cache_dir_looked_up(fs, path, 0);
+		return 0;
+	}
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;

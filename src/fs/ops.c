@@ -847,8 +847,10 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	struct azfs *fs = azfs_get();
 
 	cfg->attr_timeout = fs->o.attr_timeout;
-	cfg->entry_timeout = fs->o.attr_timeout;
-	cfg->negative_timeout = fs->o.attr_timeout < AZFS_ABSENT_TTL ? fs->o.attr_timeout : AZFS_ABSENT_TTL;
+	if (!fs->o.entry_timeout_given)
+		cfg->entry_timeout = fs->o.attr_timeout;
+	if (!fs->o.negative_timeout_given)
+		cfg->negative_timeout = fs->o.attr_timeout < AZFS_ABSENT_TTL ? fs->o.attr_timeout : AZFS_ABSENT_TTL;
 	cfg->use_ino = 0;
 	cfg->hard_remove = 1;
 	cfg->direct_io = fs->o.direct_io;

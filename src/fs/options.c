@@ -156,6 +156,11 @@ int options_proc(void *data, const char *arg, int key,
 		/* libfuse wants init() to ask for the same max_read */
 		if (strncmp(arg, "max_read=", 9) == 0)
 			c->max_read = (unsigned)strtoul(arg + 9, NULL, 10);
+		/* libfuse parses these; init must not replace them */
+		if (strncmp(arg, "entry_timeout=", 14) == 0)
+			c->entry_timeout = 1;
+		if (strncmp(arg, "negative_timeout=", 17) == 0)
+			c->negative_timeout = 1;
 		if (fuse_passthrough(arg))
 			return 1;
 		if (!c->bad_opt)
@@ -282,6 +287,8 @@ int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
 	o->read_only = c->ro;
 	o->direct_io = c->direct_io;
 	o->max_read = c->max_read;
+	o->entry_timeout_given = c->entry_timeout;
+	o->negative_timeout_given = c->negative_timeout;
 	if (c->loglevel && log_level_parse(c->loglevel, &lvl) < 0)
 		return fail(msg, msglen, "invalid loglevel=%s: use error, warn, info or debug", c->loglevel);
 	if (c->debug)

@@ -24,6 +24,7 @@ struct cli {
 	int foreground, debug, ro, show_help, show_version;
 	int direct_io;     /* -o direct_io: no page cache (fuse_config) */
 	unsigned max_read; /* -o max_read=N, also handed to libfuse */
+	int entry_timeout, negative_timeout; /* given: libfuse's, kept in init */
 	enum log_level lvl;
 	char *secret_opt;  /* the name of a secret given on the command line */
 	char *bad_opt;     /* the first option nobody knows */

@@ -102,6 +102,17 @@ azb_sdk putstr $C w/late "late one" >/dev/null
 sleep 1.1
 eq "a blob another client adds after the loop shows within a second" "late one" "$(cat "$M/w/late")"
 
+# an existing file read right after a loop ends it, also when the loop's
+# listing (in the attribute cache) answers that lookup: a blob another
+# client adds next shows at once
+mkdir "$M/w5"
+azb_sdk putstr $C w5/seed "seed" >/dev/null
+for i in $(seq -w 1 20); do echo "$i" >"$M/w5/f$i"; done
+cat "$M/w5/seed" >/dev/null
+azb_sdk putstr $C w5/late "at once" >/dev/null
+eq "after a loop and a read of an existing file, a blob another client adds shows at once" \
+  "at once" "$(cat "$M/w5/late")"
+
 # a reader asking for names that are not there goes to the server
 mkdir "$M/w4"
 for i in $(seq -w 1 10); do echo "$i" >"$M/w4/f$i"; done

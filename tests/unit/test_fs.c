@@ -169,6 +169,13 @@ static void test_options(void **st)
 			       &timeout, msg), 0);
 	assert_true(o.direct_io);
 	assert_int_equal(o.max_read, 131072);
+	assert_false(o.entry_timeout_given);
+	release_opts(&c, &o);
+	/* libfuse parses these two; init keeps what it parsed */
+	assert_int_equal(parse("entry_timeout=30,negative_timeout=0", &c, &o, &retries,
+			       &timeout, msg), 0);
+	assert_true(o.entry_timeout_given);
+	assert_true(o.negative_timeout_given);
 	release_opts(&c, &o);
 	assert_int_equal(parse("intr", &c, &o, &retries, &timeout, msg), 1);
 	assert_non_null(strstr(msg, "unknown option 'intr'"));
