@@ -149,11 +149,11 @@ int blob_read(struct blob_client *c, const char *name, uint64_t off,
  * *got receives the bytes the sink took, also on failure: a transfer cut
  * after some bytes is not retried (the caller goes on from off + *got).
  * An answer that does not start at off fails with MalformedResponse before
- * the sink sees a byte.
+ * the sink sees a byte. if_match may be NULL.
  */
 int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
-		     uint64_t len, http_sink sink, void *arg, uint64_t *got,
-		     struct blob_error *err);
+		     uint64_t len, const char *if_match, http_sink sink,
+		     void *arg, uint64_t *got, struct blob_error *err);
 
 /* Put Blob (BlockBlob) of len bytes; etag_out (BLOB_ETAG_MAX) may be NULL. */
 int blob_put(struct blob_client *c, const char *name, const void *data,

@@ -285,8 +285,8 @@ static size_t stream_sink(void *arg, const struct http_response *resp,
 }
 
 int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
-		     uint64_t len, http_sink sink, void *arg, uint64_t *got,
-		     struct blob_error *err)
+		     uint64_t len, const char *if_match, http_sink sink,
+		     void *arg, uint64_t *got, struct blob_error *err)
 {
 	struct stream s = { .sink = sink, .arg = arg, .off = off };
 	struct blob_req r = { .op = "Get Blob", .method = "GET", .name = name,
@@ -300,6 +300,8 @@ int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
 		return 0;
 	hdrs_addf(&h, "x-ms-range: bytes=%llu-%llu", (unsigned long long)off,
 		  (unsigned long long)(off + len - 1));
+	if (if_match)
+		hdrs_addf(&h, "If-Match: %s", if_match);
 	rc = send(c, &r, &h, &resp, err);
 	*got = resp.recv_len;
 	if (s.bad || (rc == 0 && !range_matches(&resp, off))) {

@@ -54,7 +54,7 @@ static void usage(FILE *f)
 "  -o cache_dir=PATH       private staging directory (0700)\n"
 "                          [$XDG_RUNTIME_DIR/azblobfs or /var/tmp/azblobfs-UID]\n"
 "  -o attr_timeout=S       metadata and listing cache lifetime [10]\n"
-"  -o block_size=MiB       transfer block size [4]\n"
+"  -o block_size=MiB       transfer block size [8]\n"
 "  -o parallel=N           transfers in flight per file [8]\n"
 "  -o retries=N            retries of a failed request [5]\n"
 "  -o timeout=S            per-request timeout [60]\n"

@@ -308,26 +308,62 @@ struct dl {
 	int err;
 };
 
+/* dl_write: a Get Blob's bytes straight into the staging file. */
+struct dl_at {
+	int fd;
+	uint64_t off;   /* where the next byte goes */
+	int err;        /* errno of a failed write */
+};
+
+static size_t dl_write(void *arg, const struct http_response *resp,
+		       const void *data, size_t len)
+{
+	struct dl_at *at = arg;
+	size_t done = 0;
+
+	(void)resp;
+	while (done < len) {
+		ssize_t w = pwrite(at->fd, (const char *)data + done, len - done,
+				   (off_t)(at->off + done));
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			at->err = w < 0 ? errno : EIO;
+			return 0;
+		}
+		done += (size_t)w;
+	}
+	at->off += len;
+	return len;
+}
+
+/* dl_one: chunk i of the blob into the staging file, streamed (no buffer
+ * of the chunk's size); a Get Blob cut after some bytes goes on from
+ * there. */
 static int dl_one(void *ctx, size_t i)
 {
 	struct dl *d = ctx;
 	uint64_t off = (uint64_t)i * d->chunk;
-	size_t len = d->size - off < d->chunk ? (size_t)(d->size - off) : d->chunk;
+	uint64_t end = d->size - off < d->chunk ? d->size : off + d->chunk;
+	struct dl_at at = { .fd = d->fd };
 	struct blob_error e;
-	size_t got = 0;
-	char *buf = buf_big_alloc(len, len);
-	int rc = 0;
+	uint64_t got;
 
-	if (!buf)
-		return -ENOMEM;
-	if (blob_read(&d->fs->blob, d->name, off, len, buf, &got, d->etag, &e) < 0)
-		rc = -azfs_errno(&e);
-	else if (got != len)
-		rc = -EIO;
-	else if (pwrite(d->fd, buf, len, (off_t)off) != (ssize_t)len)
-		rc = -errno ? -errno : -EIO;
-	buf_big_free(buf, len);
-	return rc;
+	while (off < end) {
+		at.off = off;
+		if (blob_read_stream(&d->fs->blob, d->name, off, end - off, d->etag,
+				     dl_write, &at, &got, &e) < 0) {
+			if (at.err)
+				return -at.err;
+			if (got == 0 || e.transport == HTTP_OK)
+				return -azfs_errno(&e);
+		} else if (got != end - off) {
+			return -EIO; /* shorter than its properties said */
+		}
+		off += got;
+	}
+	return 0;
 }
 
 int node_load(struct azfs *fs, struct node *n, int trunc)

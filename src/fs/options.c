@@ -239,7 +239,7 @@ int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
 			return fail(msg, msglen, "invalid attr_timeout=%s: seconds from 0 to 86400", c->attr_timeout);
 		o->attr_timeout = v;
 	}
-	o->block_size = 4u << 20;
+	o->block_size = 8u << 20;
 	if (c->block_size) {
 		if (parse_num(c->block_size, 1, 4000, &v) < 0 || v != (int)v)
 			return fail(msg, msglen, "invalid block_size=%s: whole MiB from 1 to 4000", c->block_size);

@@ -154,8 +154,8 @@ static void *load_thread(void *arg)
 	int rc;
 
 	/* start and end stay put while the stream runs */
-	rc = blob_read_stream(&l->fs->blob, l->name, from, s->end - from, sink,
-			      l, &got, &e);
+	rc = blob_read_stream(&l->fs->blob, l->name, from, s->end - from, NULL,
+			      sink, l, &got, &e);
 	pthread_mutex_lock(&l->fs->lock);
 	if (s->cancel) {
 		s->state = ST_IDLE;

@@ -211,6 +211,13 @@ for k in truncate reset; do
     ok "(d) ... read on, or sent again ($k)" test "$((went_on + $(retries_in r$k)))" -ge 1
   fi
 done
+# a change in the middle of a file loads it into the staging file first
+# (Get Blob with If-Match, streamed to disk): one cut halfway goes on from
+# the last byte that came
+printf 'PATCH' | dd of="$L/rd" bs=1 seek=$((15 * 1024 * 1024)) conv=notrunc status=none
+lost truncate '^GET [^?\n]*/rd\n(.*\n)*if-match:' "a change in the middle, its load's Get Blob cut halfway" \
+  sh -c "printf PATCH | dd of='$AZB_TMP/rtruncate/rd' bs=1 seek=$((15 * 1024 * 1024)) conv=notrunc status=none"
+eq "(d) ... the change and the rest on the server" "$(sha "$L/rd")" "$(srv_sha rd)"
 grep -e 'Copy Blob' -e 'Put Block List' -e 'Delete Blob' -e ': error: ' "$AZB_TMP/mount-f.log" |
   grep -v ' retry ' | sed 's/request id [0-9a-f-]*/request id .../; s/^/# log: /' || true
 azb_done

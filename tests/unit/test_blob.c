@@ -354,35 +354,36 @@ static void test_read_stream(void **st)
 	uint64_t got = 99;
 
 	fake_push(&e->f, 206, "Content-Range: bytes 10-17/20\n", "01234567");
-	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), 0);
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, "\"v1\"", collect_sink, &c, &got, &err), 0);
+	assert_string_equal(fake_header(&e->f, 0, "if-match"), "\"v1\"");
 	assert_int_equal(got, 8);
 	assert_int_equal(c.len, 8);
 	assert_memory_equal(c.data, "01234567", 8);
 	assert_string_equal(fake_header(&e->f, 0, "x-ms-range"), "bytes=10-17");
 	fake_push(&e->f, 416, "x-ms-error-code: InvalidRange\n", NULL);
-	assert_int_equal(blob_read_stream(&e->c, "f", 20, 8, collect_sink, &c, &got, &err), 0);
+	assert_int_equal(blob_read_stream(&e->c, "f", 20, 8, NULL, collect_sink, &c, &got, &err), 0);
 	assert_int_equal(got, 0);
 	/* bytes from elsewhere never reach the sink */
 	c.len = 0;
 	fake_push(&e->f, 206, "Content-Range: bytes 0-7/20\n", "abcdefgh");
-	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), -1);
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, NULL, collect_sink, &c, &got, &err), -1);
 	assert_string_equal(err.code, "MalformedResponse");
 	assert_int_equal(c.len, 0);
 	assert_int_equal(got, 0);
 	fake_push(&e->f, 200, NULL, "abcdefgh");
-	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), -1);
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, NULL, collect_sink, &c, &got, &err), -1);
 	assert_string_equal(err.code, "MalformedResponse");
 	assert_int_equal(c.len, 0);
 	/* fewer bytes than the range says: an error after them */
 	fake_push(&e->f, 206, "Content-Range: bytes 10-17/20\n", "0123");
-	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), -1);
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, NULL, collect_sink, &c, &got, &err), -1);
 	assert_string_equal(err.code, "MalformedResponse");
 	assert_int_equal(got, 4);
 	/* a connection cut after 4 bytes: they count, and no retry */
 	c.len = 0;
 	fake_push_cut(&e->f, 206, "Content-Range: bytes 10-17/20\n", "0123", HTTP_ERR_IO);
 	fake_push(&e->f, 206, "Content-Range: bytes 10-17/20\n", "01234567");
-	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, collect_sink, &c, &got, &err), -1);
+	assert_int_equal(blob_read_stream(&e->c, "f", 10, 8, NULL, collect_sink, &c, &got, &err), -1);
 	assert_int_equal(err.transport, HTTP_ERR_IO);
 	assert_int_equal(got, 4);
 	assert_int_equal(c.len, 4);

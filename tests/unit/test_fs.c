@@ -185,7 +185,7 @@ static void test_options(void **st)
 	assert_int_equal(parse("account=a", &c, &o, &retries, &timeout, msg), 0);
 	assert_int_equal(o.copy_mode, AZFS_COPY_SYNC);
 	assert_null(o.copy_tier);
-	assert_int_equal(o.block_size, 4u << 20);
+	assert_int_equal(o.block_size, 8u << 20);
 	assert_int_equal(o.parallel, 8);
 	assert_int_equal(retries, 5);
 	assert_int_equal(timeout, 60000);
