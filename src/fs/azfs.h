@@ -248,6 +248,9 @@ char *azfs_blob_name(const struct azfs *fs, const char *path, int *err);
 /* azfs_child_path: malloc'd path of entry name in directory dir (a FUSE
  * path), or NULL. */
 char *azfs_child_path(const char *dir, const char *name);
+/* azfs_dir_prefix: malloc'd listing prefix of the directory whose blob
+ * name is name ("name/", or "" for the root), or NULL. */
+char *azfs_dir_prefix(const char *name);
 /* azfs_now: the current time. */
 struct timespec azfs_now(void);
 /* azfs_mtime_of: mtime metadata, else Last-Modified. */

@@ -94,10 +94,8 @@ static void snapshot(struct azfs *fs, const char *path)
 
 	dir = slash == path ? str_ndup("/", 1) : str_ndup(path, (size_t)(slash - path));
 	if (!dir || !(name = azfs_blob_name(fs, dir, &rc)) ||
-	    asprintf(&prefix, "%s%s", name, *name ? "/" : "") < 0) {
-		prefix = NULL;
+	    !(prefix = azfs_dir_prefix(name)))
 		goto out_free;
-	}
 	plen = strlen(prefix);
 	memset(&pg, 0, sizeof(pg));
 	if (blob_list(&fs->blob, prefix, "/", NULL, SNAP_MAX, &pg, &e) < 0) {
@@ -271,7 +269,7 @@ int azfs_has_children(struct azfs *fs, const char *name, int *out)
 	size_t i;
 	int rc;
 
-	if (asprintf(&prefix, "%s%s", name, *name ? "/" : "") < 0)
+	if (!(prefix = azfs_dir_prefix(name)))
 		return -ENOMEM;
 	memset(&pg, 0, sizeof(pg));
 	rc = blob_list(&fs->blob, prefix, "/", NULL, 3, &pg, &e);

@@ -97,7 +97,7 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;
-	if (asprintf(&prefix, "%s%s", name, *name ? "/" : "") < 0) {
+	if (!(prefix = azfs_dir_prefix(name))) {
 		rc = -ENOMEM;
 		goto out_free;
 	}

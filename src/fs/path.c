@@ -129,6 +129,15 @@ void azfs_fill_stat(const struct azfs *fs, const struct attr *a,
 	st->st_atim = a->mtime;
 }
 
+char *azfs_dir_prefix(const char *name)
+{
+	char *prefix = NULL;
+
+	if (asprintf(&prefix, "%s%s", name, *name ? "/" : "") < 0)
+		return NULL;
+	return prefix;
+}
+
 char *azfs_child_path(const char *dir, const char *name)
 {
 	char *child = NULL;
