@@ -203,6 +203,16 @@ static int range_matches(const struct http_response *resp, uint64_t off)
 	       end - start + 1 == (unsigned long long)resp->recv_len;
 }
 
+/* range_hdrs: the headers of a Get Blob of bytes [off, off+len). */
+static void range_hdrs(struct hdrs *h, uint64_t off, uint64_t len,
+		       const char *if_match)
+{
+	hdrs_addf(h, "x-ms-range: bytes=%llu-%llu", (unsigned long long)off,
+		  (unsigned long long)(off + len - 1));
+	if (if_match)
+		hdrs_addf(h, "If-Match: %s", if_match);
+}
+
 static void malformed(struct blob_error *err, const struct http_response *resp,
 		      uint64_t off, uint64_t len)
 {
@@ -230,10 +240,7 @@ int blob_read(struct blob_client *c, const char *name, uint64_t off,
 		*got = 0;
 		return 0;
 	}
-	hdrs_addf(&h, "x-ms-range: bytes=%llu-%llu", (unsigned long long)off,
-		  (unsigned long long)(off + len - 1));
-	if (if_match)
-		hdrs_addf(&h, "If-Match: %s", if_match);
+	range_hdrs(&h, off, len, if_match);
 	rc = send(c, &r, &h, &resp, err);
 	if (rc == 0 && !range_matches(&resp, off)) {
 		malformed(err, &resp, off, len);
@@ -298,10 +305,7 @@ int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
 	*got = 0;
 	if (len == 0)
 		return 0;
-	hdrs_addf(&h, "x-ms-range: bytes=%llu-%llu", (unsigned long long)off,
-		  (unsigned long long)(off + len - 1));
-	if (if_match)
-		hdrs_addf(&h, "If-Match: %s", if_match);
+	range_hdrs(&h, off, len, if_match);
 	rc = send(c, &r, &h, &resp, err);
 	*got = resp.recv_len;
 	if (s.bad || (rc == 0 && !range_matches(&resp, off))) {

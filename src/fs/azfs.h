@@ -199,8 +199,8 @@ struct ra_stream {
 	uint64_t start, end;
 	uint64_t lo, hi;
 	uint64_t gen;
-	int state;             /* idle, running, done, failed (read.c) */
-	int eof;               /* done before end: the blob ends at hi */
+	int state;             /* idle, running, done, failed (read.c); done
+				* with hi < end: the blob ends at hi */
 	int cancel;            /* the reader wants the GET stopped */
 	int err;               /* -errno of a failed GET */
 };

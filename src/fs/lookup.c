@@ -149,6 +149,22 @@ out_free:
 	free(dir);
 }
 
+/*
+ * cached: path from the attribute cache: 0 with *a, -ENOENT, or 1 when the
+ * cache does not know it. An existing name ends a loop of new ones in its
+ * directory, as one found on the server does, also when the cache learnt
+ * it from the loop's own listing.
+ */
+static int cached(struct azfs *fs, const char *path, struct attr *a)
+{
+	if (!cache_get(fs, path, a))
+		return 1;
+	if (a->kind == ATTR_NONE)
+		return -ENOENT;
+	cache_dir_looked_up(fs, path, 0);
+	return 0;
+}
+
 int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 {
 	struct blob_list_page pg;
@@ -172,14 +188,9 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 		a->size = size;
 		return 0;
 	}
-	if (cache_get(fs, path, a)) {
-		if (a->kind == ATTR_NONE)
-			return -ENOENT;
-		/* an existing name ends a loop of new ones here, also when
-		 * the cache (filled by the loop's listing) knows it */
-		cache_dir_looked_up(fs, path, 0);
-		return 0;
-	}
+	rc = cached(fs, path, a);
+	if (rc <= 0)
+		return rc;
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;
@@ -188,13 +199,9 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 	rc = cache_dir_absent(fs, path);
 	if (rc == 2) {
 		snapshot(fs, path);
-		if (cache_get(fs, path, a)) {
-			rc = a->kind == ATTR_NONE ? -ENOENT : 0;
-			/* a name that exists ends the loop, as from the server */
-			if (rc == 0)
-				cache_dir_looked_up(fs, path, 0);
+		rc = cached(fs, path, a);
+		if (rc <= 0)
 			goto out_free;
-		}
 		rc = cache_dir_absent(fs, path);
 	}
 	if (rc == 1) {

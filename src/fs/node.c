@@ -305,7 +305,6 @@ struct dl {
 	int fd;
 	uint64_t size;
 	size_t chunk;
-	int err;
 };
 
 /* dl_write: a Get Blob's bytes straight into the staging file. */
@@ -418,7 +417,6 @@ int node_load(struct azfs *fs, struct node *n, int trunc)
 		d.fd = n->fd;
 		d.size = p.size;
 		d.chunk = fs->o.block_size;
-		d.err = 0;
 		rc = pool_run((size_t)((p.size + d.chunk - 1) / d.chunk),
 			      fs->o.parallel, dl_one, &d);
 		if (rc < 0)

@@ -164,7 +164,6 @@ static void *load_thread(void *arg)
 		s->err = -azfs_errno(&e);
 	} else {
 		s->state = ST_DONE;
-		s->eof = s->hi < s->end;
 	}
 	pthread_cond_broadcast(&l->h->ra.cond);
 	pthread_mutex_unlock(&l->fs->lock);
@@ -205,7 +204,6 @@ static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
 	s->start = s->lo = s->hi = from;
 	s->end = end;
 	s->gen = gen;
-	s->eof = 0;
 	s->cancel = 0;
 	s->err = 0;
 	s->state = ST_RUNNING;
@@ -220,10 +218,13 @@ static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
 	return 0;
 }
 
-/* forget: s need not keep the bytes before lo any more (fs->lock held). */
-static void forget(struct readahead *ra, struct ra_stream *s, uint64_t lo)
+/* forget: the reader is at pos, so s keeps only RA_LAG bytes before it
+ * (fs->lock held). */
+static void forget(struct readahead *ra, struct ra_stream *s, uint64_t pos)
 {
-	s->lo = lo;
+	if (pos <= s->lo + RA_LAG)
+		return;
+	s->lo = pos - RA_LAG;
 	if (ra->fill_waits)
 		pthread_cond_broadcast(&ra->room);
 }
@@ -328,9 +329,8 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 			rc = -EAGAIN; /* no stream has these bytes */
 			break;
 		}
-		if (pos > s->lo + RA_LAG)
-			/* what lies further back is not wanted any more */
-			forget(ra, s, pos - RA_LAG);
+		/* what lies further back is not wanted any more */
+		forget(ra, s, pos);
 		while (s->hi <= pos && s->state == ST_RUNNING) {
 			ra->read_waits++;
 			pthread_cond_wait(&ra->cond, &fs->lock);
@@ -360,19 +360,20 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		}
 	}
 	ra->next_off = off + done;
-	if (s && rc == 0 && s->state != ST_IDLE && off + done > s->lo + RA_LAG)
-		forget(ra, s, off + done - RA_LAG);
+	if (s && rc == 0 && s->state != ST_IDLE)
+		forget(ra, s, off + done);
 	/* keep the streams running ahead of the reader */
 	if (rc == 0)
 		schedule(fs, h, name, gen, off + done);
 	pthread_mutex_unlock(&fs->lock);
 	if (rc == -EAGAIN) {
 		/* ask for the bytes directly */
+		struct blob_error e;
+		size_t got = 0;
+
 		log_debug("read of %s: bytes %llu-%llu directly", name,
 			  (unsigned long long)(off + done),
 			  (unsigned long long)(off + size - 1));
-		struct blob_error e;
-		size_t got = 0;
 
 		if (blob_read(&fs->blob, name, off + done, size - done, buf + done,
 			      &got, NULL, &e) < 0)
