@@ -205,10 +205,21 @@ struct ra_stream {
 	int err;               /* -errno of a failed GET */
 };
 
+/* A read in progress on a sequential handle: the ring bytes from pos on
+ * must stay until it is done (read.c). On the reader's stack. */
+struct ra_reader {
+	uint64_t pos;
+	struct ra_reader *next;
+};
+
 /* Read-ahead state of one handle; every field guarded by fs->lock. */
 struct readahead {
 	struct ra_stream st[RA_STREAMS];
+	struct ra_reader *readers; /* reads in progress: the kernel sends
+				    * several at once, a little out of order */
 	uint64_t next_off;     /* where the last read ended */
+	size_t max_read;       /* the largest read seen (at most a ring's
+				* eighth): sets how much is kept behind */
 	pthread_cond_t cond;   /* bytes arrived, or a GET ended */
 	pthread_cond_t room;   /* ring space freed, or a GET cancelled */
 	int read_waits;        /* readers waiting on cond */

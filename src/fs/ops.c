@@ -294,6 +294,15 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 			return rc;
 		}
 	}
+	/*
+	 * A write-only handle bypasses the kernel's page cache: the bytes go
+	 * from the writer's buffer to us in one copy, and no page cache is
+	 * filled with data nobody reads through this handle. Nothing is lost:
+	 * such a handle cannot be mapped (mmap needs read access) and reads
+	 * through other handles see the data staged here.
+	 */
+	if (acc == O_WRONLY)
+		fi->direct_io = 1;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	return 0;
 }

@@ -13,6 +13,11 @@
  * stall at the edge of a chunk. When the reader enters a span, the stream
  * of the span it left starts on the next one.
  *
+ * The kernel sends several reads at once, a little out of order: each
+ * read in progress is listed in the handle (ra.readers), and a stream
+ * drops bytes behind the reader only once no listed read needs them and
+ * they are further back than a few of the largest reads seen.
+ *
  * A GET cut after some bytes (a dropped connection) starts again where the
  * bytes stopped; one that fails before its first byte (after the HTTP
  * layer's retries) fails the read. Random reads, and bytes a stream no
@@ -35,6 +40,7 @@
 
 #define RA_SLACK (8u << 20) /* how far from the last end still counts as sequential */
 #define RA_LAG (2u << 20)   /* bytes kept behind the reader, for reads that come out of order */
+#define RA_LAG_READS 4      /* ... at least this many of its largest reads */
 
 enum { ST_IDLE = 0, ST_RUNNING, ST_DONE, ST_FAILED };
 
@@ -218,15 +224,42 @@ static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
 	return 0;
 }
 
-/* forget: the reader is at pos, so s keeps only RA_LAG bytes before it
- * (fs->lock held). */
+/*
+ * forget: the reader is at pos, so s keeps only the lag before it, and
+ * whatever a read in progress still needs (fs->lock held). The lag is
+ * RA_LAG, or RA_LAG_READS of the largest reads seen: the kernel sends
+ * reads of up to its read-ahead window several at a time, and one that
+ * is a few reads behind may reach us last.
+ */
 static void forget(struct readahead *ra, struct ra_stream *s, uint64_t pos)
 {
-	if (pos <= s->lo + RA_LAG)
+	const struct ra_reader *r;
+	uint64_t lag = (uint64_t)RA_LAG_READS * ra->max_read, keep;
+
+	if (lag < RA_LAG)
+		lag = RA_LAG;
+	if (pos <= s->lo + lag)
 		return;
-	s->lo = pos - RA_LAG;
+	keep = pos - lag;
+	for (r = ra->readers; r; r = r->next)
+		if (r->pos < keep)
+			keep = r->pos;
+	if (keep <= s->lo)
+		return;
+	s->lo = keep;
 	if (ra->fill_waits)
 		pthread_cond_broadcast(&ra->room);
+}
+
+/* needed: a read in progress still wants bytes of s (fs->lock held). */
+static int needed(const struct readahead *ra, const struct ra_stream *s)
+{
+	const struct ra_reader *r;
+
+	for (r = ra->readers; r; r = r->next)
+		if (r->pos >= s->start && r->pos < s->end)
+			return 1;
+	return 0;
 }
 
 /* covering: the stream whose span holds pos of version gen. */
@@ -274,8 +307,9 @@ static void schedule(struct azfs *fs, struct handle *h, const char *name,
 			struct ra_stream *s = &ra->st[i];
 
 			if (s->state != ST_RUNNING) {
-				if (s->state == ST_IDLE || s->gen != gen ||
-				    s->end <= pos || s->start >= window)
+				if (s->state == ST_IDLE || ((s->gen != gen ||
+				    s->end <= pos || s->start >= window) &&
+				    !needed(ra, s)))
 					break;
 				continue;
 			}
@@ -301,6 +335,7 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 {
 	struct readahead *ra = &h->ra;
 	struct ra_stream *s = NULL;
+	struct ra_reader me = { .pos = off }, **pp;
 	size_t done = 0;
 	int rc = 0;
 
@@ -316,10 +351,15 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 			return -azfs_errno(&e);
 		return 0;
 	}
+	me.next = ra->readers;
+	ra->readers = &me;
+	if (size > ra->max_read)
+		ra->max_read = size < RA_RING / (2 * RA_LAG_READS) ? size : RA_RING / (2 * RA_LAG_READS);
 	while (done < size) {
 		uint64_t pos = off + done;
 		size_t n;
 
+		me.pos = pos;
 		if (done > 0 && h->size_hint != UINT64_MAX && pos >= h->size_hint)
 			break; /* the end of the blob as the open saw it */
 
@@ -359,6 +399,9 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 			break;
 		}
 	}
+	for (pp = &ra->readers; *pp != &me; pp = &(*pp)->next)
+		;
+	*pp = me.next;
 	ra->next_off = off + done;
 	if (s && rc == 0 && s->state != ST_IDLE)
 		forget(ra, s, off + done);

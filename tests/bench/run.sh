@@ -437,6 +437,12 @@ rm -f "$W/big.bin"
 say "fixtures ready"
 
 # --- the runs ----------------------------------------------------------------
+rotate() { # N WORDS... : WORDS turned left by N
+  local n=$1
+  shift
+  n=$((n % $#))
+  echo "${@:n+1}" "${@:1:n}"
+}
 for scen in $SCENARIOS; do
   declare -F "case_$scen" >/dev/null || azb_die "unknown scenario $scen"
   if [ "$scen" = ls ]; then
@@ -445,7 +451,10 @@ for scen in $SCENARIOS; do
     bjs putmany bench-list many/f "$LIST_N" 16 32
   fi
   for ((run = 1; run <= RUNS; run++)); do
-    for sys in $SYSTEMS; do
+    # the order turns by one each run: no system is always the first
+    # after a fixture or right after the same neighbour (the machine's
+    # state -- page cache, Azurite's own work -- carries over between runs)
+    for sys in $(rotate $((run - 1)) $SYSTEMS); do
       say "$scen, run $run/$RUNS, $sys"
       set +e
       (set -e; "case_$scen" "$sys" "$run")
