@@ -718,6 +718,11 @@ struct bgup {
 	char id[72];
 };
 
+static void start_uploads(struct azfs *fs, struct node *n);
+
+/* bg_upload: one Put Block of a complete block; a success starts the next
+ * complete block, so the uploads stay `parallel` deep once the writer has
+ * stopped writing (a failure waits for the next write or the flush). */
 static void *bg_upload(void *arg)
 {
 	struct bgup *b = arg;
@@ -734,6 +739,8 @@ static void *bg_upload(void *arg)
 	    b->n->bstate[b->idx] == BLOCK_UPLOADING)
 		b->n->bstate[b->idx] = ok ? BLOCK_DONE : BLOCK_NONE;
 	b->n->inflight--;
+	if (ok && b->epoch == b->n->epoch)
+		start_uploads(fs, b->n);
 	pthread_cond_broadcast(&b->n->cond);
 	pthread_mutex_unlock(&fs->lock);
 	node_put(fs, b->n);

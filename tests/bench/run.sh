@@ -45,6 +45,21 @@ command -v timeout >/dev/null || azb_die "timeout (coreutils) missing"
 
 BENCH_T0=$EPOCHREALTIME
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+# fresh_pages: seconds to fill FRESH_MB MiB of new tmpfs pages -- the cost
+# of memory the kernel hands out anew, which every page cache fill pays
+FRESH_MB=1024
+fresh_pages() {
+  local f=/dev/shm/azb-bench-fresh.$$ t
+  [ -d /dev/shm ] || { echo "-"; return 0; }
+  t=$EPOCHREALTIME
+  if dd if=/dev/zero of="$f" bs=1M count=$FRESH_MB status=none 2>/dev/null; then
+    awk -v a="$t" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'
+  else
+    echo "-"
+  fi
+  rm -f "$f"
+}
+FRESH0=$(fresh_pages)
 say() { echo "bench: [$(awk -v a="$BENCH_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%4.0f", b - a }') s] $*" >&2; }
 
 # --- services -------------------------------------------------------------
@@ -104,12 +119,12 @@ container_of() { # SYSTEM
   esac
 }
 
-bench_mount() { # SYSTEM CONTAINER
-  local sys=$1 c=$2 pid i log="$W/$1.log"
+bench_mount() { # SYSTEM CONTAINER [EXTRA-OPTIONS]
+  local sys=$1 c=$2 extra=${3:-} pid i log="$W/$1.log"
   [ ! -e "$CUR" ] || bench_umount
   case $sys in
   azblobfs)
-    "$AZB_EXE" "$c" "$MNT" -f -o "credentials=$CRED,cache_dir=$W/azb-cache,loglevel=warn,copy=sync${AZB_OPTS:+,$AZB_OPTS}" \
+    "$AZB_EXE" "$c" "$MNT" -f -o "credentials=$CRED,cache_dir=$W/azb-cache,loglevel=warn,copy=sync${AZB_OPTS:+,$AZB_OPTS}${extra:+,$extra}" \
       >>"$log" 2>&1 &
     pid=$! ;;
   rclone-off | rclone-writes)
@@ -323,7 +338,15 @@ case_read() {
     T cat "$MNT/big.bin" >/dev/null
     t_end read "$sys"
     rss read "$sys"
-    bench_umount ;;
+    bench_umount
+    if [ "$sys" = azblobfs ]; then
+      # the same read past the page cache: what filling it costs
+      bench_mount "$sys" "$c" direct_io
+      t_begin
+      T cat "$MNT/big.bin" >/dev/null
+      t_end read azblobfs-dio
+      bench_umount
+    fi ;;
   esac
 }
 
@@ -472,6 +495,7 @@ for scen in $SCENARIOS; do
   done
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+FRESH1=$(fresh_pages)
 BENCH_SECS=$(awk -v a="$BENCH_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", b - a }')
 
 # --- the table -------------------------------------------------------------
@@ -560,6 +584,8 @@ raw_note() {
     s="$s, curl 4 ranged GETs $(fmt_s "$(median read raw-curl4)")"
     s="$s, SDK 8 MiB x 8 ranged $(fmt_s "$(median read raw-sdk)")"
     s="$s; curl 1 GET without the proxy $(fmt_s "$(median read raw-direct)")"
+    [ -z "$(median read azblobfs-dio)" ] ||
+      s="$s; azblobfs -o direct_io (no page cache) $(fmt_s "$(median read azblobfs-dio)")"
     echo "$s" ;;
   esac
 }
@@ -617,7 +643,7 @@ table() {
 runs_detail() { # the raw numbers behind the medians
   local scen sys v
   for scen in $ROWS; do
-    for sys in azblobfs rclone-off rclone-writes raw raw-curl raw-curl4 raw-sdk raw-direct; do
+    for sys in azblobfs azblobfs-dio rclone-off rclone-writes raw raw-curl raw-curl4 raw-sdk raw-direct; do
       v=$(vals "$scen" "$sys" time | awk '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $1 }')
       [ -z "$v" ] || echo "- $scen, $sys: $v"
     done
@@ -644,6 +670,7 @@ if [ "$RESULTS" != - ]; then
     echo "- command (from the source tree): \`$CMD\` (took ${BENCH_SECS} s)"
     echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
     echo "- load average (1, 5, 15 min) at the start: $LOAD0; at the end: $LOAD1 (load at the start is other work on the machine, competing for the CPUs)"
+    echo "- fresh memory: writing ${FRESH_MB} MiB into a new file on /dev/shm (pages the kernel hands out anew, as for any page cache it fills) took $FRESH0 s at the start and $FRESH1 s at the end (on a machine whose freed memory goes back to its host, a new page costs a fault there too)"
     echo "- memory (free -g):"
     echo
     free -g | sed 's/^/      /'

@@ -38,6 +38,32 @@ azb_cnt_reset
 cat "$N/big" >/dev/null
 eq "200 MiB read with 1 MiB kernel read-ahead: 4 Get Blob" 4 "$(azb_cnt_log | azb_json j.ops.GetBlob)"
 eq "... and the bytes it read (now in the page cache)" "$want" "$(sha "$N/big")"
+# a writer that stops writing but keeps the file open: every complete
+# block still goes up in the background, `parallel` at a time (not only
+# those started while it wrote), and the close sends nothing but the block list
+azb_umount "$N" "$AZB_MOUNT_PID"
+azb_mount $C "$N" "$AZB_CONN_CNT" "block_size=4,parallel=2"
+azb_cnt_reset
+# the writer: 64 MiB in 1 MiB writes, then it holds the file open (no
+# flush, no close) until told to close it
+hold='open(my $in, "<", $ARGV[0]) or die; open(my $f, ">", $ARGV[1]) or die "open: $!";
+my $b; for (1 .. 64) { read($in, $b, 1 << 20) == 1 << 20 or die "short"; syswrite($f, $b) == 1 << 20 or die "write: $!" }
+open(my $m, ">", $ARGV[2]) or die; close($m);
+select(undef, undef, undef, 0.1) until -e $ARGV[3];
+close($f) or die "close: $!"'
+perl -e "$hold" "$L/big" "$N/held" "$AZB_TMP/written" "$AZB_TMP/go" &
+hpid=$!
+for ((i = 0; i < 150; i++)); do [ -e "$AZB_TMP/written" ] && break; sleep 0.1; done
+puts() { azb_cnt_log | azb_json 'j.ops.PutBlock || 0'; }
+for ((i = 0; i < 150; i++)); do [ "$(puts)" -ge 16 ] && break; sleep 0.2; done
+eq "64 MiB written, file still open: its 16 blocks went up" "16 0" \
+  "$(azb_cnt_log | azb_json '(j.ops.PutBlock || 0) + " " + (j.ops.PutBlockList || 0)')"
+touch "$AZB_TMP/go"
+wait $hpid
+eq "... the close sent no block again, only the commit" "16 1" \
+  "$(azb_cnt_log | azb_json '(j.ops.PutBlock || 0) + " " + (j.ops.PutBlockList || 0)')"
+eq "... the bytes on the server" "$(head -c $((64 * 1024 * 1024)) "$L/big" | sha256sum | cut -d' ' -f1)" \
+  "$(azb_sdk sha256 $C held)"
 # with direct_io every read reaches the daemon (no page cache between):
 # two readers of one file, one 50 MiB ahead of the other, and a reader
 # that jumps 100 MiB back on its handle get every byte right
