@@ -203,6 +203,7 @@ struct ra_stream {
 				* with hi < end: the blob ends at hi */
 	int cancel;            /* the reader wants the GET stopped */
 	int err;               /* -errno of a failed GET */
+	uint64_t wake_at;      /* a reader waits for hi to reach this */
 };
 
 /* A read in progress on a sequential handle: the ring bytes from pos on
@@ -222,7 +223,6 @@ struct readahead {
 				* eighth): sets how much is kept behind */
 	pthread_cond_t cond;   /* bytes arrived, or a GET ended */
 	pthread_cond_t room;   /* ring space freed, or a GET cancelled */
-	int read_waits;        /* readers waiting on cond */
 	int fill_waits;        /* GETs waiting on room */
 };
 

@@ -720,9 +720,26 @@ struct bgup {
 
 static void start_uploads(struct azfs *fs, struct node *n);
 
+/*
+ * drop_pages: the staging file's bytes [at, at + len), which the server
+ * has, leave the page cache (written to the disk first: the staging file
+ * still holds them). Without this a write of N GiB takes N GiB of new
+ * page cache on top of the writer's own, and a new page costs far more
+ * than one used again (much more on a VM whose freed memory goes back to
+ * its host): 1 GiB written took the daemon 2.7-3.2 s of CPU, 76 % of it
+ * copying into new staging pages, and 0.7-0.9 s with this.
+ */
+static void drop_pages(int fd, off_t at, off_t len)
+{
+	if (sync_file_range(fd, at, len, SYNC_FILE_RANGE_WAIT_BEFORE |
+			    SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER) == 0)
+		posix_fadvise(fd, at, len, POSIX_FADV_DONTNEED);
+}
+
 /* bg_upload: one Put Block of a complete block; a success starts the next
  * complete block, so the uploads stay `parallel` deep once the writer has
- * stopped writing (a failure waits for the next write or the flush). */
+ * stopped writing (a failure waits for the next write or the flush), and
+ * lets the block's pages go. */
 static void *bg_upload(void *arg)
 {
 	struct bgup *b = arg;
@@ -743,6 +760,8 @@ static void *bg_upload(void *arg)
 		start_uploads(fs, b->n);
 	pthread_cond_broadcast(&b->n->cond);
 	pthread_mutex_unlock(&fs->lock);
+	if (ok)
+		drop_pages(b->n->fd, (off_t)b->idx * (off_t)bs, (off_t)bs);
 	node_put(fs, b->n);
 	free(b->name);
 	free(b);

@@ -5,9 +5,10 @@
  * A handle that reads sequentially (each read starts near where the last
  * one ended) keeps RA_STREAMS GETs in flight: one for the span of RA_SPAN
  * bytes the reader is in, the others for the spans after it. A GET's bytes
- * flow into its stream's ring of RA_RING bytes as they arrive; the reader
- * copies them out as soon as they are there, and the GET waits (the
- * server's TCP window closes) while its ring is full. So one request moves
+ * flow into its stream's ring of RA_RING bytes as they arrive; a reader
+ * is woken once all it asked for is there (one wake-up per read, not one
+ * per piece the network brings), and the GET waits (the server's TCP
+ * window closes) while its ring is full. So one request moves
  * RA_SPAN bytes while memory stays at RA_STREAMS x RA_RING: few large
  * requests, which is what a server's per-request cost rewards, and no
  * stall at the edge of a chunk. When the reader enters a span, the stream
@@ -144,8 +145,10 @@ static size_t sink(void *arg, const struct http_response *resp,
 		s->hi += n;
 		p += n;
 		left -= n;
-		if (ra->read_waits)
+		if (s->hi >= s->wake_at) {
+			s->wake_at = UINT64_MAX;
 			pthread_cond_broadcast(&ra->cond);
+		}
 	}
 	pthread_mutex_unlock(&l->fs->lock);
 	return len - left;
@@ -212,6 +215,7 @@ static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
 	s->gen = gen;
 	s->cancel = 0;
 	s->err = 0;
+	s->wake_at = UINT64_MAX;
 	s->state = ST_RUNNING;
 	log_debug("read-ahead of %s: bytes %llu-%llu", name,
 		  (unsigned long long)from, (unsigned long long)(end - 1));
@@ -356,7 +360,7 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 	if (size > ra->max_read)
 		ra->max_read = size < RA_RING / (2 * RA_LAG_READS) ? size : RA_RING / (2 * RA_LAG_READS);
 	while (done < size) {
-		uint64_t pos = off + done;
+		uint64_t pos = off + done, want;
 		size_t n;
 
 		me.pos = pos;
@@ -371,10 +375,15 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		}
 		/* what lies further back is not wanted any more */
 		forget(ra, s, pos);
-		while (s->hi <= pos && s->state == ST_RUNNING) {
-			ra->read_waits++;
+		/* wait for all of the read (or the end of the span) to be
+		 * there, not for each piece the GET brings: one wake-up */
+		want = pos + (size - done < RA_RING / 4 ? size - done : RA_RING / 4);
+		if (want > s->end)
+			want = s->end;
+		while (s->hi < want && s->state == ST_RUNNING) {
+			if (want < s->wake_at)
+				s->wake_at = want;
 			pthread_cond_wait(&ra->cond, &fs->lock);
-			ra->read_waits--;
 		}
 		if (s->state == ST_IDLE || s->gen != gen || pos < s->lo) {
 			rc = -EAGAIN; /* taken away meanwhile */

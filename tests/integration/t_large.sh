@@ -58,6 +58,14 @@ puts() { azb_cnt_log | azb_json 'j.ops.PutBlock || 0'; }
 for ((i = 0; i < 150; i++)); do [ "$(puts)" -ge 16 ] && break; sleep 0.2; done
 eq "64 MiB written, file still open: its 16 blocks went up" "16 0" \
   "$(azb_cnt_log | azb_json '(j.ops.PutBlock || 0) + " " + (j.ops.PutBlockList || 0)')"
+# the staging file keeps the 64 MiB (on disk), but the page cache lets go
+# of the blocks the server has: a GiB written costs no GiB of new memory
+stage=$(ls "$AZB_TMP/cache-n"/stage-* | head -n 1)
+resident() { fincore --bytes --noheadings --output RES "$stage"; }
+for ((i = 0; i < 100; i++)); do [ "$(resident)" -le $((4 << 20)) ] && break; sleep 0.1; done
+eq "... its staging file holds the 64 MiB" $((64 << 20)) "$(stat -c %s "$stage")"
+eq "... of which at most one block stays in the page cache" yes \
+  "$([ "$(resident)" -le $((4 << 20)) ] && echo yes || echo "no: $(resident) bytes")"
 touch "$AZB_TMP/go"
 wait $hpid
 eq "... the close sent no block again, only the commit" "16 1" \
