@@ -54,10 +54,11 @@ close($f) or die "close: $!"'
 perl -e "$hold" "$L/big" "$N/held" "$AZB_TMP/written" "$AZB_TMP/go" &
 hpid=$!
 for ((i = 0; i < 150; i++)); do [ -e "$AZB_TMP/written" ] && break; sleep 0.1; done
-puts() { azb_cnt_log | azb_json 'j.ops.PutBlock || 0'; }
-for ((i = 0; i < 150; i++)); do [ "$(puts)" -ge 16 ] && break; sleep 0.2; done
+# blocks: "PUT-BLOCKS BLOCK-LISTS" the server has seen
+blocks() { azb_cnt_log | azb_json '(j.ops.PutBlock || 0) + " " + (j.ops.PutBlockList || 0)'; }
+for ((i = 0; i < 150; i++)); do [ "$(blocks | cut -d' ' -f1)" -ge 16 ] && break; sleep 0.2; done
 eq "64 MiB written, file still open: its 16 blocks went up" "16 0" \
-  "$(azb_cnt_log | azb_json '(j.ops.PutBlock || 0) + " " + (j.ops.PutBlockList || 0)')"
+  "$(blocks)"
 # the staging file keeps the 64 MiB (on disk), but the page cache lets go
 # of the blocks the server has: a GiB written costs no GiB of new memory
 stage=$(ls "$AZB_TMP/cache-n"/stage-* | head -n 1)
@@ -69,7 +70,7 @@ eq "... of which at most one block stays in the page cache" yes \
 touch "$AZB_TMP/go"
 wait $hpid
 eq "... the close sent no block again, only the commit" "16 1" \
-  "$(azb_cnt_log | azb_json '(j.ops.PutBlock || 0) + " " + (j.ops.PutBlockList || 0)')"
+  "$(blocks)"
 eq "... the bytes on the server" "$(head -c $((64 * 1024 * 1024)) "$L/big" | sha256sum | cut -d' ' -f1)" \
   "$(azb_sdk sha256 $C held)"
 # with direct_io every read reaches the daemon (no page cache between):
