@@ -176,7 +176,11 @@ struct azfs {
  * read-ahead per sequential handle (read.c): RA_STREAMS ranged GETs of up
  * to RA_SPAN bytes in flight, each flowing into a ring of RA_RING bytes
  * that the reader drains while the bytes arrive (a build may set others,
- * -DRA_SPAN=..., to measure them). Memory: RA_STREAMS x RA_RING.
+ * -DRA_SPAN=..., to measure them). Memory: RA_STREAMS x RA_RING. With the
+ * span no larger than the ring, no GET ever waits for the reader and all
+ * RA_STREAMS transfer at once, which a service whose connections each
+ * carry a limited rate rewards; the defaults favour few requests
+ * (tests/bench/RESULTS.md has both measured).
  */
 #ifndef RA_STREAMS
 #define RA_STREAMS 2

@@ -8,11 +8,12 @@
  * flow into its stream's ring of RA_RING bytes as they arrive; a reader
  * is woken once all it asked for is there (one wake-up per read, not one
  * per piece the network brings), and the GET waits (the server's TCP
- * window closes) while its ring is full. So one request moves
- * RA_SPAN bytes while memory stays at RA_STREAMS x RA_RING: few large
- * requests, which is what a server's per-request cost rewards, and no
- * stall at the edge of a chunk. When the reader enters a span, the stream
- * of the span it left starts on the next one.
+ * window closes) while its ring is full. Memory stays at RA_STREAMS x
+ * RA_RING. A span larger than the ring (the default) means few large
+ * requests, which a server's per-request cost rewards, but GETs ahead of
+ * the reader that wait; with spans as large as the rings no GET waits,
+ * and all RA_STREAMS move bytes at once. Once the reader is a lag past a
+ * span, the stream of that span starts on the next one.
  *
  * The kernel sends several reads at once, a little out of order: each
  * read in progress is listed in the handle (ra.readers), and a stream
@@ -229,22 +230,28 @@ static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
 }
 
 /*
- * forget: the reader is at pos, so s keeps only the lag before it, and
- * whatever a read in progress still needs (fs->lock held). The lag is
- * RA_LAG, or RA_LAG_READS of the largest reads seen: the kernel sends
- * reads of up to its read-ahead window several at a time, and one that
- * is a few reads behind may reach us last.
+ * lag: how far behind the reader bytes are kept (fs->lock held): RA_LAG,
+ * or RA_LAG_READS of the largest reads seen. The kernel sends reads of up
+ * to its read-ahead window several at a time, and one that is a few reads
+ * behind may reach us last.
  */
+static uint64_t lag(const struct readahead *ra)
+{
+	uint64_t n = (uint64_t)RA_LAG_READS * ra->max_read;
+
+	return n < RA_LAG ? RA_LAG : n;
+}
+
+/* forget: the reader is at pos, so s keeps only the lag before it, and
+ * whatever a read in progress still needs (fs->lock held). */
 static void forget(struct readahead *ra, struct ra_stream *s, uint64_t pos)
 {
 	const struct ra_reader *r;
-	uint64_t lag = (uint64_t)RA_LAG_READS * ra->max_read, keep;
+	uint64_t keep;
 
-	if (lag < RA_LAG)
-		lag = RA_LAG;
-	if (pos <= s->lo + lag)
+	if (pos <= s->lo + lag(ra))
 		return;
-	keep = pos - lag;
+	keep = pos - lag(ra);
 	for (r = ra->readers; r; r = r->next)
 		if (r->pos < keep)
 			keep = r->pos;
@@ -310,9 +317,11 @@ static void schedule(struct azfs *fs, struct handle *h, const char *name,
 		for (i = 0; i < RA_STREAMS; i++) {
 			struct ra_stream *s = &ra->st[i];
 
+			/* a finished span is kept for a lag behind the
+			 * reader: a read of it may still be on its way */
 			if (s->state != ST_RUNNING) {
 				if (s->state == ST_IDLE || ((s->gen != gen ||
-				    s->end <= pos || s->start >= window) &&
+				    s->end + lag(ra) <= pos || s->start >= window) &&
 				    !needed(ra, s)))
 					break;
 				continue;
@@ -403,6 +412,8 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 			s->state = ST_IDLE;
 			break;
 		}
+		log_debug("read-ahead of %s: the GET was cut, going on from byte %llu",
+			  name, (unsigned long long)pos);
 		if (start(fs, h, s, name, gen, pos, s->end) < 0) {
 			rc = -EAGAIN;
 			break;

@@ -26,7 +26,8 @@ RUNS=${BENCH_RUNS:-3}
 LIST_N=${BENCH_LIST_N:-10000}
 SMALL_N=${BENCH_SMALL_N:-300}
 SYSTEMS=${BENCH_SYSTEMS:-azblobfs rclone-off rclone-writes raw}
-SCENARIOS=${BENCH_SCENARIOS:-cp mv read write append small ls}
+SCENARIOS=${BENCH_SCENARIOS:-cp mv read slowread write append small ls}
+CONN_RATE_MB=${BENCH_CONN_RATE_MB:-64}
 AZB_OPTS=${BENCH_AZB_OPTS:-}
 DIRECT=${BENCH_DIRECT:-0}
 TIMEOUT=${BENCH_TIMEOUT:-1800}
@@ -35,7 +36,7 @@ SIZE=$((SIZE_MB * 1048576))
 MIB=1048576
 SMALL_BYTES=4096
 
-for v in SIZE_MB RUNS LIST_N SMALL_N TIMEOUT; do
+for v in SIZE_MB RUNS LIST_N SMALL_N TIMEOUT CONN_RATE_MB; do
   case ${!v} in '' | *[!0-9]*) azb_die "BENCH_$v must be a positive integer" ;; esac
   [ "${!v}" -gt 0 ] || azb_die "BENCH_$v must be a positive integer"
 done
@@ -88,6 +89,7 @@ fi
 export EMU_PORT
 CLIENT_CONN="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=$CLIENT_URL;"
 CRED=$(azb_credfile "$CLIENT_CONN")
+CRED_DIRECT=$(azb_credfile "$AZB_CONN_AZURITE")
 RCLONE_CONF="$W/rclone.conf"
 cat >"$RCLONE_CONF" <<EOF
 [az]
@@ -98,6 +100,29 @@ use_emulator = true
 endpoint = $CLIENT_URL
 EOF
 chmod 600 "$RCLONE_CONF"
+
+# slowread: a second counting proxy that paces every GET response to
+# CONN_RATE_MB MiB/s, as one connection to a distant service is
+SLOW_PORT=""
+case " $SCENARIOS " in
+*" slowread "*)
+  NODE_PATH=$NODE_DIR "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 \
+    --upstream "http://127.0.0.1:$AZURITE_PORT" --passthrough --conn-rate $((CONN_RATE_MB * MIB)) \
+    >"$AZB_TMP/slow.out" 2>"$AZB_TMP/slow.out.err" &
+  AZB_PIDS+=("$!")
+  SLOW_PORT=$(_azb_wait_listening "$AZB_TMP/slow.out" "$!" "pacing proxy") || exit 99
+  SLOW_CONN="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=http://127.0.0.1:$SLOW_PORT/$AZB_ACCOUNT;"
+  CRED_SLOW=$(azb_credfile "$SLOW_CONN")
+  cat >>"$RCLONE_CONF" <<EOF
+[azslow]
+type = azureblob
+account = $AZB_ACCOUNT
+key = $AZB_KEY
+use_emulator = true
+endpoint = http://127.0.0.1:$SLOW_PORT/$AZB_ACCOUNT
+EOF
+  ;;
+esac
 
 # bench.js straight to Azurite (fixtures, checks: not counted) or through
 # the proxy (raw measurements: counted)
@@ -124,11 +149,11 @@ bench_mount() { # SYSTEM CONTAINER [EXTRA-OPTIONS]
   [ ! -e "$CUR" ] || bench_umount
   case $sys in
   azblobfs)
-    "$AZB_EXE" "$c" "$MNT" -f -o "credentials=$CRED,cache_dir=$W/azb-cache,loglevel=warn,copy=sync${AZB_OPTS:+,$AZB_OPTS}${extra:+,$extra}" \
+    "$AZB_EXE" "$c" "$MNT" -f -o "credentials=${MOUNT_CRED:-$CRED},cache_dir=$W/azb-cache,loglevel=warn,copy=sync${AZB_OPTS:+,$AZB_OPTS}${extra:+,$extra}" \
       >>"$log" 2>&1 &
     pid=$! ;;
   rclone-off | rclone-writes)
-    rclone mount "az:$c" "$MNT" --config "$RCLONE_CONF" --vfs-cache-mode "${sys#rclone-}" \
+    rclone mount "${MOUNT_REMOTE:-az}:$c" "$MNT" --config "$RCLONE_CONF" --vfs-cache-mode "${sys#rclone-}" \
       --vfs-write-back 0s --cache-dir "$W/rclone-cache" --log-file "$log" --log-level ERROR &
     pid=$! ;;
   *) azb_die "bench_mount: unknown system $sys" ;;
@@ -170,6 +195,7 @@ azb_on_exit bench_umount
 
 # --- recording ------------------------------------------------------------
 rec() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RES"; }
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f", b - a }'; } # seconds since the EPOCHREALTIME given
 
 t_begin() { # starts the clock and the proxy's counters
   [ -z "$EMU_PORT" ] || azb_emu_reset
@@ -190,7 +216,7 @@ counts() { # SCEN SYS : store the proxy's counters since t_begin
 
 t_end() { # SCEN SYS [SECONDS] : stop the clock (or take SECONDS), record
   local d=${3:-}
-  [ -n "$d" ] || d=$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f", b - a }')
+  [ -n "$d" ] || d=$(since "$T0")
   rec "$1" "$2" time "$d"
   counts "$1" "$2"
   say "  $1 $2: $d s"
@@ -309,6 +335,14 @@ case_mv() {
   server_delete "$c" mv-dst.bin
 }
 
+curl4() { # URL : the whole blob as 4 ranged GETs at once
+  local part=$(((SIZE + 3) / 4)) i
+  for i in 0 1 2 3; do
+    T curl -sS --fail -o /dev/null -r "$((i * part))-$(((i + 1) * part - 1))" "$1" &
+  done
+  for i in 0 1 2 3; do wait -n; done
+}
+
 case_read() {
   local sys=$1 c url i part
   c=$(container_of "$sys")
@@ -318,19 +352,18 @@ case_read() {
     t_begin
     T curl -sS --fail -o /dev/null "$url"
     t_end read raw-curl
-    part=$(((SIZE + 3) / 4))
     t_begin
-    for i in 0 1 2 3; do
-      T curl -sS --fail -o /dev/null -r "$((i * part))-$(((i + 1) * part - 1))" "$url" &
-    done
-    for i in 0 1 2 3; do wait -n; done
+    curl4 "$url"
     t_end read raw-curl4
     raw_op read raw-sdk download "$c" big.bin 8 8
-    # the same single GET without the counting proxy in between
+    # the same GETs without the counting proxy in between
     url=$(bjs sas "$c" big.bin)
     T0=$EPOCHREALTIME
     T curl -sS --fail -o /dev/null "$url"
-    rec read raw-direct time "$(awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.4f", b - a }')"
+    rec read raw-direct time "$(since "$T0")"
+    T0=$EPOCHREALTIME
+    curl4 "$url"
+    rec read raw-direct4 time "$(since "$T0")"
     ;;
   *)
     bench_mount "$sys" "$c"
@@ -346,7 +379,36 @@ case_read() {
       T cat "$MNT/big.bin" >/dev/null
       t_end read azblobfs-dio
       bench_umount
+      # and straight from Azurite, as the raw-direct GETs
+      MOUNT_CRED=$CRED_DIRECT bench_mount "$sys" "$c"
+      T0=$EPOCHREALTIME
+      T cat "$MNT/big.bin" >/dev/null
+      rec read azblobfs-direct time "$(since "$T0")"
+      bench_umount
     fi ;;
+  esac
+}
+
+case_slowread() { # the read, every GET answered at CONN_RATE_MB MiB/s
+  local sys=$1 c url
+  c=$(container_of "$sys")
+  EMU_PORT=$SLOW_PORT # count at the pacing proxy (this runs in a subshell)
+  case $sys in
+  raw)
+    url=$(AZB_CONN=$SLOW_CONN NODE_PATH=$NODE_DIR "$AZB_NODE" "$BENCH_DIR/bench.js" sas "$c" big.bin)
+    t_begin
+    T curl -sS --fail -o /dev/null "$url"
+    t_end slowread raw-curl
+    t_begin
+    curl4 "$url"
+    t_end slowread raw-curl4
+    ;;
+  *)
+    MOUNT_CRED=$CRED_SLOW MOUNT_REMOTE=azslow bench_mount "$sys" "$c"
+    t_begin
+    T cat "$MNT/big.bin" >/dev/null
+    t_end slowread "$sys"
+    bench_umount ;;
   esac
 }
 
@@ -513,7 +575,7 @@ ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { if (b >
 # what one unit of work is, per scenario, for the rate shown next to the time
 per() {
   case $1 in
-  cp | mv | read | write) echo "$SIZE_MB MiB/s" ;;
+  cp | mv | read | slowread | write) echo "$SIZE_MB MiB/s" ;;
   small-w | small-r) echo "$SMALL_N files/s" ;;
   ls) echo "$LIST_N entries/s" ;;
   *) echo "" ;;
@@ -561,6 +623,7 @@ title() {
   cp) echo "cp ${SIZE_MB} MiB file in the mount, until copied on the server" ;;
   mv) echo "mv ${SIZE_MB} MiB file in the mount" ;;
   read) echo "cold sequential read of ${SIZE_MB} MiB (cat, fresh mount)" ;;
+  slowread) echo "the same read, each connection at most $CONN_RATE_MB MiB/s (a distant service)" ;;
   write) echo "sequential write of ${SIZE_MB} MiB (dd bs=1M conv=fsync), until committed" ;;
   ls) echo "ls -l of a directory of $LIST_N blobs (fresh mount)" ;;
   small-w) echo "write $SMALL_N files of 4 KiB, until on the server" ;;
@@ -578,12 +641,18 @@ raw_note() {
   small-w) echo "raw: SDK Put Blob, one after the other" ;;
   small-r) echo "raw: SDK Get Blob, one after the other" ;;
   append) echo "raw: SDK Get Block List + Put Block + Put Block List" ;;
+  slowread)
+    echo "every GET answer paced to $CONN_RATE_MB MiB/s by tests/js/copyemu.js --conn-rate; raw: curl 1 GET $(fmt_s "$(median slowread raw-curl)"), curl 4 ranged GETs $(fmt_s "$(median slowread raw-curl4)")" ;;
   read)
     local s=""
     s="raw: curl 1 GET $(fmt_s "$(median read raw-curl)")"
     s="$s, curl 4 ranged GETs $(fmt_s "$(median read raw-curl4)")"
     s="$s, SDK 8 MiB x 8 ranged $(fmt_s "$(median read raw-sdk)")"
-    s="$s; curl 1 GET without the proxy $(fmt_s "$(median read raw-direct)")"
+    s="$s; without the proxy: curl 1 GET $(fmt_s "$(median read raw-direct)")"
+    [ -z "$(median read raw-direct4)" ] ||
+      s="$s, curl 4 ranged GETs $(fmt_s "$(median read raw-direct4)")"
+    [ -z "$(median read azblobfs-direct)" ] ||
+      s="$s, azblobfs $(fmt_s "$(median read azblobfs-direct)")"
     [ -z "$(median read azblobfs-dio)" ] ||
       s="$s; azblobfs -o direct_io (no page cache) $(fmt_s "$(median read azblobfs-dio)")"
     echo "$s" ;;
@@ -618,7 +687,7 @@ table() {
     rb=""
     [ -z "$rk" ] || rb=$(median "$scen" "$rk")
     note="$(raw_note "$scen")"
-    [ -z "$rk" ] || [ "$scen" != read ] || note="$note (raw column: $rk)"
+    [ -z "$rk" ] || { [ "$scen" != read ] && [ "$scen" != slowread ]; } || note="$note (raw column: $rk)"
     [ -z "$(rclone_note "$scen")" ] || note="$note; $(rclone_note "$scen")"
     [ -z "$(last "$scen" raw req)" ] || note="$note; raw: $(reqs "$scen" raw), $(fmt_bytes "$(last "$scen" raw bytes)") sent"
     printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$(title "$scen")" \
@@ -643,7 +712,7 @@ table() {
 runs_detail() { # the raw numbers behind the medians
   local scen sys v
   for scen in $ROWS; do
-    for sys in azblobfs azblobfs-dio rclone-off rclone-writes raw raw-curl raw-curl4 raw-sdk raw-direct; do
+    for sys in azblobfs azblobfs-dio azblobfs-direct rclone-off rclone-writes raw raw-curl raw-curl4 raw-sdk raw-direct raw-direct4; do
       v=$(vals "$scen" "$sys" time | awk '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $1 }')
       [ -z "$v" ] || echo "- $scen, $sys: $v"
     done
@@ -655,7 +724,8 @@ echo "$TABLE"
 
 CMD="BENCH_SIZE_MB=$SIZE_MB BENCH_RUNS=$RUNS BENCH_LIST_N=$LIST_N BENCH_SMALL_N=$SMALL_N"
 [ "$SYSTEMS" = "azblobfs rclone-off rclone-writes raw" ] || CMD="$CMD BENCH_SYSTEMS='$SYSTEMS'"
-[ "$SCENARIOS" = "cp mv read write append small ls" ] || CMD="$CMD BENCH_SCENARIOS='$SCENARIOS'"
+[ "$SCENARIOS" = "cp mv read slowread write append small ls" ] || CMD="$CMD BENCH_SCENARIOS='$SCENARIOS'"
+[ "$CONN_RATE_MB" = 64 ] || CMD="$CMD BENCH_CONN_RATE_MB=$CONN_RATE_MB"
 [ -z "$AZB_OPTS" ] || CMD="$CMD BENCH_AZB_OPTS='$AZB_OPTS'"
 [ "$DIRECT" != 1 ] || CMD="$CMD BENCH_DIRECT=1"
 CMD="$CMD bash tests/bench/run.sh"

@@ -47,6 +47,12 @@
 // still kept; "copies" then stays empty.  The benchmark (tests/bench/run.sh)
 // puts it between each client and Azurite to count what the clients send.
 //
+// Slow connections (--conn-rate BYTES_PER_SEC, any mode): the body of every
+// GET response leaves the proxy at no more than this rate, each response on
+// its own.  This models a service reached over a long path, where one
+// connection carries a limited rate and only parallel requests add up (as
+// clients of the real service see); Azurite on loopback has no such limit.
+//
 // Test hooks (never forwarded):
 //   GET  /__emu/log         JSON log of copies, aborts, deletes, counters
 //   GET  /__emu/copies      JSON of the full copy state (bytes, total, ...)
@@ -54,7 +60,8 @@
 //   POST /__emu/rate?bps=N  changes the transfer rate
 //
 // Usage: node copyemu.js --listen PORT --upstream http://127.0.0.1:PORT
-//        [--rate BYTES_PER_SEC] [--passthrough] [--verbose]
+//        [--rate BYTES_PER_SEC] [--conn-rate BYTES_PER_SEC] [--passthrough]
+//        [--verbose]
 // Prints "listening PORT" on stdout once ready (--listen 0 picks a port).
 'use strict';
 
@@ -63,6 +70,7 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
+const { Transform } = require('stream');
 const { pipeline } = require('stream/promises');
 const { BlobServiceClient, StorageSharedKeyCredential } = require('@azure/storage-blob');
 
@@ -74,12 +82,13 @@ const TICK_MS = 100;
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { listen: 0, upstream: null, rate: 1 << 20, passthrough: false, verbose: false };
+  const o = { listen: 0, upstream: null, rate: 1 << 20, connRate: 0, passthrough: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--listen') o.listen = Number(argv[++i]);
     else if (a === '--upstream') o.upstream = argv[++i];
     else if (a === '--rate') o.rate = Number(argv[++i]);
+    else if (a === '--conn-rate') o.connRate = Number(argv[++i]);
     else if (a === '--passthrough') o.passthrough = true;
     else if (a === '--verbose') o.verbose = true;
     else throw new Error(`unknown argument ${a}`);
@@ -87,6 +96,7 @@ function parseArgs(argv) {
   if (!o.upstream) throw new Error('--upstream is required');
   if (!Number.isInteger(o.listen) || o.listen < 0) throw new Error('bad --listen');
   if (!(o.rate > 0)) throw new Error('bad --rate');
+  if (!(o.connRate >= 0)) throw new Error('bad --conn-rate');
   return o;
 }
 
@@ -95,7 +105,8 @@ try {
   opt = parseArgs(process.argv.slice(2));
 } catch (e) {
   process.stderr.write(`copyemu: ${e.message}\nusage: copyemu.js --listen PORT ` +
-    '--upstream http://127.0.0.1:PORT [--rate BYTES_PER_SEC] [--passthrough] [--verbose]\n');
+    '--upstream http://127.0.0.1:PORT [--rate BYTES_PER_SEC] [--conn-rate BYTES_PER_SEC] ' +
+    '[--passthrough] [--verbose]\n');
   process.exit(2);
 }
 const up = new URL(opt.upstream);
@@ -562,6 +573,22 @@ function filterHeaders(raw, drop) {
 
 const HOP = new Set(['connection', 'keep-alive', 'expect', 'proxy-connection']);
 
+// paced: a stream that passes its bytes on at no more than bps bytes per
+// second from its first byte (--conn-rate)
+function paced(bps) {
+  let t0 = 0;
+  let passed = 0;
+  return new Transform({
+    transform(chunk, enc, done) {
+      if (!t0) t0 = Date.now();
+      passed += chunk.length;
+      const wait = t0 + (passed / bps) * 1000 - Date.now();
+      if (wait > 0) setTimeout(() => done(null, chunk), wait);
+      else done(null, chunk);
+    },
+  });
+}
+
 // ---------------------------------------------------------------- forwarding
 function forward(req, res, t, op) {
   const upReq = http.request({
@@ -611,7 +638,8 @@ function onResponse(req, res, t, op, upRes) {
     [...copies.keys()].some((k) => k.startsWith(`${t.container}/`));
   if (!wantList) {
     res.writeHead(status, upRes.statusMessage, raw);
-    upRes.pipe(res);
+    if (opt.connRate > 0 && req.method === 'GET') upRes.pipe(paced(opt.connRate)).pipe(res);
+    else upRes.pipe(res);
     return;
   }
   const chunks = [];
