@@ -247,11 +247,11 @@ static uint64_t lag(const struct readahead *ra)
 static void forget(struct readahead *ra, struct ra_stream *s, uint64_t pos)
 {
 	const struct ra_reader *r;
-	uint64_t keep;
+	uint64_t back = lag(ra), keep;
 
-	if (pos <= s->lo + lag(ra))
+	if (pos <= s->lo + back)
 		return;
-	keep = pos - lag(ra);
+	keep = pos - back;
 	for (r = ra->readers; r; r = r->next)
 		if (r->pos < keep)
 			keep = r->pos;

@@ -75,59 +75,62 @@ RES="$W/results.tsv"   # SCENARIO TAB SYSTEM TAB KEY TAB VALUE
 cp -p "$AZBLOBFS_BIN" "$W/azblobfs"
 AZB_EXE="$W/azblobfs"
 
-if [ "$DIRECT" = 1 ]; then
-  CLIENT_URL=$AZURITE_URL
-  EMU_PORT=""
-else
+# start_proxy VAR NAME [OPTIONS...]: a counting proxy (copyemu.js
+# --passthrough) in front of Azurite; its port goes into VAR
+start_proxy() {
+  local var=$1 name=$2 port
+  shift 2
   NODE_PATH=$NODE_DIR "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 \
-    --upstream "http://127.0.0.1:$AZURITE_PORT" --passthrough \
-    >"$AZB_TMP/proxy.out" 2>"$AZB_TMP/proxy.out.err" &
+    --upstream "http://127.0.0.1:$AZURITE_PORT" --passthrough "$@" \
+    >"$AZB_TMP/$name.out" 2>"$AZB_TMP/$name.out.err" &
   AZB_PIDS+=("$!")
-  EMU_PORT=$(_azb_wait_listening "$AZB_TMP/proxy.out" "$!" "counting proxy") || exit 99
-  CLIENT_URL="http://127.0.0.1:$EMU_PORT/$AZB_ACCOUNT"
-fi
-export EMU_PORT
-CLIENT_CONN="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=$CLIENT_URL;"
-CRED=$(azb_credfile "$CLIENT_CONN")
-CRED_DIRECT=$(azb_credfile "$AZB_CONN_AZURITE")
-RCLONE_CONF="$W/rclone.conf"
-cat >"$RCLONE_CONF" <<EOF
-[az]
+  port=$(_azb_wait_listening "$AZB_TMP/$name.out" "$!" "$name") || exit 99
+  printf -v "$var" %s "$port"
+}
+conn_of() { echo "DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=$1;"; } # URL
+rclone_remote() { # NAME URL : a remote in the rclone config
+  cat >>"$RCLONE_CONF" <<EOF
+[$1]
 type = azureblob
 account = $AZB_ACCOUNT
 key = $AZB_KEY
 use_emulator = true
-endpoint = $CLIENT_URL
+endpoint = $2
 EOF
+}
+
+if [ "$DIRECT" = 1 ]; then
+  CLIENT_URL=$AZURITE_URL
+  EMU_PORT=""
+else
+  start_proxy EMU_PORT proxy
+  CLIENT_URL="http://127.0.0.1:$EMU_PORT/$AZB_ACCOUNT"
+fi
+export EMU_PORT
+CLIENT_CONN=$(conn_of "$CLIENT_URL")
+CRED=$(azb_credfile "$CLIENT_CONN")
+CRED_DIRECT=$(azb_credfile "$AZB_CONN_AZURITE")
+RCLONE_CONF="$W/rclone.conf"
+: >"$RCLONE_CONF"
 chmod 600 "$RCLONE_CONF"
+rclone_remote az "$CLIENT_URL"
 
 # slowread: a second counting proxy that paces every GET response to
 # CONN_RATE_MB MiB/s, as one connection to a distant service is
 SLOW_PORT=""
 case " $SCENARIOS " in
 *" slowread "*)
-  NODE_PATH=$NODE_DIR "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 \
-    --upstream "http://127.0.0.1:$AZURITE_PORT" --passthrough --conn-rate $((CONN_RATE_MB * MIB)) \
-    >"$AZB_TMP/slow.out" 2>"$AZB_TMP/slow.out.err" &
-  AZB_PIDS+=("$!")
-  SLOW_PORT=$(_azb_wait_listening "$AZB_TMP/slow.out" "$!" "pacing proxy") || exit 99
-  SLOW_CONN="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=http://127.0.0.1:$SLOW_PORT/$AZB_ACCOUNT;"
+  start_proxy SLOW_PORT slow-proxy --conn-rate $((CONN_RATE_MB * MIB))
+  SLOW_CONN=$(conn_of "http://127.0.0.1:$SLOW_PORT/$AZB_ACCOUNT")
   CRED_SLOW=$(azb_credfile "$SLOW_CONN")
-  cat >>"$RCLONE_CONF" <<EOF
-[azslow]
-type = azureblob
-account = $AZB_ACCOUNT
-key = $AZB_KEY
-use_emulator = true
-endpoint = http://127.0.0.1:$SLOW_PORT/$AZB_ACCOUNT
-EOF
-  ;;
+  rclone_remote azslow "http://127.0.0.1:$SLOW_PORT/$AZB_ACCOUNT" ;;
 esac
 
 # bench.js straight to Azurite (fixtures, checks: not counted) or through
 # the proxy (raw measurements: counted)
 bjs() { AZB_CONN=$AZB_CONN_AZURITE NODE_PATH=$NODE_DIR "$AZB_NODE" "$BENCH_DIR/bench.js" "$@"; }
 bjs_client() { AZB_CONN=$CLIENT_CONN NODE_PATH=$NODE_DIR "$AZB_NODE" "$BENCH_DIR/bench.js" "$@"; }
+bjs_slow() { AZB_CONN=$SLOW_CONN NODE_PATH=$NODE_DIR "$AZB_NODE" "$BENCH_DIR/bench.js" "$@"; }
 
 # --- mounts: one at a time, at $MNT; state in a file so that a failed
 # scenario (run in a subshell) can be cleaned up by the main shell
@@ -343,18 +346,27 @@ curl4() { # URL : the whole blob as 4 ranged GETs at once
   for i in 0 1 2 3; do wait -n; done
 }
 
+raw_reads() { # SCEN URL : one GET, then four ranged GETs at once, each timed
+  t_begin
+  T curl -sS --fail -o /dev/null "$2"
+  t_end "$1" raw-curl
+  t_begin
+  curl4 "$2"
+  t_end "$1" raw-curl4
+}
+
+cat_read() { # SCEN KEY : cat of big.bin in the mount, timed
+  t_begin
+  T cat "$MNT/big.bin" >/dev/null
+  t_end "$1" "$2"
+}
+
 case_read() {
-  local sys=$1 c url i part
+  local sys=$1 c url
   c=$(container_of "$sys")
   case $sys in
   raw)
-    url=$(bjs_client sas "$c" big.bin)
-    t_begin
-    T curl -sS --fail -o /dev/null "$url"
-    t_end read raw-curl
-    t_begin
-    curl4 "$url"
-    t_end read raw-curl4
+    raw_reads read "$(bjs_client sas "$c" big.bin)"
     raw_op read raw-sdk download "$c" big.bin 8 8
     # the same GETs without the counting proxy in between
     url=$(bjs sas "$c" big.bin)
@@ -367,17 +379,13 @@ case_read() {
     ;;
   *)
     bench_mount "$sys" "$c"
-    t_begin
-    T cat "$MNT/big.bin" >/dev/null
-    t_end read "$sys"
+    cat_read read "$sys"
     rss read "$sys"
     bench_umount
     if [ "$sys" = azblobfs ]; then
       # the same read past the page cache: what filling it costs
       bench_mount "$sys" "$c" direct_io
-      t_begin
-      T cat "$MNT/big.bin" >/dev/null
-      t_end read azblobfs-dio
+      cat_read read azblobfs-dio
       bench_umount
       # and straight from Azurite, as the raw-direct GETs
       MOUNT_CRED=$CRED_DIRECT bench_mount "$sys" "$c"
@@ -390,24 +398,14 @@ case_read() {
 }
 
 case_slowread() { # the read, every GET answered at CONN_RATE_MB MiB/s
-  local sys=$1 c url
+  local sys=$1 c
   c=$(container_of "$sys")
   EMU_PORT=$SLOW_PORT # count at the pacing proxy (this runs in a subshell)
   case $sys in
-  raw)
-    url=$(AZB_CONN=$SLOW_CONN NODE_PATH=$NODE_DIR "$AZB_NODE" "$BENCH_DIR/bench.js" sas "$c" big.bin)
-    t_begin
-    T curl -sS --fail -o /dev/null "$url"
-    t_end slowread raw-curl
-    t_begin
-    curl4 "$url"
-    t_end slowread raw-curl4
-    ;;
+  raw) raw_reads slowread "$(bjs_slow sas "$c" big.bin)" ;;
   *)
     MOUNT_CRED=$CRED_SLOW MOUNT_REMOTE=azslow bench_mount "$sys" "$c"
-    t_begin
-    T cat "$MNT/big.bin" >/dev/null
-    t_end slowread "$sys"
+    cat_read slowread "$sys"
     bench_umount ;;
   esac
 }

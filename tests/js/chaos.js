@@ -70,6 +70,7 @@
 
 const http = require('http');
 const crypto = require('crypto');
+const { trickle } = require('./pace');
 
 const KINDS = ['503', '500', 'reset', 'stall', 'truncate', 'trickle'];
 
@@ -230,40 +231,6 @@ function sendAzureError(req, res, status, reason, code, message, extra) {
     Date: new Date().toUTCString(), Server: 'chaos', ...extra,
   });
   res.end(body);
-}
-
-// Writes src to dst at bps bytes/s in pieces of a tenth of a second, with
-// backpressure; calls done(err) at the end of src.
-function trickle(src, dst, bps, done) {
-  const piece = Math.max(1, Math.floor(bps / 10));
-  const start = Date.now();
-  const queue = [];
-  let sent = 0;
-  let ended = false;
-  let busy = false;
-  let finished = false;
-  const finish = (e) => { if (!finished) { finished = true; done(e); } };
-  const pump = () => {
-    if (busy || finished) return;
-    if (!queue.length) {
-      if (ended) finish(null);
-      else src.resume();
-      return;
-    }
-    busy = true;
-    let c = queue.shift();
-    if (c.length > piece) { queue.unshift(c.subarray(piece)); c = c.subarray(0, piece); }
-    sent += c.length;
-    dst.write(c, () => {
-      // the next piece leaves when the average rate allows it
-      const wait = Math.max(0, start + (sent * 1000) / bps - Date.now());
-      setTimeout(() => { busy = false; pump(); }, wait);
-    });
-  };
-  src.on('data', (c) => { queue.push(c); if (queue.length > 4) src.pause(); pump(); });
-  src.on('end', () => { ended = true; pump(); });
-  src.on('error', (e) => finish(e));
-  dst.on('close', () => { if (!finished) { src.destroy(); finish(new Error('closed')); } });
 }
 
 // Copies src to dst until limit bytes have gone, then calls cut() (and

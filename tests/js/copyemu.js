@@ -70,9 +70,9 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const crypto = require('crypto');
-const { Transform } = require('stream');
 const { pipeline } = require('stream/promises');
 const { BlobServiceClient, StorageSharedKeyCredential } = require('@azure/storage-blob');
+const { trickle } = require('./pace');
 
 const ACCOUNT = 'devstoreaccount1';
 const ACCOUNT_KEY =
@@ -573,22 +573,6 @@ function filterHeaders(raw, drop) {
 
 const HOP = new Set(['connection', 'keep-alive', 'expect', 'proxy-connection']);
 
-// paced: a stream that passes its bytes on at no more than bps bytes per
-// second from its first byte (--conn-rate)
-function paced(bps) {
-  let t0 = 0;
-  let passed = 0;
-  return new Transform({
-    transform(chunk, enc, done) {
-      if (!t0) t0 = Date.now();
-      passed += chunk.length;
-      const wait = t0 + (passed / bps) * 1000 - Date.now();
-      if (wait > 0) setTimeout(() => done(null, chunk), wait);
-      else done(null, chunk);
-    },
-  });
-}
-
 // ---------------------------------------------------------------- forwarding
 function forward(req, res, t, op) {
   const upReq = http.request({
@@ -638,8 +622,11 @@ function onResponse(req, res, t, op, upRes) {
     [...copies.keys()].some((k) => k.startsWith(`${t.container}/`));
   if (!wantList) {
     res.writeHead(status, upRes.statusMessage, raw);
-    if (opt.connRate > 0 && req.method === 'GET') upRes.pipe(paced(opt.connRate)).pipe(res);
-    else upRes.pipe(res);
+    if (opt.connRate > 0 && req.method === 'GET') {
+      trickle(upRes, res, opt.connRate, (err) => { if (err) res.destroy(); else res.end(); });
+    } else {
+      upRes.pipe(res);
+    }
     return;
   }
   const chunks = [];

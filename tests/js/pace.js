@@ -1,0 +1,42 @@
+// pace.js - a stream sent on at a set rate, for the stand-ins in tests/js:
+// chaos.js's trickle fault and copyemu.js --conn-rate.
+'use strict';
+
+// Writes src to dst at bps bytes/s in pieces of a tenth of a second, with
+// backpressure; calls done(err) at the end of src.
+function trickle(src, dst, bps, done) {
+  const piece = Math.max(1, Math.floor(bps / 10));
+  const start = Date.now();
+  const queue = [];
+  let sent = 0;
+  let ended = false;
+  let busy = false;
+  let finished = false;
+  const finish = (e) => { if (!finished) { finished = true; done(e); } };
+  const pump = () => {
+    if (busy || finished) return;
+    if (!queue.length) {
+      if (ended) finish(null);
+      else src.resume();
+      return;
+    }
+    busy = true;
+    let c = queue.shift();
+    if (c.length > piece) { queue.unshift(c.subarray(piece)); c = c.subarray(0, piece); }
+    sent += c.length;
+    dst.write(c, () => {
+      // the next piece leaves when the average rate allows it (at once
+      // when behind: a timer waits at least a millisecond)
+      const wait = start + (sent * 1000) / bps - Date.now();
+      const next = () => { busy = false; pump(); };
+      if (wait > 0) setTimeout(next, wait);
+      else next();
+    });
+  };
+  src.on('data', (c) => { queue.push(c); if (queue.length > 4) src.pause(); pump(); });
+  src.on('end', () => { ended = true; pump(); });
+  src.on('error', (e) => finish(e));
+  dst.on('close', () => { if (!finished) { src.destroy(); finish(new Error('closed')); } });
+}
+
+module.exports = { trickle };
