@@ -173,20 +173,25 @@ struct azfs {
 };
 
 /*
- * read-ahead per sequential handle (read.c): RA_STREAMS ranged GETs of up
- * to RA_SPAN bytes in flight, each flowing into a ring of RA_RING bytes
- * that the reader drains while the bytes arrive (a build may set others,
- * -DRA_SPAN=..., to measure them). Memory: RA_STREAMS x RA_RING. With the
- * span no larger than the ring, no GET ever waits for the reader and all
- * RA_STREAMS transfer at once, which a service whose connections each
- * carry a limited rate rewards; the defaults favour few requests
- * (tests/bench/RESULTS.md has both measured).
+ * read-ahead per sequential handle (read.c): up to RA_STREAMS ranged GETs
+ * in flight, each flowing into a ring of RA_RING bytes that the reader
+ * drains while the bytes arrive. Memory: RA_STREAMS x RA_RING. Spans come
+ * in two shapes: few (RA_FEW_STREAMS GETs of RA_SPAN bytes: few requests,
+ * but a GET ahead of the reader waits once its ring is full) and wide
+ * (RA_STREAMS GETs of RA_RING bytes, which never wait: all move bytes at
+ * once, which a service whose connections each carry only so much
+ * rewards). A file's first RA_SPAN bytes are read in the few shape, the
+ * next RA_SPAN in the wide one, and the rest in the one the reader got
+ * its bytes faster with. A build may set other sizes (-DRA_SPAN=...).
  */
 #ifndef RA_STREAMS
-#define RA_STREAMS 2
+#define RA_STREAMS 4
+#endif
+#ifndef RA_FEW_STREAMS
+#define RA_FEW_STREAMS 2
 #endif
 #ifndef RA_RING
-#define RA_RING (16u << 20)
+#define RA_RING (8u << 20)
 #endif
 #ifndef RA_SPAN
 #define RA_SPAN (64u << 20)
@@ -228,6 +233,13 @@ struct readahead {
 	pthread_cond_t cond;   /* bytes arrived, or a GET ended */
 	pthread_cond_t room;   /* ring space freed, or a GET cancelled */
 	int fill_waits;        /* GETs waiting on room */
+	/* the shape of the spans past the probe (read.c), 0 until chosen,
+	 * and where and when (cache_now) the reads ended that time the two
+	 * shapes: the first read, the first one into the wide probe, the
+	 * first one past the probe's first span (t 0: none yet) */
+	int shape;
+	uint64_t pos_first, pos_mid, pos_probe;
+	double t_first, t_mid, t_probe;
 };
 
 /* Handle behind fi->fh. */

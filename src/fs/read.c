@@ -3,17 +3,26 @@
  * ahead of sequential readers.
  *
  * A handle that reads sequentially (each read starts near where the last
- * one ended) keeps RA_STREAMS GETs in flight: one for the span of RA_SPAN
- * bytes the reader is in, the others for the spans after it. A GET's bytes
- * flow into its stream's ring of RA_RING bytes as they arrive; a reader
- * is woken once all it asked for is there (one wake-up per read, not one
- * per piece the network brings), and the GET waits (the server's TCP
- * window closes) while its ring is full. Memory stays at RA_STREAMS x
- * RA_RING. A span larger than the ring (the default) means few large
- * requests, which a server's per-request cost rewards, but GETs ahead of
- * the reader that wait; with spans as large as the rings no GET waits,
- * and all RA_STREAMS move bytes at once. Once the reader is a lag past a
- * span, the stream of that span starts on the next one.
+ * one ended) keeps GETs in flight for the span the reader is in and the
+ * spans after it. A GET's bytes flow into its stream's ring of RA_RING
+ * bytes as they arrive; a reader is woken once all it asked for is there
+ * (one wake-up per read, not one per piece the network brings), and the
+ * GET waits (the server's TCP window closes) while its ring is full.
+ * Memory stays at RA_STREAMS x RA_RING. Once the reader is a lag past a
+ * span, the stream of that span starts on a later one.
+ *
+ * Spans have one of two shapes (azfs.h). Few: RA_FEW_STREAMS GETs of
+ * RA_SPAN bytes, few requests, which a server's per-request cost rewards;
+ * but only the GET the reader is in moves bytes, the ones ahead wait with
+ * full rings. Wide: RA_STREAMS GETs of RA_RING bytes, none of which ever
+ * waits, so all move bytes at once, which a service whose connections
+ * each carry only so much (any distant one) rewards. Which one is faster
+ * depends on the server and the network, so a file read from its start
+ * tries both: its first RA_SPAN bytes come in the few shape (the reader
+ * gets them at one GET's rate), the next RA_SPAN in the wide one, timed
+ * from the second wide span on (the first was fetched ahead), and the
+ * rest in the wide shape only if that brought the bytes at least
+ * WIDE_GAIN times as fast.
  *
  * The kernel sends several reads at once, a little out of order: each
  * read in progress is listed in the handle (ra.readers), and a stream
@@ -43,6 +52,16 @@
 #define RA_SLACK (8u << 20) /* how far from the last end still counts as sequential */
 #define RA_LAG (2u << 20)   /* bytes kept behind the reader, for reads that come out of order */
 #define RA_LAG_READS 4      /* ... at least this many of its largest reads */
+#define WIDE_GAIN 1.5       /* how much faster the wide shape must be */
+#define PROBE_AT ((uint64_t)RA_SPAN)           /* the wide probe's spans: */
+#define PROBE_END (2 * (uint64_t)RA_SPAN)      /* [PROBE_AT, PROBE_END) */
+#define PROBE_FROM (PROBE_AT + (uint64_t)RA_RING) /* timed from here */
+
+#if RA_SPAN % RA_RING != 0 || RA_FEW_STREAMS > RA_STREAMS
+#error "RA_SPAN must be a multiple of RA_RING, RA_FEW_STREAMS at most RA_STREAMS"
+#endif
+
+enum { SHAPE_FEW = 1, SHAPE_WIDE };
 
 enum { ST_IDLE = 0, ST_RUNNING, ST_DONE, ST_FAILED };
 
@@ -289,31 +308,92 @@ static struct ra_stream *covering(struct readahead *ra, uint64_t pos,
 	return NULL;
 }
 
+/* progress: a sequential read of ra ended at end; notes what the shapes
+ * are timed by (fs->lock held). */
+static void progress(struct readahead *ra, uint64_t end)
+{
+	if (ra->t_first == 0) {
+		ra->t_first = cache_now();
+		ra->pos_first = end;
+		return;
+	}
+	if (ra->pos_first >= PROBE_AT)
+		return; /* not read from the start: no probe */
+	if (ra->t_mid == 0 && end >= PROBE_AT) {
+		ra->t_mid = cache_now();
+		ra->pos_mid = end;
+	}
+	if (ra->t_probe == 0 && end >= PROBE_FROM) {
+		ra->t_probe = cache_now();
+		ra->pos_probe = end;
+	}
+}
+
+/* decide: the shape of the spans past the probe, for a reader at pos:
+ * wide if the probe brought the bytes WIDE_GAIN times as fast as one GET
+ * did before it (fs->lock held). */
+static void decide(struct readahead *ra, const char *name, uint64_t pos)
+{
+	double t = cache_now(), few, wide;
+
+	ra->shape = SHAPE_FEW;
+	if (ra->t_probe == 0 || ra->t_mid <= ra->t_first || t <= ra->t_probe ||
+	    pos < ra->pos_probe + RA_RING)
+		return; /* not timed: a reader that did not come from the start */
+	few = (double)(ra->pos_mid - ra->pos_first) / (ra->t_mid - ra->t_first);
+	wide = (double)(pos - ra->pos_probe) / (t - ra->t_probe);
+	if (wide >= WIDE_GAIN * few)
+		ra->shape = SHAPE_WIDE;
+	log_debug("read-ahead of %s: %.0f MiB/s with one GET at a time, %.0f with %d: %s spans from byte %llu on",
+		  name, few / 1048576, wide / 1048576, RA_STREAMS,
+		  ra->shape == SHAPE_WIDE ? "wide" : "few",
+		  (unsigned long long)PROBE_END);
+}
+
+/* shape_of: the shape of the span holding byte p, for a reader at pos
+ * (fs->lock held). */
+static int shape_of(struct readahead *ra, const char *name, uint64_t p,
+		    uint64_t pos)
+{
+	if (p < PROBE_AT)
+		return SHAPE_FEW;
+	if (p < PROBE_END)
+		return SHAPE_WIDE;
+	if (!ra->shape)
+		decide(ra, name, pos);
+	return ra->shape;
+}
+
 /*
  * schedule: makes streams run for the span holding pos (from pos on) and
- * the RA_STREAMS - 1 spans after it, reusing streams that serve none of
- * them. A GET still running far from them is cancelled, and its stream
- * taken on a later call (fs->lock held).
+ * the spans after it (as many as the shape at pos keeps in flight),
+ * reusing streams that serve none of them. A GET still running far from
+ * them is cancelled, and its stream taken on a later call (fs->lock held).
  */
 static void schedule(struct azfs *fs, struct handle *h, const char *name,
 		     uint64_t gen, uint64_t pos)
 {
 	struct readahead *ra = &h->ra;
-	uint64_t first = pos / RA_SPAN * RA_SPAN;
-	uint64_t window = first + (uint64_t)RA_STREAMS * RA_SPAN;
-	int k, i;
+	uint64_t from[RA_STREAMS], end[RA_STREAMS], window;
+	int want, n, k, i;
 
-	for (k = 0; k < RA_STREAMS; k++) {
-		uint64_t from = k == 0 ? pos : first + (uint64_t)k * RA_SPAN;
-		uint64_t end = first + (uint64_t)(k + 1) * RA_SPAN;
+	want = shape_of(ra, name, pos, pos) == SHAPE_WIDE ? RA_STREAMS : RA_FEW_STREAMS;
+	for (n = 0; n < want; n++) {
+		uint64_t p = n == 0 ? pos : end[n - 1], len;
 
 		/* past the end known at open: a direct read finds out */
-		if (h->size_hint != UINT64_MAX && from >= h->size_hint)
+		if (h->size_hint != UINT64_MAX && p >= h->size_hint)
 			break;
-		if (covering(ra, from, gen))
+		len = shape_of(ra, name, p, pos) == SHAPE_WIDE ? RA_RING : RA_SPAN;
+		from[n] = p;
+		end[n] = p / len * len + len;
+		if (h->size_hint != UINT64_MAX && end[n] > h->size_hint)
+			end[n] = h->size_hint;
+	}
+	window = n > 0 ? end[n - 1] : pos;
+	for (k = 0; k < n; k++) {
+		if (covering(ra, from[k], gen))
 			continue;
-		if (h->size_hint != UINT64_MAX && h->size_hint > from && end > h->size_hint)
-			end = h->size_hint;
 		for (i = 0; i < RA_STREAMS; i++) {
 			struct ra_stream *s = &ra->st[i];
 
@@ -337,7 +417,7 @@ static void schedule(struct azfs *fs, struct handle *h, const char *name,
 			}
 		}
 		if (i == RA_STREAMS ||
-		    start(fs, h, &ra->st[i], name, gen, from, end) < 0)
+		    start(fs, h, &ra->st[i], name, gen, from[k], end[k]) < 0)
 			break;
 	}
 }
@@ -423,6 +503,8 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		;
 	*pp = me.next;
 	ra->next_off = off + done;
+	if (rc == 0 && done > 0)
+		progress(ra, off + done);
 	if (s && rc == 0 && s->state != ST_IDLE)
 		forget(ra, s, off + done);
 	/* keep the streams running ahead of the reader */

@@ -229,17 +229,19 @@ azb_umount() {
 export AZB_NODE AZB_TESTS_DIR AZB_TMP
 export -f azb_sdk azb_sdk_emu _azb_node azb_node_dir azb_die azb_json
 
-# azb_start_counter: the emulator in --passthrough mode (no emulation, only
-# counting requests and uploaded bytes) in front of Azurite; exports
-# CNT_PORT, CNT_URL, AZB_CONN_CNT.
+# azb_start_counter [OPTIONS...]: the emulator in --passthrough mode (no
+# emulation, only counting requests and uploaded bytes; OPTIONS such as
+# --conn-rate go to copyemu.js) in front of Azurite; exports CNT_PORT,
+# CNT_URL, AZB_CONN_CNT.
 azb_start_counter() {
-  local pid nd
+  local pid nd out
   nd=$(azb_node_dir) || exit 99
-  NODE_PATH=$nd "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 --passthrough \
-    --upstream "http://127.0.0.1:$AZURITE_PORT" >"$AZB_TMP/counter.out" 2>"$AZB_TMP/counter.err" &
+  out=$(mktemp "$AZB_TMP/counter.XXXXXX")
+  NODE_PATH=$nd "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 --passthrough "$@" \
+    --upstream "http://127.0.0.1:$AZURITE_PORT" >"$out" 2>"$out.err" &
   pid=$!
   AZB_PIDS+=("$pid")
-  CNT_PORT=$(_azb_wait_listening "$AZB_TMP/counter.out" "$pid" counter) || exit 99
+  CNT_PORT=$(_azb_wait_listening "$out" "$pid" counter) || exit 99
   CNT_URL="http://127.0.0.1:$CNT_PORT/$AZB_ACCOUNT"
   AZB_CONN_CNT="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=$CNT_URL;"
   export CNT_PORT CNT_URL AZB_CONN_CNT

@@ -19,25 +19,51 @@ eq "committed as blocks" "BlockBlob" "$(azb_sdk props $C big | azb_json 'j.blobT
 printf 'PATCH' | dd of="$M/big" bs=1 seek=$((150 * 1024 * 1024)) conv=notrunc status=none
 printf 'PATCH' | dd of="$L/big" bs=1 seek=$((150 * 1024 * 1024)) conv=notrunc status=none
 eq "a patch in the middle keeps the rest" "$(sha "$L/big")" "$(azb_sdk sha256 $C big)"
-# a sequential read of 200 MiB through a fresh mount: one Get Blob per
-# 64 MiB span (4), the bytes flowing through the read-ahead rings
+# a sequential read of 200 MiB through a fresh mount: the first 64 MiB
+# in one Get Blob, the next 64 MiB (the wide probe) in eight of 8 MiB,
+# and the last 72 MiB in the shape the read-ahead chose by the rates it
+# saw: two GETs (64 + 8 MiB, "few") or nine of 8 MiB ("wide")
 azb_start_counter
 N="$AZB_TMP/n"
+# read_shape LOG-LINES-BEFORE : the shape the last mount of $N logged
+read_shape() {
+  tail -n +$(($1 + 1)) "$AZB_TMP/mount-n.log" | sed -n 's/.*read-ahead of big: .*: \([a-z]*\) spans from byte 134217728 on$/\1/p'
+}
+# gets_of SHAPE : the Get Blob requests of the 200 MiB read in that shape
+gets_of() { case $1 in few) echo 11 ;; wide) echo 18 ;; *) echo "no shape logged" ;; esac; }
+log_lines() { wc -l <"$AZB_TMP/mount-n.log"; }
 azb_mount $C "$N" "$AZB_CONN_CNT"
 azb_cnt_reset
 want=$(sha "$L/big")
+n0=$(log_lines)
 eq "200 MiB read by a fresh mount" "$want" "$(sha "$N/big")"
-eq "... with 4 Get Blob" 4 "$(azb_cnt_log | azb_json j.ops.GetBlob)"
+shape=$(read_shape "$n0")
+eq "... with the Get Blob of its shape ($shape)" "$(gets_of "$shape")" "$(azb_cnt_log | azb_json j.ops.GetBlob)"
 # with the kernel's read-ahead at 1 MiB, several 1 MiB reads are in flight
 # at once and come a little out of order, also across a span's end: the
-# same 4 Get Blob serve them all (no read falls back to a GET of its own)
+# same GETs serve them all (no read falls back to a GET of its own)
 azb_umount "$N" "$AZB_MOUNT_PID"
 azb_mount $C "$N" "$AZB_CONN_CNT"
 echo 1024 >"/sys/class/bdi/$(mountpoint -d "$N")/read_ahead_kb"
 azb_cnt_reset
+n0=$(log_lines)
 cat "$N/big" >/dev/null
-eq "200 MiB read with 1 MiB kernel read-ahead: 4 Get Blob" 4 "$(azb_cnt_log | azb_json j.ops.GetBlob)"
+shape=$(read_shape "$n0")
+eq "200 MiB read with 1 MiB kernel read-ahead: the Get Blob of its shape ($shape)" \
+  "$(gets_of "$shape")" "$(azb_cnt_log | azb_json j.ops.GetBlob)"
 eq "... and the bytes it read (now in the page cache)" "$want" "$(sha "$N/big")"
+azb_umount "$N" "$AZB_MOUNT_PID"
+# every GET answer at 32 MiB/s, as from a distant service: four GETs at
+# once bring the bytes about four times as fast as one, so the rest of
+# the file comes in the wide shape
+cnt="$CNT_PORT|$CNT_URL|$AZB_CONN_CNT"
+azb_start_counter --conn-rate $((32 * 1024 * 1024))
+azb_mount $C "$N" "$AZB_CONN_CNT"
+n0=$(log_lines)
+eq "200 MiB read at 32 MiB/s per connection" "$want" "$(sha "$N/big")"
+eq "... in the wide shape" wide "$(read_shape "$n0")"
+eq "... with 18 Get Blob" 18 "$(azb_cnt_log | azb_json j.ops.GetBlob)"
+IFS='|' read -r CNT_PORT CNT_URL AZB_CONN_CNT <<<"$cnt" # the unpaced counter again
 # a writer that stops writing but keeps the file open: every complete
 # block still goes up in the background, `parallel` at a time (not only
 # those started while it wrote), and the close sends nothing but the block list

@@ -52,6 +52,8 @@
 // its own.  This models a service reached over a long path, where one
 // connection carries a limited rate and only parallel requests add up (as
 // clients of the real service see); Azurite on loopback has no such limit.
+// A client that stops reading for a while does not get the time back
+// (tests/js/pace.js): as on a TCP connection, a closed window is lost time.
 //
 // Test hooks (never forwarded):
 //   GET  /__emu/log         JSON log of copies, aborts, deletes, counters
