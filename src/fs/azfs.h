@@ -228,6 +228,7 @@ struct readahead {
 	struct ra_reader *readers; /* reads in progress: the kernel sends
 				    * several at once, a little out of order */
 	uint64_t next_off;     /* where the last read ended */
+	uint64_t front;        /* the furthest any read has got */
 	size_t max_read;       /* the largest read seen (at most a ring's
 				* eighth): sets how much is kept behind */
 	pthread_cond_t cond;   /* bytes arrived, or a GET ended */

@@ -52,7 +52,9 @@
 #define RA_SLACK (8u << 20) /* how far from the last end still counts as sequential */
 #define RA_LAG (2u << 20)   /* bytes kept behind the reader, for reads that come out of order */
 #define RA_LAG_READS 4      /* ... at least this many of its largest reads */
+#ifndef WIDE_GAIN
 #define WIDE_GAIN 1.5       /* how much faster the wide shape must be */
+#endif
 #define PROBE_AT ((uint64_t)RA_SPAN)           /* the wide probe's spans: */
 #define PROBE_END (2 * (uint64_t)RA_SPAN)      /* [PROBE_AT, PROBE_END) */
 #define PROBE_FROM (PROBE_AT + (uint64_t)RA_RING) /* timed from here */
@@ -261,16 +263,16 @@ static uint64_t lag(const struct readahead *ra)
 	return n < RA_LAG ? RA_LAG : n;
 }
 
-/* forget: the reader is at pos, so s keeps only the lag before it, and
- * whatever a read in progress still needs (fs->lock held). */
-static void forget(struct readahead *ra, struct ra_stream *s, uint64_t pos)
+/* forget: s keeps only the lag before the furthest any read has got,
+ * and whatever a read in progress still needs (fs->lock held). */
+static void forget(struct readahead *ra, struct ra_stream *s)
 {
 	const struct ra_reader *r;
 	uint64_t back = lag(ra), keep;
 
-	if (pos <= s->lo + back)
+	if (ra->front <= s->lo + back)
 		return;
-	keep = pos - back;
+	keep = ra->front - back;
 	for (r = ra->readers; r; r = r->next)
 		if (r->pos < keep)
 			keep = r->pos;
@@ -279,6 +281,26 @@ static void forget(struct readahead *ra, struct ra_stream *s, uint64_t pos)
 	s->lo = keep;
 	if (ra->fill_waits)
 		pthread_cond_broadcast(&ra->room);
+}
+
+/*
+ * forget_all: a read got to pos, or one ended: every stream drops what no
+ * read needs any more (fs->lock held). Every stream, not only the one the
+ * read is in: the reads in progress (the kernel sends several at once)
+ * may be in the next span while the last of the earlier one ends, and
+ * until the earlier read ended the next span's ring had to keep its
+ * bytes; a ring full of them would leave the later reads waiting for
+ * bytes it has no room for.
+ */
+static void forget_all(struct readahead *ra, uint64_t pos)
+{
+	int i;
+
+	if (pos > ra->front)
+		ra->front = pos;
+	for (i = 0; i < RA_STREAMS; i++)
+		if (ra->st[i].state != ST_IDLE)
+			forget(ra, &ra->st[i]);
 }
 
 /* needed: a read in progress still wants bytes of s (fs->lock held). */
@@ -463,7 +485,7 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 			break;
 		}
 		/* what lies further back is not wanted any more */
-		forget(ra, s, pos);
+		forget_all(ra, pos);
 		/* wait for all of the read (or the end of the span) to be
 		 * there, not for each piece the GET brings: one wake-up */
 		want = pos + (size - done < RA_RING / 4 ? size - done : RA_RING / 4);
@@ -505,8 +527,8 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 	ra->next_off = off + done;
 	if (rc == 0 && done > 0)
 		progress(ra, off + done);
-	if (s && rc == 0 && s->state != ST_IDLE)
-		forget(ra, s, off + done);
+	if (rc == 0)
+		forget_all(ra, off + done);
 	/* keep the streams running ahead of the reader */
 	if (rc == 0)
 		schedule(fs, h, name, gen, off + done);
