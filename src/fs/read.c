@@ -525,13 +525,13 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		;
 	*pp = me.next;
 	ra->next_off = off + done;
-	if (rc == 0 && done > 0)
-		progress(ra, off + done);
-	if (rc == 0)
+	if (rc == 0) {
+		if (done > 0)
+			progress(ra, off + done);
 		forget_all(ra, off + done);
-	/* keep the streams running ahead of the reader */
-	if (rc == 0)
+		/* keep the streams running ahead of the reader */
 		schedule(fs, h, name, gen, off + done);
+	}
 	pthread_mutex_unlock(&fs->lock);
 	if (rc == -EAGAIN) {
 		/* ask for the bytes directly */
