@@ -231,6 +231,9 @@ struct readahead {
 	uint64_t front;        /* the furthest any read has got */
 	size_t max_read;       /* the largest read seen (at most a ring's
 				* eighth): sets how much is kept behind */
+	uint64_t late;         /* how far behind the furthest read a read
+				* has come whose bytes were gone (at most
+				* RA_LATE_MAX): kept behind from then on */
 	pthread_cond_t cond;   /* bytes arrived, or a GET ended */
 	pthread_cond_t room;   /* ring space freed, or a GET cancelled */
 	int fill_waits;        /* GETs waiting on room */

@@ -867,6 +867,12 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 		conn->max_read = fs->o.max_read;
 	conn->max_write = 1024 * 1024;
 	conn->max_readahead = 1024 * 1024;
+	/* the kernel skips read-ahead once congestion_threshold reads are
+	 * queued (9 by default, of 12): with a read-ahead of some MiB in
+	 * 1 MiB reads, it left holes read later, after their bytes had
+	 * gone (48 still did with 16 MiB) */
+	conn->max_background = 256;
+	conn->congestion_threshold = 192;
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;

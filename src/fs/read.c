@@ -52,6 +52,9 @@
 #define RA_SLACK (8u << 20) /* how far from the last end still counts as sequential */
 #define RA_LAG (2u << 20)   /* bytes kept behind the reader, for reads that come out of order */
 #define RA_LAG_READS 4      /* ... at least this many of its largest reads */
+/* ... at most this much, however late reads come: with the most a read
+ * waits for at once (RA_RING / 4), the lowest read's bytes fit in a ring */
+#define RA_LATE_MAX (RA_RING / 4 * 3)
 #ifndef WIDE_GAIN
 #define WIDE_GAIN 1.5       /* how much faster the wide shape must be */
 #endif
@@ -252,15 +255,35 @@ static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
 
 /*
  * lag: how far behind the reader bytes are kept (fs->lock held): RA_LAG,
- * or RA_LAG_READS of the largest reads seen. The kernel sends reads of up
- * to its read-ahead window several at a time, and one that is a few reads
- * behind may reach us last.
+ * RA_LAG_READS of the largest reads seen, or as far behind as a read has
+ * come too late (ra->late). The kernel sends reads of up to its read-ahead
+ * window several at a time, and one that is a few reads behind may reach
+ * us last; with a large window (read_ahead_kb of some MiB) it may come
+ * megabytes behind the others.
  */
 static uint64_t lag(const struct readahead *ra)
 {
 	uint64_t n = (uint64_t)RA_LAG_READS * ra->max_read;
 
+	if (n < ra->late)
+		n = ra->late;
 	return n < RA_LAG ? RA_LAG : n;
+}
+
+/* too_late: a read at pos found its bytes dropped from s; later ones that
+ * far behind keep theirs (fs->lock held). */
+static void too_late(struct readahead *ra, const char *name, uint64_t pos)
+{
+	uint64_t behind = ra->front > pos ? ra->front - pos : 0;
+
+	if (behind > RA_LATE_MAX)
+		behind = RA_LATE_MAX;
+	if (behind <= ra->late)
+		return;
+	ra->late = behind;
+	log_debug("read-ahead of %s: a read came %llu bytes behind the furthest; keeping %llu behind",
+		  name, (unsigned long long)(ra->front - pos),
+		  (unsigned long long)lag(ra));
 }
 
 /* forget: s keeps only the lag before the furthest any read has got,
@@ -452,15 +475,23 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 	struct ra_stream *s = NULL;
 	struct ra_reader me = { .pos = off }, **pp;
 	size_t done = 0;
-	int rc = 0;
+	int late, rc = 0;
 
 	pthread_mutex_lock(&fs->lock);
-	if (!(off == 0 || (off + RA_SLACK >= ra->next_off && off <= ra->next_off + RA_SLACK)) &&
-	    !covering(ra, off, gen)) {
-		/* a random read: exactly what is asked, no read-ahead */
+	s = covering(ra, off, gen);
+	if (s && off < s->lo)
+		too_late(ra, name, off);
+	late = off != 0 && off < ra->front && off + RA_RING >= ra->front &&
+	       (!s || off < s->lo);
+	if (late || (!s && !(off == 0 || (off + RA_SLACK >= ra->next_off &&
+				       off <= ra->next_off + RA_SLACK)))) {
+		/* a random read, or one that comes after the read-ahead
+		 * dropped its bytes: exactly what is asked, no read-ahead
+		 * (and a late one leaves the sequence where it is) */
 		struct blob_error e;
 
-		ra->next_off = off + size;
+		if (!late)
+			ra->next_off = off + size;
 		pthread_mutex_unlock(&fs->lock);
 		if (blob_read(&fs->blob, name, off, size, buf, out, NULL, &e) < 0)
 			return -azfs_errno(&e);
@@ -481,6 +512,8 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		schedule(fs, h, name, gen, pos);
 		s = covering(ra, pos, gen);
 		if (!s || pos < s->lo) {
+			if (s)
+				too_late(ra, name, pos);
 			rc = -EAGAIN; /* no stream has these bytes */
 			break;
 		}
@@ -525,13 +558,13 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		;
 	*pp = me.next;
 	ra->next_off = off + done;
-	if (rc == 0) {
-		if (done > 0)
-			progress(ra, off + done);
-		forget_all(ra, off + done);
-		/* keep the streams running ahead of the reader */
+	if (rc == 0 && done > 0)
+		progress(ra, off + done);
+	/* whatever its outcome, this read no longer holds bytes back: a
+	 * GET waiting for room may be waiting for just that */
+	forget_all(ra, off + done);
+	if (rc == 0) /* keep the streams running ahead of the reader */
 		schedule(fs, h, name, gen, off + done);
-	}
 	pthread_mutex_unlock(&fs->lock);
 	if (rc == -EAGAIN) {
 		/* ask for the bytes directly */
