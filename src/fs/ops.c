@@ -161,9 +161,7 @@ out_free:
 
 /*
  * dir_remember: the entries of dir (sorted) go into the attribute cache;
- * what an open file has staged wins over the listing. Duplicates (a marker
- * blob and a prefix of one name) are skipped: the first, the blob, counts.
- * A name missing from the listing is not remembered as absent: another
+ * what an open file has staged wins over the listing. A name missing from the listing is not remembered as absent: another
  * client may add it at any time.
  */
 static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
@@ -172,11 +170,92 @@ static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(d[i].name, d[i - 1].name) == 0)
-			continue;
 		if (cache_remember(fs, dir, d[i].name, &d[i].a) < 0)
 			return -ENOMEM;
 	}
+	return 0;
+}
+
+/*
+ * dents_uniq: drops the second of two equal names (d is sorted; the first,
+ * a marker blob before a prefix of its name, counts).
+ */
+static void dents_uniq(struct dent *d, size_t *n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < *n; i++) {
+		if (k > 0 && strcmp(d[i].name, d[k - 1].name) == 0) {
+			free(d[i].name);
+			continue;
+		}
+		d[k++] = d[i];
+	}
+	*n = k;
+}
+
+/*
+ * An open directory holds the listing read when it was read from its
+ * start, and serves it by offset: 1 and 2 after "." and "..", k + 3 after
+ * entry k. With offsets libfuse hands the kernel each entry with its node
+ * and attributes (READDIRPLUS), so "ls -l" needs no LOOKUP per name; filled
+ * without offsets, it sends the names alone and the kernel looks each up.
+ */
+struct dirh {
+	struct dent *d;
+	size_t n;
+	int listed;
+};
+
+static struct dirh *dh_of(struct fuse_file_info *fi)
+{
+	return (struct dirh *)(uintptr_t)fi->fh;
+}
+
+static int op_opendir(const char *path, struct fuse_file_info *fi)
+{
+	struct dirh *dh = calloc(1, sizeof(*dh));
+
+	(void)path;
+	if (!dh)
+		return -ENOMEM;
+	fi->fh = (uint64_t)(uintptr_t)dh;
+	return 0;
+}
+
+static int op_releasedir(const char *path, struct fuse_file_info *fi)
+{
+	struct dirh *dh = dh_of(fi);
+
+	(void)path;
+	if (dh) {
+		dents_free(dh->d, dh->n);
+		free(dh);
+	}
+	return 0;
+}
+
+/* dir_list: a fresh listing of path into dh (rewinddir reads anew) */
+static int dir_list(struct azfs *fs, const char *path, struct dirh *dh)
+{
+	struct dent *d = NULL;
+	size_t n = 0;
+	int rc;
+
+	rc = dir_scan(fs, path, &d, &n);
+	if (rc < 0)
+		return rc;
+	dents_uniq(d, &n);
+	rc = dir_remember(fs, path, d, n);
+	if (rc < 0) {
+		dents_free(d, n);
+		return rc;
+	}
+	pf_listed(fs, path, d, n);
+	dents_free(dh->d, dh->n);
+	dh->d = d;
+	dh->n = n;
+	dh->listed = 1;
 	return 0;
 }
 
@@ -185,33 +264,29 @@ static int op_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		      enum fuse_readdir_flags flags)
 {
 	struct azfs *fs = azfs_get();
-	struct dent *d = NULL;
-	size_t n = 0, i;
+	struct dirh *dh = dh_of(fi);
 	struct stat st;
+	size_t i;
 	int rc;
 
-	(void)off;
-	(void)fi;
 	(void)flags;
-	rc = dir_scan(fs, path, &d, &n);
-	if (rc < 0)
-		return rc;
-	rc = dir_remember(fs, path, d, n);
-	if (rc < 0)
-		goto out_free;
-	pf_listed(fs, path, d, n);
-	filler(buf, ".", NULL, 0, 0);
-	filler(buf, "..", NULL, 0, 0);
-	for (i = 0; i < n; i++) {
-		if (i > 0 && strcmp(d[i].name, d[i - 1].name) == 0)
-			continue;
-		azfs_fill_stat(fs, &d[i].a, &st);
-		if (filler(buf, d[i].name, &st, 0, FUSE_FILL_DIR_PLUS))
+	if (!dh || off < 0)
+		return -EBADF;
+	if (off == 0 || !dh->listed) {
+		rc = dir_list(fs, path, dh);
+		if (rc < 0)
+			return rc;
+	}
+	if (off == 0 && filler(buf, ".", NULL, 1, 0))
+		return 0;
+	if (off <= 1 && filler(buf, "..", NULL, 2, 0))
+		return 0;
+	for (i = off > 2 ? (size_t)off - 2 : 0; i < dh->n; i++) {
+		azfs_fill_stat(fs, &dh->d[i].a, &st);
+		if (filler(buf, dh->d[i].name, &st, (off_t)i + 3, FUSE_FILL_DIR_PLUS))
 			break;
 	}
-out_free:
-	dents_free(d, n);
-	return rc;
+	return 0;
 }
 
 /* ---- files ---- */
@@ -889,7 +964,9 @@ const struct fuse_operations azfs_ops = {
 	.init = op_init,
 	.destroy = op_destroy,
 	.getattr = op_getattr,
+	.opendir = op_opendir,
 	.readdir = op_readdir,
+	.releasedir = op_releasedir,
 	.open = op_open,
 	.create = op_create,
 	.read = op_read,

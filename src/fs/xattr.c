@@ -7,7 +7,10 @@
  * (read-write); setting user.azblob.copy_source starts a server-side copy.
  * listxattr names user metadata only, so cp -a and rsync -X never copy
  * user.azblob.*. Internal metadata (mtime, hdi_isfolder, is_symlink) is not
- * shown: stat and readlink show it.
+ * shown: stat and readlink show it. Other namespaces (security.*, system.*
+ * with its POSIX ACLs, trusted.*) are not supported, for reading as for
+ * writing: ENOTSUP, which "ls -l" remembers for the whole filesystem, where
+ * ENODATA would cost it two requests per file (SELinux label, ACL).
  */
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -123,7 +126,7 @@ int azfs_getxattr(const char *path, const char *name, char *value, size_t size)
 	int rc;
 
 	if (strncmp(name, "user.", 5) != 0)
-		return -ENODATA;
+		return -ENOTSUP;
 	if (strncmp(name, AZ_PREFIX, strlen(AZ_PREFIX)) != 0) {
 		/* metadata of a file whose data is not uploaded yet */
 		struct node *n = node_find(fs, path);
