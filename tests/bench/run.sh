@@ -75,18 +75,6 @@ RES="$W/results.tsv"   # SCENARIO TAB SYSTEM TAB KEY TAB VALUE
 cp -p "$AZBLOBFS_BIN" "$W/azblobfs"
 AZB_EXE="$W/azblobfs"
 
-# start_proxy VAR NAME [OPTIONS...]: a counting proxy (copyemu.js
-# --passthrough) in front of Azurite; its port goes into VAR
-start_proxy() {
-  local var=$1 name=$2 port
-  shift 2
-  NODE_PATH=$NODE_DIR "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 \
-    --upstream "http://127.0.0.1:$AZURITE_PORT" --passthrough "$@" \
-    >"$AZB_TMP/$name.out" 2>"$AZB_TMP/$name.out.err" &
-  AZB_PIDS+=("$!")
-  port=$(_azb_wait_listening "$AZB_TMP/$name.out" "$!" "$name") || exit 99
-  printf -v "$var" %s "$port"
-}
 conn_of() { echo "DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=$1;"; } # URL
 rclone_remote() { # NAME URL : a remote in the rclone config
   cat >>"$RCLONE_CONF" <<EOF
@@ -99,11 +87,13 @@ endpoint = $2
 EOF
 }
 
+# every client talks to Azurite through a counting proxy (BENCH_DIRECT=1:
+# straight to Azurite, nothing counted)
 if [ "$DIRECT" = 1 ]; then
   CLIENT_URL=$AZURITE_URL
   EMU_PORT=""
 else
-  start_proxy EMU_PORT proxy
+  azb_start_passthrough EMU_PORT proxy
   CLIENT_URL="http://127.0.0.1:$EMU_PORT/$AZB_ACCOUNT"
 fi
 export EMU_PORT
@@ -120,7 +110,7 @@ rclone_remote az "$CLIENT_URL"
 SLOW_PORT=""
 case " $SCENARIOS " in
 *" slowread "*)
-  start_proxy SLOW_PORT slow-proxy --conn-rate $((CONN_RATE_MB * MIB))
+  azb_start_passthrough SLOW_PORT slow-proxy --conn-rate $((CONN_RATE_MB * MIB))
   SLOW_CONN=$(conn_of "http://127.0.0.1:$SLOW_PORT/$AZB_ACCOUNT")
   CRED_SLOW=$(azb_credfile "$SLOW_CONN")
   rclone_remote azslow "http://127.0.0.1:$SLOW_PORT/$AZB_ACCOUNT" ;;

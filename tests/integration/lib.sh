@@ -229,19 +229,27 @@ azb_umount() {
 export AZB_NODE AZB_TESTS_DIR AZB_TMP
 export -f azb_sdk azb_sdk_emu _azb_node azb_node_dir azb_die azb_json
 
-# azb_start_counter [OPTIONS...]: the emulator in --passthrough mode (no
-# emulation, only counting requests and uploaded bytes; OPTIONS such as
-# --conn-rate go to copyemu.js) in front of Azurite; exports CNT_PORT,
-# CNT_URL, AZB_CONN_CNT.
-azb_start_counter() {
-  local pid nd out
+# azb_start_passthrough VAR NAME [OPTIONS...]: the emulator in
+# --passthrough mode (no emulation, only counting requests and uploaded
+# bytes; OPTIONS such as --conn-rate go to copyemu.js) in front of
+# Azurite; its port goes into VAR
+azb_start_passthrough() {
+  local var=$1 name=$2 pid nd out port
+  shift 2
   nd=$(azb_node_dir) || exit 99
-  out=$(mktemp "$AZB_TMP/counter.XXXXXX")
+  out=$(mktemp "$AZB_TMP/$name.XXXXXX")
   NODE_PATH=$nd "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 --passthrough "$@" \
     --upstream "http://127.0.0.1:$AZURITE_PORT" >"$out" 2>"$out.err" &
   pid=$!
   AZB_PIDS+=("$pid")
-  CNT_PORT=$(_azb_wait_listening "$out" "$pid" counter) || exit 99
+  port=$(_azb_wait_listening "$out" "$pid" "$name") || exit 99
+  printf -v "$var" %s "$port"
+}
+
+# azb_start_counter [OPTIONS...]: a passthrough emulator for a test to
+# count with; exports CNT_PORT, CNT_URL, AZB_CONN_CNT.
+azb_start_counter() {
+  azb_start_passthrough CNT_PORT counter "$@"
   CNT_URL="http://127.0.0.1:$CNT_PORT/$AZB_ACCOUNT"
   AZB_CONN_CNT="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=$CNT_URL;"
   export CNT_PORT CNT_URL AZB_CONN_CNT
