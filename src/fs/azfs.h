@@ -462,6 +462,15 @@ void pf_listed(struct azfs *fs, const char *dir, const struct dent *d,
 int pf_open(struct azfs *fs, const char *path, const struct attr *a,
 	    char **data, size_t *len);
 
+/* ---- dir.c ---- */
+/* opendir/readdir/releasedir: the listing of an open directory, read at
+ * offset 0 and served by offset (see dir.c) */
+int azfs_opendir(const char *path, struct fuse_file_info *fi);
+int azfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		 off_t off, struct fuse_file_info *fi,
+		 enum fuse_readdir_flags flags);
+int azfs_releasedir(const char *path, struct fuse_file_info *fi);
+
 /* ---- xattr.c ---- */
 int azfs_getxattr(const char *path, const char *name, char *value,
 		  size_t size);
