@@ -2,8 +2,11 @@
  * cache.c -- the attribute cache: path -> struct attr for attr_timeout
  * seconds (negative entries for a shorter time). Filled by lookups and by
  * directory listings, so "ls -l" costs the listing and no HEAD per file.
+ * An entry also remembers which version of a file the kernel's page cache
+ * may hold, so a file read again unchanged comes from there.
  * Every function takes fs->lock.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,6 +44,9 @@ struct cache_entry {
 	size_t n_snap;
 	double snap_expires;
 	double snap_big_until; /* too many names to list until then */
+	/* a file: the version (ETag) whose bytes the kernel's page cache may
+	 * hold from a read-only open ("": none known) */
+	char kept_etag[BLOB_ETAG_MAX];
 };
 
 static double mono_now(void)
@@ -186,6 +192,32 @@ static struct cache_entry *find_locked(struct azfs *fs, const char *path)
 		if (strcmp(e->path, path) == 0)
 			return e;
 	return NULL;
+}
+
+int cache_keep_pages(struct azfs *fs, const char *path, const char *etag)
+{
+	struct cache_entry *e;
+	int keep = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	e = find_locked(fs, path);
+	if (e && etag[0]) {
+		keep = strcmp(e->kept_etag, etag) == 0;
+		snprintf(e->kept_etag, sizeof(e->kept_etag), "%s", etag);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	return keep;
+}
+
+void cache_forget_pages(struct azfs *fs, const char *path)
+{
+	struct cache_entry *e;
+
+	pthread_mutex_lock(&fs->lock);
+	e = find_locked(fs, path);
+	if (e)
+		e->kept_etag[0] = '\0';
+	pthread_mutex_unlock(&fs->lock);
 }
 
 /* parent_of: path's parent directory into buf; -1 when it does not fit. */

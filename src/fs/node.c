@@ -692,7 +692,14 @@ static int ul_one(void *ctx, size_t k)
 	return rc;
 }
 
-enum { BLOCK_NONE = 0, BLOCK_UPLOADING, BLOCK_DONE, BLOCK_DIRTY };
+/*
+ * A block's state while the staging file is written: not sent, its Put
+ * Block in flight, sent, changed after it was sent, or changed while its
+ * Put Block was in flight (REDO: sent again once that one has ended --
+ * never two Put Block of one block id at once, whose order on the server
+ * nothing fixes: the older bytes could be the ones it keeps).
+ */
+enum { BLOCK_NONE = 0, BLOCK_UPLOADING, BLOCK_DONE, BLOCK_DIRTY, BLOCK_REDO };
 
 static void new_salt(struct node *n)
 {
@@ -752,9 +759,14 @@ static void *bg_upload(void *arg)
 			      (uint64_t)b->idx * bs, bs, &e) == 0)
 		ok = 1;
 	pthread_mutex_lock(&fs->lock);
-	if (b->epoch == b->n->epoch && b->idx < b->n->n_bstate &&
-	    b->n->bstate[b->idx] == BLOCK_UPLOADING)
-		b->n->bstate[b->idx] = ok ? BLOCK_DONE : BLOCK_NONE;
+	if (b->epoch == b->n->epoch && b->idx < b->n->n_bstate) {
+		unsigned char *st = &b->n->bstate[b->idx];
+
+		if (*st == BLOCK_UPLOADING)
+			*st = ok ? BLOCK_DONE : BLOCK_NONE;
+		else if (*st == BLOCK_REDO)
+			*st = BLOCK_DIRTY;
+	}
 	b->n->inflight--;
 	if (ok && b->epoch == b->n->epoch)
 		start_uploads(fs, b->n);
@@ -823,7 +835,9 @@ void node_wrote(struct azfs *fs, struct node *n, uint64_t off, size_t len)
 	pthread_mutex_lock(&fs->lock);
 	for (i = (size_t)(off / bs); len && i <= (size_t)((off + len - 1) / bs) &&
 	     i < n->n_bstate; i++)
-		if (n->bstate[i] != BLOCK_NONE)
+		if (n->bstate[i] == BLOCK_UPLOADING || n->bstate[i] == BLOCK_REDO)
+			n->bstate[i] = BLOCK_REDO;
+		else if (n->bstate[i] != BLOCK_NONE)
 			n->bstate[i] = BLOCK_DIRTY;
 	start_uploads(fs, n);
 	pthread_mutex_unlock(&fs->lock);

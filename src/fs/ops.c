@@ -47,7 +47,7 @@ static struct handle *fh(struct fuse_file_info *fi)
 static int open_common(const char *path, struct fuse_file_info *fi, int create)
 {
 	struct azfs *fs = azfs_get();
-	int acc = fi->flags & O_ACCMODE, rc;
+	int acc = fi->flags & O_ACCMODE, rc, known, changed;
 	struct handle *h;
 	struct attr a;
 	char *name;
@@ -78,8 +78,9 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 	h->writable = acc != O_RDONLY;
 	azfs_ra_init(h);
 	/* the kernel looked the file up just before: the size is cached */
-	if (!create && cache_get(fs, path, &a) && a.kind == ATTR_FILE &&
-	    !a.copy_pending) {
+	known = !create && cache_get(fs, path, &a) && a.kind == ATTR_FILE &&
+		!a.copy_pending;
+	if (known) {
 		h->size_hint = a.size;
 		if (!h->writable)
 			pf_open(fs, path, &a, &h->pf_data, &h->pf_len);
@@ -93,7 +94,19 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 	}
 	pthread_mutex_lock(&fs->lock);
 	h->pf_gen = h->node->gen;
+	changed = h->node->dirty || h->node->is_new;
 	pthread_mutex_unlock(&fs->lock);
+	/*
+	 * The kernel drops the file's page cache at an open unless told to
+	 * keep it: keep it when a read-only open finds the version the last
+	 * one read (as fresh as the attributes, attr_timeout), so a file read
+	 * again costs no request. A writable handle may put bytes of no known
+	 * version there, and its uploads make a new one.
+	 */
+	if (h->writable)
+		cache_forget_pages(fs, path);
+	else if (known && !changed)
+		fi->keep_cache = (unsigned)cache_keep_pages(fs, path, a.etag);
 	if (create) {
 		pthread_mutex_lock(&fs->lock);
 		if (!h->node->loaded) {
