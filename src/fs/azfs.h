@@ -309,13 +309,13 @@ int cache_remember(struct azfs *fs, const char *dir, const char *name,
 		   struct attr *a);
 void cache_drop(struct azfs *fs, const char *path);
 /*
- * cache_keep_pages: a read-only open of path, whose attributes show
- * version etag. Returns 1 when the kernel's page cache may keep what it
- * holds of the file: the last read-only open saw the same version and no
- * writable open came since. Remembers etag for the next open. 0 when path
- * has no entry or etag is empty.
+ * cache_kept_pages: 1 and the version (ETag, into etag) whose bytes the
+ * kernel's page cache may hold of path from a read-only open, else 0.
+ * cache_set_kept_pages records it (path needs an entry; "" forgets).
  */
-int cache_keep_pages(struct azfs *fs, const char *path, const char *etag);
+int cache_kept_pages(struct azfs *fs, const char *path, char *etag,
+		     size_t size);
+void cache_set_kept_pages(struct azfs *fs, const char *path, const char *etag);
 /* cache_forget_pages: a writable open of path: what the page cache holds
  * of it is of no known version any more. */
 void cache_forget_pages(struct azfs *fs, const char *path);

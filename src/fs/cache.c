@@ -194,30 +194,36 @@ static struct cache_entry *find_locked(struct azfs *fs, const char *path)
 	return NULL;
 }
 
-int cache_keep_pages(struct azfs *fs, const char *path, const char *etag)
+int cache_kept_pages(struct azfs *fs, const char *path, char *etag,
+		     size_t size)
 {
 	struct cache_entry *e;
-	int keep = 0;
+	int known = 0;
 
 	pthread_mutex_lock(&fs->lock);
 	e = find_locked(fs, path);
-	if (e && etag[0]) {
-		keep = strcmp(e->kept_etag, etag) == 0;
-		snprintf(e->kept_etag, sizeof(e->kept_etag), "%s", etag);
+	if (e && e->kept_etag[0]) {
+		snprintf(etag, size, "%s", e->kept_etag);
+		known = 1;
 	}
 	pthread_mutex_unlock(&fs->lock);
-	return keep;
+	return known;
 }
 
-void cache_forget_pages(struct azfs *fs, const char *path)
+void cache_set_kept_pages(struct azfs *fs, const char *path, const char *etag)
 {
 	struct cache_entry *e;
 
 	pthread_mutex_lock(&fs->lock);
 	e = find_locked(fs, path);
 	if (e)
-		e->kept_etag[0] = '\0';
+		snprintf(e->kept_etag, sizeof(e->kept_etag), "%s", etag);
 	pthread_mutex_unlock(&fs->lock);
+}
+
+void cache_forget_pages(struct azfs *fs, const char *path)
+{
+	cache_set_kept_pages(fs, path, "");
 }
 
 /* parent_of: path's parent directory into buf; -1 when it does not fit. */

@@ -44,6 +44,46 @@ static struct handle *fh(struct fuse_file_info *fi)
 	return (struct handle *)(uintptr_t)fi->fh;
 }
 
+/* files from this size on may keep their page cache from one read-only
+ * open to the next; smaller ones are read again (and prefetched) */
+#define KEEP_PAGES_MIN (1u << 20)
+
+/*
+ * keep_pages: whether a read-only open of path (blob name, cached
+ * attributes *a) lets the kernel keep the page cache it holds of the file,
+ * which it drops at an open otherwise: when the blob still is the version
+ * the last read-only open saw, so a file read again unchanged costs one
+ * Get Blob Properties and no Get Blob. The first open asks nothing and
+ * remembers the version its attributes show.
+ */
+static int keep_pages(struct azfs *fs, const char *path, const char *name,
+		      const struct attr *a)
+{
+	char kept[BLOB_ETAG_MAX];
+	struct blob_props p;
+	struct blob_error e;
+	struct attr now;
+
+	if (!cache_kept_pages(fs, path, kept, sizeof(kept))) {
+		cache_set_kept_pages(fs, path, a->etag);
+		return 0;
+	}
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, name, &p, &e) < 0) {
+		cache_forget_pages(fs, path);
+		return 0;
+	}
+	azfs_attr_from_props(&p, &now);
+	blob_props_release(&p);
+	cache_put(fs, path, &now);
+	if (now.copy_pending || !now.etag[0]) {
+		cache_forget_pages(fs, path);
+		return 0;
+	}
+	cache_set_kept_pages(fs, path, now.etag);
+	return strcmp(kept, now.etag) == 0;
+}
+
 static int open_common(const char *path, struct fuse_file_info *fi, int create)
 {
 	struct azfs *fs = azfs_get();
@@ -86,8 +126,8 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 			pf_open(fs, path, &a, &h->pf_data, &h->pf_len);
 	}
 	h->node = node_get(fs, path, name);
-	free(name);
 	if (!h->node) {
+		free(name);
 		free(h->pf_data);
 		free(h);
 		return -ENOMEM;
@@ -96,17 +136,13 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 	h->pf_gen = h->node->gen;
 	changed = h->node->dirty || h->node->is_new;
 	pthread_mutex_unlock(&fs->lock);
-	/*
-	 * The kernel drops the file's page cache at an open unless told to
-	 * keep it: keep it when a read-only open finds the version the last
-	 * one read (as fresh as the attributes, attr_timeout), so a file read
-	 * again costs no request. A writable handle may put bytes of no known
-	 * version there, and its uploads make a new one.
-	 */
+	/* a writable handle may put bytes of no known version into the page
+	 * cache, and its uploads make a new one */
 	if (h->writable)
 		cache_forget_pages(fs, path);
-	else if (known && !changed)
-		fi->keep_cache = (unsigned)cache_keep_pages(fs, path, a.etag);
+	else if (known && !changed && a.size >= KEEP_PAGES_MIN)
+		fi->keep_cache = (unsigned)keep_pages(fs, path, name, &a);
+	free(name);
 	if (create) {
 		pthread_mutex_lock(&fs->lock);
 		if (!h->node->loaded) {
