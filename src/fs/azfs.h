@@ -461,7 +461,7 @@ void pf_init(struct azfs *fs);
 /* pf_release: waits for loads in flight, frees everything. */
 void pf_release(struct azfs *fs);
 /* pf_listed: keeps the small files of directory dir's listing d (sorted,
- * n entries; copied) as the order a reader may follow. */
+ * each name once, n entries; copied) as the order a reader may follow. */
 void pf_listed(struct azfs *fs, const char *dir, const struct dent *d,
 	       size_t n);
 /*

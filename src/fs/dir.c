@@ -142,8 +142,9 @@ out_free:
 
 /*
  * dir_remember: the entries of dir (sorted) go into the attribute cache;
- * what an open file has staged wins over the listing. A name missing from the listing is not remembered as absent: another
- * client may add it at any time.
+ * what an open file has staged wins over the listing. A name missing from
+ * the listing is not remembered as absent: another client may add it at
+ * any time.
  */
 static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
 			size_t n)

@@ -102,11 +102,11 @@ void pf_listed(struct azfs *fs, const char *dir, const struct dent *d, size_t n)
 	dcopy = str_ndup(dir, strlen(dir));
 	if (!ents || !dcopy)
 		goto out_nomem;
-	/* d is sorted by name; keep the small files, in that order */
+	/* d is sorted by name, each name once; keep the small files, in
+	 * that order */
 	for (i = 0; i < n; i++) {
 		if (d[i].a.kind != ATTR_FILE || d[i].a.size == 0 ||
-		    d[i].a.size > PF_MAX || !d[i].a.etag[0] || d[i].a.copy_pending ||
-		    (k > 0 && strcmp(ents[k - 1].name, d[i].name) == 0))
+		    d[i].a.size > PF_MAX || !d[i].a.etag[0] || d[i].a.copy_pending)
 			continue;
 		ents[k].name = str_ndup(d[i].name, strlen(d[i].name));
 		if (!ents[k].name)

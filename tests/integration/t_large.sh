@@ -16,8 +16,15 @@ eq "200 MiB on the server (SDK sha256)" "$want" "$(azb_sdk sha256 $C big)"
 eq "200 MiB read back through the mount" "$want" "$(sha "$M/big")"
 eq "size" $((200 * 1024 * 1024)) "$(stat -c %s "$M/big")"
 eq "committed as blocks" "BlockBlob" "$(azb_sdk props $C big | azb_json 'j.blobType')"
-printf 'PATCH' | dd of="$M/big" bs=1 seek=$((150 * 1024 * 1024)) conv=notrunc status=none
-printf 'PATCH' | dd of="$L/big" bs=1 seek=$((150 * 1024 * 1024)) conv=notrunc status=none
+# patch_both BYTES AT MOUNTED LOCAL : BYTES written one at a time at
+# offset AT into both files (dd bs=1: one write per byte, no truncation)
+patch_both() {
+  local f
+  for f in "$3" "$4"; do
+    printf '%s' "$1" | dd of="$f" bs=1 seek="$2" conv=notrunc status=none
+  done
+}
+patch_both PATCH $((150 * 1024 * 1024)) "$M/big" "$L/big"
 eq "a patch in the middle keeps the rest" "$(sha "$L/big")" "$(azb_sdk sha256 $C big)"
 # a sequential read of 200 MiB through a fresh mount: the first 64 MiB
 # in one Get Blob, the next 64 MiB (the wide probe) in eight of 8 MiB,
@@ -197,8 +204,7 @@ eq "... with one Get Blob Properties and no Get Blob" "1 0" \
 head -c $((32 * 1024 * 1024)) /dev/urandom >"$L/pc"
 azb_sdk put $C pc "$L/pc" >/dev/null
 eq "rewritten by another client, same size: the new bytes at once" "$(sha "$L/pc")" "$(sha "$P/pc")"
-printf 'LOCAL' | dd of="$P/pc" bs=1 seek=1000 conv=notrunc status=none
-printf 'LOCAL' | dd of="$L/pc" bs=1 seek=1000 conv=notrunc status=none
+patch_both LOCAL 1000 "$P/pc" "$L/pc"
 eq "patched through a write-only handle: the new bytes" "$(sha "$L/pc")" "$(sha "$P/pc")"
 eq "... as on the server" "$(sha "$L/pc")" "$(azb_sdk sha256 $C pc)"
 # small writes into a block of a file of several: the block's Put Block
@@ -206,8 +212,7 @@ eq "... as on the server" "$(sha "$L/pc")" "$(azb_sdk sha256 $C pc)"
 # with all of them (two Put Block of one block id at once could leave it
 # the older: one dd of 5 bytes lost some in 2 to 4 runs of 8 that way)
 for k in 1 2 3 4 5 6 7 8; do
-  printf 'PATCH' | dd of="$P/pc" bs=1 seek=$((k * 3 * 1024 * 1024 + k)) conv=notrunc status=none
-  printf 'PATCH' | dd of="$L/pc" bs=1 seek=$((k * 3 * 1024 * 1024 + k)) conv=notrunc status=none
+  patch_both PATCH $((k * 3 * 1024 * 1024 + k)) "$P/pc" "$L/pc"
 done
 eq "8 patches of 5 one-byte writes: all on the server" "$(sha "$L/pc")" "$(azb_sdk sha256 $C pc)"
 eq "... and read back" "$(sha "$L/pc")" "$(sha "$P/pc")"
