@@ -55,6 +55,7 @@
 /* ... at most this much, however late reads come: with the most a read
  * waits for at once (RA_RING / 4), the lowest read's bytes fit in a ring */
 #define RA_LATE_MAX (RA_RING / 4 * 3)
+#define RA_ROOM (RA_RING / 8) /* room a waiting GET is woken for (let_fill) */
 #ifndef WIDE_GAIN
 #define WIDE_GAIN 1.5       /* how much faster the wide shape must be */
 #endif
@@ -141,6 +142,7 @@ static size_t sink(void *arg, const struct http_response *resp,
 	struct readahead *ra = &l->h->ra;
 	const char *p = data;
 	size_t left = len;
+	int wake = 0;
 
 	(void)resp;
 	pthread_mutex_lock(&l->fs->lock);
@@ -172,10 +174,14 @@ static size_t sink(void *arg, const struct http_response *resp,
 		left -= n;
 		if (s->hi >= s->wake_at) {
 			s->wake_at = UINT64_MAX;
-			pthread_cond_broadcast(&ra->cond);
+			wake = 1;
 		}
 	}
 	pthread_mutex_unlock(&l->fs->lock);
+	/* after the unlock: a reader woken under the lock would wait for it
+	 * at once (ra->cond lives until this GET has returned) */
+	if (wake)
+		pthread_cond_broadcast(&ra->cond);
 	return len - left;
 }
 
@@ -286,6 +292,17 @@ static void too_late(struct readahead *ra, const char *name, uint64_t pos)
 		  (unsigned long long)lag(ra));
 }
 
+/* let_fill: wakes a GET waiting for room in s once there is RA_ROOM of
+ * it, not for every read that ends (each a wake-up for a few KiB), or as
+ * soon as there is any while a reader waits for its bytes (fs->lock
+ * held). */
+static void let_fill(struct readahead *ra, const struct ra_stream *s)
+{
+	if (ra->fill_waits && s->hi < s->lo + RA_RING &&
+	    (s->wake_at != UINT64_MAX || s->hi + RA_ROOM <= s->lo + RA_RING))
+		pthread_cond_broadcast(&ra->room);
+}
+
 /* forget: s keeps only the lag before the furthest any read has got,
  * and whatever a read in progress still needs (fs->lock held). */
 static void forget(struct readahead *ra, struct ra_stream *s)
@@ -302,8 +319,7 @@ static void forget(struct readahead *ra, struct ra_stream *s)
 	if (keep <= s->lo)
 		return;
 	s->lo = keep;
-	if (ra->fill_waits)
-		pthread_cond_broadcast(&ra->room);
+	let_fill(ra, s);
 }
 
 /*
@@ -527,6 +543,7 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		while (s->hi < want && s->state == ST_RUNNING) {
 			if (want < s->wake_at)
 				s->wake_at = want;
+			let_fill(ra, s);
 			pthread_cond_wait(&ra->cond, &fs->lock);
 		}
 		if (s->state == ST_IDLE || s->gen != gen || pos < s->lo) {

@@ -6,6 +6,13 @@
  * used by two threads at once. Handles beyond the pool size are created on
  * demand and freed after use.
  *
+ * A large body is received in large pieces: while more than
+ * HTTP_LOWAT_MARGIN bytes beyond HTTP_LOWAT are still to come, the socket's
+ * SO_RCVLOWAT makes the kernel wake the receiving thread only once
+ * HTTP_LOWAT bytes are there, instead of for every segment the network
+ * brings (a wake-up, a poll and a recv per 64 KiB on loopback). For that
+ * each pooled handle keeps at most one connection and knows its socket.
+ *
  * Lock: pool->lock guards pool->idle and pool->n_idle only; no HTTP happens
  * while it is held.
  */
@@ -15,14 +22,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "http/http.h"
 #include "util/str.h"
 
+/* One easy handle and the socket of its one connection. */
+struct conn {
+	CURL *h;
+	curl_socket_t fd;   /* CURL_SOCKET_BAD when not known */
+};
+
 struct pool {
 	pthread_mutex_t lock;
-	CURL **idle;
+	struct conn **idle;
 	int n_idle;
 	int max_idle;
 	char *cafile;
@@ -31,12 +45,70 @@ struct pool {
 struct xfer {
 	const struct http_request *req;
 	struct http_response *resp;
-	CURL *h;
+	struct conn *c;
 	int overflow;       /* body larger than its cap */
 	int cancelled;      /* the sink stopped the transfer */
 	int header_overflow;
 	uint64_t sent;      /* bytes of req->body_file handed to libcurl */
+	int64_t body_left;  /* body bytes still to come; -1 unknown, -2 not
+			     * looked at yet */
+	int lowat;          /* SO_RCVLOWAT set on c->fd */
 };
+
+size_t http_recv_lowat(uint64_t left)
+{
+	return left >= (uint64_t)HTTP_LOWAT + HTTP_LOWAT_MARGIN ? HTTP_LOWAT : 1;
+}
+
+static void set_lowat(struct xfer *x, int want)
+{
+	if (want == x->lowat || x->c->fd == CURL_SOCKET_BAD)
+		return;
+	if (setsockopt(x->c->fd, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof(want)) == 0)
+		x->lowat = want;
+}
+
+/* body_arrived: len more body bytes are in; the wake-up threshold for
+ * the rest. */
+static void body_arrived(struct xfer *x, size_t len)
+{
+	if (x->body_left == -2) {
+		const char *v = http_response_header(x->resp, "content-length");
+		char *end;
+		unsigned long long n;
+
+		x->body_left = -1;
+		if (v) {
+			errno = 0;
+			n = strtoull(v, &end, 10);
+			if (errno == 0 && end != v && *end == '\0' && n <= INT64_MAX)
+				x->body_left = (int64_t)n;
+		}
+	}
+	if (x->body_left < 0)
+		return;
+	x->body_left = (uint64_t)x->body_left > len ? x->body_left - (int64_t)len : 0;
+	set_lowat(x, (int)http_recv_lowat((uint64_t)x->body_left));
+}
+
+/* on_sockopt / on_close: curl made or closed a socket for this handle. */
+static int on_sockopt(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	struct conn *c = ud;
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		c->fd = fd;
+	return CURL_SOCKOPT_OK;
+}
+
+static int on_close(void *ud, curl_socket_t fd)
+{
+	struct conn *c = ud;
+
+	if (c->fd == fd)
+		c->fd = CURL_SOCKET_BAD;
+	return close(fd);
+}
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
@@ -66,7 +138,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	size_t len = size * n;
 	long code = 0;
 
-	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(x->c->h, CURLINFO_RESPONSE_CODE, &code);
 	if (x->req->recv_sink && code >= 200 && code < 300) {
 		x->resp->status = code;
 		if (x->req->recv_sink(x->req->recv_arg, x->resp, p, len) != len) {
@@ -74,6 +146,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 			return 0;
 		}
 		x->resp->recv_len += len;
+		body_arrived(x, len);
 		return len;
 	}
 	if (x->req->recv_buf && code >= 200 && code < 300) {
@@ -83,6 +156,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 		}
 		memcpy((char *)x->req->recv_buf + x->resp->recv_len, p, len);
 		x->resp->recv_len += len;
+		body_arrived(x, len);
 		return len;
 	}
 	if (buf_append(&x->resp->body, p, len) < 0) {
@@ -136,31 +210,47 @@ static int has_header(const struct http_request *req, const char *name)
 	return 0;
 }
 
-static CURL *borrow(struct pool *pool)
+static void conn_free(struct conn *c)
 {
-	CURL *h = NULL;
+	if (!c)
+		return;
+	curl_easy_cleanup(c->h); /* closes the socket through on_close */
+	free(c);
+}
+
+static struct conn *borrow(struct pool *pool)
+{
+	struct conn *c = NULL;
 
 	pthread_mutex_lock(&pool->lock);
 	if (pool->n_idle > 0)
-		h = pool->idle[--pool->n_idle];
+		c = pool->idle[--pool->n_idle];
 	pthread_mutex_unlock(&pool->lock);
-	if (h) {
-		curl_easy_reset(h);
-		return h;
+	if (c) {
+		curl_easy_reset(c->h);
+		return c;
 	}
-	return curl_easy_init();
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->fd = CURL_SOCKET_BAD;
+	c->h = curl_easy_init();
+	if (!c->h) {
+		free(c);
+		return NULL;
+	}
+	return c;
 }
 
-static void give_back(struct pool *pool, CURL *h)
+static void give_back(struct pool *pool, struct conn *c)
 {
 	pthread_mutex_lock(&pool->lock);
 	if (pool->n_idle < pool->max_idle) {
-		pool->idle[pool->n_idle++] = h;
-		h = NULL;
+		pool->idle[pool->n_idle++] = c;
+		c = NULL;
 	}
 	pthread_mutex_unlock(&pool->lock);
-	if (h)
-		curl_easy_cleanup(h);
+	conn_free(c);
 }
 
 static enum http_err map_curl(CURLcode cc)
@@ -191,13 +281,14 @@ static int curl_perform(void *ctx, const struct http_request *req,
 {
 	struct pool *pool = ctx;
 	struct curl_slist *hdrs = NULL, *tmp;
-	struct xfer x = { .req = req, .resp = resp };
+	struct xfer x = { .req = req, .resp = resp, .body_left = -2, .lowat = 1 };
 	CURLcode cc;
 	size_t i;
 	int rc = -1;
+	CURL *h;
 
-	x.h = borrow(pool);
-	if (!x.h) {
+	x.c = borrow(pool);
+	if (!x.c) {
 		resp->err = HTTP_ERR_NOMEM;
 		snprintf(resp->errmsg, sizeof(resp->errmsg), "out of memory");
 		return -1;
@@ -222,62 +313,69 @@ static int curl_perform(void *ctx, const struct http_request *req,
 		hdrs = tmp;
 	}
 
-	curl_easy_setopt(x.h, CURLOPT_URL, req->url);
-	curl_easy_setopt(x.h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(x.h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(x.h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(x.h, CURLOPT_HEADERDATA, &x);
-	curl_easy_setopt(x.h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(x.h, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(x.h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-	curl_easy_setopt(x.h, CURLOPT_CONNECTTIMEOUT_MS,
+	h = x.c->h;
+	/* one connection per handle, whose socket we know (on_sockopt) */
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, x.c);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, x.c);
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
 			 req->timeout_ms < 10000 ? req->timeout_ms : 10000L);
-	curl_easy_setopt(x.h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(x.h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(x.h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(x.h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(x.h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	/* a blob named "a/../b" is that blob, not "b" */
-	curl_easy_setopt(x.h, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
 	/* large bodies in few system calls: a 512 KiB receive buffer for
 	 * downloads into the caller's memory, 1 MiB of send buffer for
 	 * uploads (libcurl's defaults, 16 and 64 KiB, cost a recv/send per
 	 * few pages) */
 	if ((req->recv_buf && req->recv_cap >= HTTP_BIG_BODY) || req->recv_sink)
-		curl_easy_setopt(x.h, CURLOPT_BUFFERSIZE, 512L * 1024);
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
 	if (req->body_len >= HTTP_BIG_BODY)
-		curl_easy_setopt(x.h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
 	/* libcurl silently resends a request whose reused connection turns
 	 * out dead; a request that must not run twice gets its own */
 	if (!req->idempotent)
-		curl_easy_setopt(x.h, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 	if (pool->cafile)
-		curl_easy_setopt(x.h, CURLOPT_CAINFO, pool->cafile);
+		curl_easy_setopt(h, CURLOPT_CAINFO, pool->cafile);
 	if (strcmp(req->method, "HEAD") == 0) {
-		curl_easy_setopt(x.h, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	} else if (strcmp(req->method, "GET") == 0) {
-		curl_easy_setopt(x.h, CURLOPT_HTTPGET, 1L);
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
 	} else {
-		curl_easy_setopt(x.h, CURLOPT_CUSTOMREQUEST, req->method);
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
 		if (req->body_file) {
 			/* straight from the file into libcurl's send buffer */
-			curl_easy_setopt(x.h, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(x.h, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(x.h, CURLOPT_READDATA, &x);
-			curl_easy_setopt(x.h, CURLOPT_SEEKFUNCTION, on_seek);
-			curl_easy_setopt(x.h, CURLOPT_SEEKDATA, &x);
-			curl_easy_setopt(x.h, CURLOPT_INFILESIZE_LARGE,
+			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(h, CURLOPT_READDATA, &x);
+			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+			curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
+			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
 					 (curl_off_t)req->body_len);
 		} else if (req->body || strcmp(req->method, "PUT") == 0 ||
 		    strcmp(req->method, "POST") == 0) {
-			curl_easy_setopt(x.h, CURLOPT_POSTFIELDS,
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS,
 					 req->body ? req->body : "");
-			curl_easy_setopt(x.h, CURLOPT_POSTFIELDSIZE_LARGE,
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
 					 (curl_off_t)req->body_len);
 		}
 	}
 
-	cc = curl_easy_perform(x.h);
+	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
 		if (x.cancelled) {
 			resp->err = HTTP_ERR_CANCELLED;
@@ -296,12 +394,15 @@ static int curl_perform(void *ctx, const struct http_request *req,
 		resp->status = 0;
 		goto out_free;
 	}
-	curl_easy_getinfo(x.h, CURLINFO_RESPONSE_CODE, &resp->status);
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 	rc = 0;
 out_free:
 	curl_slist_free_all(hdrs);
-	curl_easy_setopt(x.h, CURLOPT_HTTPHEADER, NULL);
-	give_back(pool, x.h);
+	curl_easy_setopt(x.c->h, CURLOPT_HTTPHEADER, NULL);
+	/* a body that ended early leaves the threshold on a connection
+	 * that may carry the next request */
+	set_lowat(&x, 1);
+	give_back(pool, x.c);
 	return rc;
 out_nomem:
 	resp->err = HTTP_ERR_NOMEM;
@@ -317,7 +418,7 @@ static void curl_destroy(void *ctx)
 	if (!pool)
 		return;
 	for (i = 0; i < pool->n_idle; i++)
-		curl_easy_cleanup(pool->idle[i]);
+		conn_free(pool->idle[i]);
 	free(pool->idle);
 	free(pool->cafile);
 	pthread_mutex_destroy(&pool->lock);
@@ -337,7 +438,7 @@ int http_curl_transport_new(const char *cafile, int max_handles,
 	if (!pool)
 		return -1;
 	pool->max_idle = max_handles > 0 ? max_handles : 16;
-	pool->idle = calloc((size_t)pool->max_idle, sizeof(CURL *));
+	pool->idle = calloc((size_t)pool->max_idle, sizeof(*pool->idle));
 	if (cafile)
 		pool->cafile = str_ndup(cafile, strlen(cafile));
 	if (!pool->idle || (cafile && !pool->cafile)) {

@@ -24,6 +24,11 @@
 #define HTTP_DEFAULT_BODY_MAX (16 * 1024 * 1024)
 /* Bodies from this size on are moved with large socket buffers. */
 #define HTTP_BIG_BODY (1024 * 1024)
+/* A body is received HTTP_LOWAT bytes per wake-up while more than
+ * HTTP_LOWAT + HTTP_LOWAT_MARGIN bytes of it are still to come; the margin
+ * covers what a TLS library may already hold of them (http_recv_lowat). */
+#define HTTP_LOWAT (256 * 1024)
+#define HTTP_LOWAT_MARGIN (64 * 1024)
 
 enum http_err {
 	HTTP_OK = 0,
@@ -158,6 +163,14 @@ int http_client_perform(struct http_client *c, const struct http_request *req,
 
 /* http_client_stats: a snapshot of the counters. */
 void http_client_stats(struct http_client *c, struct http_stats *out);
+
+/*
+ * http_recv_lowat: the receive threshold (SO_RCVLOWAT) for a body of which
+ * left bytes are still to come: HTTP_LOWAT while that many and the margin
+ * are, else 1, so the last bytes, and the next response on the
+ * connection, wake the receiver at once.
+ */
+size_t http_recv_lowat(uint64_t left);
 
 /* http_status_retryable: 1 for the statuses worth retrying. */
 int http_status_retryable(long status);
