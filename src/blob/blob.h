@@ -256,6 +256,22 @@ int blob_parse_error_xml(const char *xml, size_t len, struct blob_error *err);
  */
 int blob_parse_list_xml(const char *xml, size_t len, struct blob_list_page *pg);
 
+/*
+ * A List Blobs body parsed piece by piece as it arrives (what
+ * blob_parse_list_xml does with a whole one). _new returns NULL when out of
+ * memory; _feed takes the next len bytes and returns 0, or -1 once the body
+ * is known to be malformed (or over 64 MiB); _finish ends the body and
+ * fills *pg (the caller releases it), or returns -1; _free(NULL) is a
+ * no-op. One parser per body, used by one thread at a time.
+ */
+struct blob_list_parser;
+struct blob_list_parser *blob_list_parser_new(void);
+int blob_list_parser_feed(struct blob_list_parser *lp, const char *data,
+			  size_t len);
+int blob_list_parser_finish(struct blob_list_parser *lp,
+			    struct blob_list_page *pg);
+void blob_list_parser_free(struct blob_list_parser *lp);
+
 /* blob_props_from_headers: Get Blob Properties headers -> *p. */
 int blob_props_from_headers(const struct http_response *resp,
 			    struct blob_props *p);

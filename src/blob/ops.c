@@ -429,15 +429,25 @@ int blob_delete(struct blob_client *c, const char *name,
 	return simple(c, &r, &h, NULL, err);
 }
 
+/* list_sink: the next bytes of a List Blobs answer into its parser; a
+ * malformed one ends the transfer. */
+static size_t list_sink(void *arg, const struct http_response *resp,
+			const void *data, size_t len)
+{
+	(void)resp;
+	return blob_list_parser_feed(arg, data, len) == 0 ? len : 0;
+}
+
 int blob_list(struct blob_client *c, const char *prefix, const char *delim,
 	      const char *marker, int max_results, struct blob_list_page *pg,
 	      struct blob_error *err)
 {
 	struct blob_req r = { .op = "List Blobs", .method = "GET",
-			      .body_max = 64 * 1024 * 1024 };
+			      .recv_sink = list_sink };
+	struct blob_list_parser *lp = NULL;
 	struct http_response resp;
 	struct buf q;
-	int rc = -1;
+	int rc = -1, attempt;
 
 	buf_init(&q, 0);
 	if (buf_puts(&q, "restype=container&comp=list&include=metadata,copy") < 0)
@@ -455,17 +465,37 @@ int blob_list(struct blob_client *c, const char *prefix, const char *delim,
 	if (max_results > 0 && buf_printf(&q, "&maxresults=%d", max_results) < 0)
 		goto out_nomem;
 	r.query = q.data;
-	http_response_init(&resp);
-	rc = blob_request(c, &r, &resp, err);
-	if (rc == 0 && blob_parse_list_xml(resp.body.data, resp.body.len, pg) < 0) {
+	/* the answer is parsed as it arrives (xml.c); one cut after some
+	 * bytes, which the HTTP layer does not send again, is asked for
+	 * anew here, as often as it would have been */
+	for (attempt = 0;; attempt++) {
+		blob_list_parser_free(lp);
+		lp = blob_list_parser_new();
+		if (!lp)
+			goto out_nomem;
+		r.recv_arg = lp;
+		http_response_init(&resp);
+		rc = blob_request(c, &r, &resp, err);
+		if (rc < 0 && err->status == 0 && resp.recv_len > 0 &&
+		    (err->transport == HTTP_ERR_IO || err->transport == HTTP_ERR_TIMEOUT) &&
+		    attempt < c->http->retries) {
+			log_info("List Blobs: the answer was cut after %zu bytes; asking again",
+				 resp.recv_len);
+			http_response_release(&resp);
+			continue;
+		}
+		break;
+	}
+	if ((rc == 0 || err->transport == HTTP_ERR_CANCELLED) &&
+	    (rc = blob_list_parser_finish(lp, pg)) < 0) {
 		memset(err, 0, sizeof(*err));
 		err->status = resp.status;
 		snprintf(err->code, sizeof(err->code), "MalformedResponse");
 		snprintf(err->message, sizeof(err->message),
 			 "the List Blobs answer is not valid XML");
-		rc = -1;
 	}
 	http_response_release(&resp);
+	blob_list_parser_free(lp);
 	buf_release(&q);
 	return rc;
 out_nomem:

@@ -11,6 +11,8 @@
  *   - no name or value is longer than three times the body: only entity
  *     expansion could make it so (a "billion laughs" body);
  *   - a failed list parse leaves the caller's page untouched;
+ *   - the body fed to the streaming parser in pieces (of 1 to 16 bytes,
+ *     sizes taken from the body itself) reads the same as in one piece;
  *   - an error body leaves code and message NUL-terminated, the message on
  *     one line, and blob_error_str() can format the result.
  */
@@ -70,13 +72,66 @@ static void check_props(const struct blob_props *p, size_t len)
 	(void)blob_copy_status_name(p->copy.status);
 }
 
+/* in_pieces: xml through the streaming parser in small pieces; 0 and the
+ * page, or -1. */
+static int in_pieces(const char *xml, size_t len, struct blob_list_page *pg)
+{
+	struct blob_list_parser *lp = blob_list_parser_new();
+	size_t at = 0, i = 0;
+	int rc = -1;
+
+	CHECK(lp != NULL);
+	while (at < len) {
+		size_t k = (size_t)((unsigned char)xml[i++ % len] % 16) + 1;
+
+		if (k > len - at)
+			k = len - at;
+		if (blob_list_parser_feed(lp, xml + at, k) < 0)
+			goto out;
+		at += k;
+	}
+	rc = blob_list_parser_finish(lp, pg);
+out:
+	blob_list_parser_free(lp);
+	return rc;
+}
+
+static int same(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static void same_page(const struct blob_list_page *a, const struct blob_list_page *b)
+{
+	size_t i, k;
+
+	CHECK(a->n_items == b->n_items && a->n_prefixes == b->n_prefixes);
+	CHECK(same(a->next_marker, b->next_marker));
+	for (i = 0; i < a->n_prefixes; i++)
+		CHECK(same(a->prefixes[i], b->prefixes[i]));
+	for (i = 0; i < a->n_items; i++) {
+		const struct blob_props *p = &a->items[i].props, *q = &b->items[i].props;
+
+		CHECK(same(a->items[i].name, b->items[i].name));
+		CHECK(p->size == q->size && same(p->etag, q->etag));
+		CHECK(same(p->content_type, q->content_type));
+		CHECK(same(p->copy.source, q->copy.source));
+		CHECK(p->n_meta == q->n_meta);
+		for (k = 0; k < p->n_meta; k++)
+			CHECK(same(p->meta[k].name, q->meta[k].name) &&
+			      same(p->meta[k].value, q->meta[k].value));
+	}
+}
+
 static void fuzz_list(const char *xml, size_t len)
 {
-	struct blob_list_page pg;
+	struct blob_list_page pg, pieces;
+	int piece_rc = len ? in_pieces(xml, len, &pieces) : -1;
 	size_t i;
 
 	memset(&pg, 0xA5, sizeof(pg));
 	if (blob_parse_list_xml(xml, len, &pg) < 0) {
+		CHECK(piece_rc < 0);
 		const unsigned char *b = (const unsigned char *)&pg;
 
 		/* out-parameters are written only on success */
@@ -84,6 +139,9 @@ static void fuzz_list(const char *xml, size_t len)
 			CHECK(b[i] == 0xA5);
 		return;
 	}
+	CHECK(piece_rc == 0);
+	same_page(&pg, &pieces);
+	blob_list_page_release(&pieces);
 	CHECK(pg.n_items == 0 || pg.items != NULL);
 	CHECK(pg.n_prefixes == 0 || pg.prefixes != NULL);
 	for (i = 0; i < pg.n_items; i++) {

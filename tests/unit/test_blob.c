@@ -174,6 +174,49 @@ static void test_list_malformed(void **st)
 	}
 }
 
+/* A List Blobs answer cut after some of its bytes is asked for again (the
+ * parser starts over), as often as the client retries; the last cut is an
+ * error of the transport, never a partial page. */
+static void test_list_cut(void **st)
+{
+	struct env *e = *st;
+	struct blob_list_page pg;
+	struct blob_error err;
+	char part[200];
+
+	memcpy(part, LIST, 150);
+	part[150] = '\0';
+	fake_push_cut(&e->f, 200, NULL, part, HTTP_ERR_IO);
+	fake_push(&e->f, 200, NULL, LIST);
+	memset(&pg, 0, sizeof(pg));
+	assert_int_equal(blob_list(&e->c, "d/", "/", NULL, 0, &pg, &err), 0);
+	assert_int_equal(e->f.n_seen, 2);
+	assert_int_equal(pg.n_items, 2);
+	assert_string_equal(pg.items[1].name, "d/\xef\xbf\xbe");
+	assert_string_equal(pg.next_marker, "m2");
+	blob_list_page_release(&pg);
+	fake_reset(&e->f);
+
+	/* the client retries twice: three cuts in a row fail */
+	fake_push_cut(&e->f, 200, NULL, part, HTTP_ERR_IO);
+	fake_push_cut(&e->f, 200, NULL, part, HTTP_ERR_IO);
+	fake_push_cut(&e->f, 200, NULL, part, HTTP_ERR_IO);
+	fake_push(&e->f, 200, NULL, LIST);
+	assert_int_equal(blob_list(&e->c, "d/", "/", NULL, 0, &pg, &err), -1);
+	assert_int_equal(err.transport, HTTP_ERR_IO);
+	assert_int_equal(e->f.n_seen, 3);
+	fake_reset(&e->f);
+
+	/* malformed bytes stop the transfer at once: not asked again */
+	fake_push(&e->f, 200, NULL, "<EnumerationResults><Blobs><Blob><Name>a</Nme>"
+		  "</Blob></Blobs></EnumerationResults>");
+	fake_push(&e->f, 200, NULL, LIST);
+	assert_int_equal(blob_list(&e->c, "d/", "/", NULL, 0, &pg, &err), -1);
+	assert_string_equal(err.code, "MalformedResponse");
+	assert_int_equal(e->f.n_seen, 1);
+	fake_reset(&e->f);
+}
+
 /*
  * A body with a DTD is refused: xmlNodeGetContent() expands entity
  * references, so 13 KB declaring one 10 KB entity used 1,000 times would
@@ -457,6 +500,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_malformed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_cut, setup, teardown),
 		cmocka_unit_test(test_list_dtd_refused),
 		cmocka_unit_test_setup_teardown(test_uploads_and_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_block_fd, setup, teardown),
