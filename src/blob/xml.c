@@ -19,12 +19,26 @@
 
 #define XML_OPTS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)
 
+static void on_message(void *ud, const char *msg, ...)
+{
+	(void)ud, (void)msg;
+}
+
+/* quiet: libxml2 reports some errors (an encoding it cannot convert) to
+ * stderr whatever the parser's options say; a malformed answer is our
+ * error to report. The handler is the calling thread's own. */
+static void quiet(void)
+{
+	xmlSetGenericErrorFunc(NULL, on_message);
+}
+
 static xmlDocPtr parse(const char *xml, size_t len)
 {
 	xmlDocPtr doc;
 
 	if (!xml || len == 0 || len > (size_t)0x7fffffff)
 		return NULL;
+	quiet();
 	doc = xmlReadMemory(xml, (int)len, "response.xml", NULL, XML_OPTS);
 	if (doc && (doc->intSubset || doc->extSubset)) {
 		xmlFreeDoc(doc); /* a DTD: see the top of this file */
@@ -403,11 +417,6 @@ static void on_subset(void *ud, const xmlChar *name, const xmlChar *ext_id,
 	lp_fail(ud);
 }
 
-static void on_message(void *ud, const char *msg, ...)
-{
-	(void)ud, (void)msg;
-}
-
 struct blob_list_parser *blob_list_parser_new(void)
 {
 	struct blob_list_parser *lp = calloc(1, sizeof(*lp));
@@ -426,12 +435,17 @@ struct blob_list_parser *blob_list_parser_new(void)
 	sax.warning = on_message;
 	sax.error = on_message;
 	buf_init(&lp->text, 0);
+	quiet();
 	lp->ctxt = xmlCreatePushParserCtxt(&sax, lp, NULL, 0, "response.xml");
 	if (!lp->ctxt) {
 		free(lp);
 		return NULL;
 	}
-	xmlCtxtUseOptions(lp->ctxt, XML_OPTS);
+	/* the service answers in UTF-8; a declaration saying otherwise is
+	 * not followed (libxml2 converts other encodings with iconv, which
+	 * it feeds differently depending on where the pieces of the body
+	 * end) */
+	xmlCtxtUseOptions(lp->ctxt, XML_OPTS | XML_PARSE_IGNORE_ENC);
 	return lp;
 }
 
