@@ -316,21 +316,20 @@ static void on_text(void *ud, const xmlChar *ch, int len)
 		lp_fail(lp);
 }
 
-/* took: the collected text as a string of its own (NULL: no memory). */
+/* took: the collected text as a string of its own, percent-decoded for
+ * a <Name Encoded="true"> (NULL: no memory, or a bad escape). */
 static char *took(struct blob_list_parser *lp)
 {
-	char *t = str_ndup(lp->text.data ? lp->text.data : "", lp->text.len);
+	const char *t = lp->text.data ? lp->text.data : "";
 	struct buf b;
 
-	if (!t || !lp->encoded)
-		return t;
+	if (!lp->encoded)
+		return str_ndup(t, lp->text.len);
 	buf_init(&b, 0);
-	if (str_pct_decode(&b, t, strlen(t)) < 0) {
+	if (str_pct_decode(&b, t, lp->text.len) < 0) {
 		buf_release(&b);
-		free(t);
 		return NULL;
 	}
-	free(t);
 	return buf_take(&b);
 }
 
