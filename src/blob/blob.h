@@ -261,11 +261,14 @@ int blob_parse_list_xml(const char *xml, size_t len, struct blob_list_page *pg);
  * blob_parse_list_xml does with a whole one). _new returns NULL when out of
  * memory; _feed takes the next len bytes and returns 0, or -1 once the body
  * is known to be malformed (or over 64 MiB); _finish ends the body and
- * fills *pg (the caller releases it), or returns -1; _free(NULL) is a
+ * fills *pg (the caller releases it), or returns -1; _reset forgets
+ * what was fed so far, for the body sent anew, and returns 0, or -1 when
+ * out of memory (the parser then fails what it is fed); _free(NULL) is a
  * no-op. One parser per body, used by one thread at a time.
  */
 struct blob_list_parser;
 struct blob_list_parser *blob_list_parser_new(void);
+int blob_list_parser_reset(struct blob_list_parser *lp);
 int blob_list_parser_feed(struct blob_list_parser *lp, const char *data,
 			  size_t len);
 int blob_list_parser_finish(struct blob_list_parser *lp,

@@ -430,7 +430,8 @@ int blob_delete(struct blob_client *c, const char *name,
 }
 
 /* list_sink: the next bytes of a List Blobs answer into its parser; a
- * malformed one ends the transfer. */
+ * malformed one ends the transfer. list_restart: an answer cut after some
+ * bytes is asked for again, its parser starting over. */
 static size_t list_sink(void *arg, const struct http_response *resp,
 			const void *data, size_t len)
 {
@@ -438,16 +439,21 @@ static size_t list_sink(void *arg, const struct http_response *resp,
 	return blob_list_parser_feed(arg, data, len) == 0 ? len : 0;
 }
 
+static int list_restart(void *arg)
+{
+	return blob_list_parser_reset(arg);
+}
+
 int blob_list(struct blob_client *c, const char *prefix, const char *delim,
 	      const char *marker, int max_results, struct blob_list_page *pg,
 	      struct blob_error *err)
 {
 	struct blob_req r = { .op = "List Blobs", .method = "GET",
-			      .recv_sink = list_sink };
-	struct blob_list_parser *lp = NULL;
+			      .recv_sink = list_sink, .recv_restart = list_restart };
+	struct blob_list_parser *lp;
 	struct http_response resp;
 	struct buf q;
-	int rc = -1, attempt;
+	int rc = -1;
 
 	buf_init(&q, 0);
 	if (buf_puts(&q, "restype=container&comp=list&include=metadata,copy") < 0)
@@ -465,27 +471,13 @@ int blob_list(struct blob_client *c, const char *prefix, const char *delim,
 	if (max_results > 0 && buf_printf(&q, "&maxresults=%d", max_results) < 0)
 		goto out_nomem;
 	r.query = q.data;
-	/* the answer is parsed as it arrives (xml.c); one cut after some
-	 * bytes, which the HTTP layer does not send again, is asked for
-	 * anew here, as often as it would have been */
-	for (attempt = 0;; attempt++) {
-		blob_list_parser_free(lp);
-		lp = blob_list_parser_new();
-		if (!lp)
-			goto out_nomem;
-		r.recv_arg = lp;
-		http_response_init(&resp);
-		rc = blob_request(c, &r, &resp, err);
-		if (rc < 0 && err->status == 0 && resp.recv_len > 0 &&
-		    (err->transport == HTTP_ERR_IO || err->transport == HTTP_ERR_TIMEOUT) &&
-		    attempt < c->http->retries) {
-			log_info("List Blobs: the answer was cut after %zu bytes; asking again",
-				 resp.recv_len);
-			http_response_release(&resp);
-			continue;
-		}
-		break;
-	}
+	/* the answer is parsed as it arrives (xml.c) */
+	lp = blob_list_parser_new();
+	if (!lp)
+		goto out_nomem;
+	r.recv_arg = lp;
+	http_response_init(&resp);
+	rc = blob_request(c, &r, &resp, err);
 	if ((rc == 0 || err->transport == HTTP_ERR_CANCELLED) &&
 	    (rc = blob_list_parser_finish(lp, pg)) < 0) {
 		memset(err, 0, sizeof(*err));

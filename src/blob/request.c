@@ -278,6 +278,7 @@ int blob_request(struct blob_client *c, const struct blob_req *r,
 	hr.recv_cap = r->recv_cap;
 	hr.recv_sink = r->recv_sink;
 	hr.recv_arg = r->recv_arg;
+	hr.recv_restart = r->recv_restart;
 	hr.body_max = r->body_max;
 	hr.idempotent = !r->not_idempotent;
 	if (http_client_perform(c->http, &hr, resp) < 0) {

@@ -26,6 +26,7 @@ struct blob_req {
 	size_t recv_cap;
 	http_sink recv_sink;      /* instead of recv_buf (http.h) */
 	void *recv_arg;
+	int (*recv_restart)(void *recv_arg); /* (http.h) */
 	size_t body_max;
 	int not_idempotent;       /* never resend after a dropped connection */
 };

@@ -416,13 +416,12 @@ static void on_subset(void *ud, const xmlChar *name, const xmlChar *ext_id,
 	lp_fail(ud);
 }
 
-struct blob_list_parser *blob_list_parser_new(void)
+/* lp_start: a fresh parser in *lp, which is all zero: 0, or -1 (no
+ * memory). */
+static int lp_start(struct blob_list_parser *lp)
 {
-	struct blob_list_parser *lp = calloc(1, sizeof(*lp));
 	xmlSAXHandler sax;
 
-	if (!lp)
-		return NULL;
 	memset(&sax, 0, sizeof(sax));
 	sax.initialized = XML_SAX2_MAGIC;
 	sax.startElementNs = on_start;
@@ -436,16 +435,46 @@ struct blob_list_parser *blob_list_parser_new(void)
 	buf_init(&lp->text, 0);
 	quiet();
 	lp->ctxt = xmlCreatePushParserCtxt(&sax, lp, NULL, 0, "response.xml");
-	if (!lp->ctxt) {
-		free(lp);
-		return NULL;
-	}
+	if (!lp->ctxt)
+		return -1;
 	/* the service answers in UTF-8; a declaration saying otherwise is
 	 * not followed (libxml2 converts other encodings with iconv, which
 	 * it feeds differently depending on where the pieces of the body
 	 * end) */
 	xmlCtxtUseOptions(lp->ctxt, XML_OPTS | XML_PARSE_IGNORE_ENC);
+	return 0;
+}
+
+/* lp_clear: frees what *lp holds and zeroes it. */
+static void lp_clear(struct blob_list_parser *lp)
+{
+	blob_list_page_release(&lp->pg);
+	free(lp->field);
+	buf_release(&lp->text);
+	if (lp->ctxt)
+		xmlFreeParserCtxt(lp->ctxt);
+	memset(lp, 0, sizeof(*lp));
+}
+
+struct blob_list_parser *blob_list_parser_new(void)
+{
+	struct blob_list_parser *lp = calloc(1, sizeof(*lp));
+
+	if (lp && lp_start(lp) < 0) {
+		free(lp);
+		return NULL;
+	}
 	return lp;
+}
+
+int blob_list_parser_reset(struct blob_list_parser *lp)
+{
+	lp_clear(lp);
+	if (lp_start(lp) < 0) {
+		lp->bad = 1;
+		return -1;
+	}
+	return 0;
 }
 
 int blob_list_parser_feed(struct blob_list_parser *lp, const char *data,
@@ -484,10 +513,7 @@ void blob_list_parser_free(struct blob_list_parser *lp)
 {
 	if (!lp)
 		return;
-	blob_list_page_release(&lp->pg);
-	free(lp->field);
-	buf_release(&lp->text);
-	xmlFreeParserCtxt(lp->ctxt);
+	lp_clear(lp);
 	free(lp);
 }
 

@@ -222,8 +222,10 @@ int http_client_perform(struct http_client *c, const struct http_request *req,
 		 * repeated when repeating it is harmless. */
 		if (rc < 0 && !r.idempotent && resp->err != HTTP_ERR_CONNECT)
 			break;
-		/* a sink cannot take the same bytes twice */
-		if (rc < 0 && r.recv_sink && resp->recv_len > 0)
+		/* a sink cannot take the same bytes twice, unless it
+		 * starts over (the last check: a retry follows) */
+		if (rc < 0 && r.recv_sink && resp->recv_len > 0 &&
+		    (!r.recv_restart || r.recv_restart(r.recv_arg) < 0))
 			break;
 		delay = rc == 0 ? server_delay_ms(resp) : -1;
 		if (delay < 0 || delay > c->backoff_max_ms * 3)

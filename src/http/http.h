@@ -71,7 +71,10 @@ struct http_request {
 	size_t recv_cap;             /* ... up to this many bytes */
 	http_sink recv_sink;         /* or handed to this, as it arrives; a */
 	void *recv_arg;              /* transfer that delivered bytes is not
-				      * retried */
+				      * retried ... */
+	int (*recv_restart)(void *recv_arg); /* ... unless this is set and
+				      * returns 0: the sink has forgotten
+				      * them and takes the body anew */
 	size_t body_max;             /* cap on resp->body; 0 = HTTP_DEFAULT_BODY_MAX */
 	long timeout_ms;             /* 0 = the client's default */
 	int idempotent;              /* may be retried after a dropped connection */

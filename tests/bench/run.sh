@@ -443,7 +443,7 @@ case_ls() {
     d=$(mktemp -d "$W/list.XXXXXX")
     u=$(bjs_client sas bench-list)
     t_begin
-    list_pages "$u" many/ "$d"
+    list_pages "$u" many/ "$d" || { rm -rf "$d"; return 1; }
     t_end ls raw-curl
     n=$(list_count "$d")
     [ "$n" = "$LIST_N" ] || { echo "bench: curl listed $n blobs, expected $LIST_N" >&2; return 1; }
