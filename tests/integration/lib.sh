@@ -54,6 +54,26 @@ fails_with() { # ERRNO-TEXT CMD... : CMD fails and says ERRNO-TEXT
   esac
 }
 
+lacks() { # PATTERN CMD... : CMD succeeds and no line of its output matches PATTERN
+  local want=$1 out
+  shift
+  if ! out=$("$@" 2>&1); then
+    echo "  (failed: $out)" >&2
+    return 1
+  fi
+  if grep -q -e "$want" <<<"$out"; then
+    echo "  (found /$want/ in: $(grep -e "$want" <<<"$out" | head -3 | tr '\n' ' '))" >&2
+    return 1
+  fi
+  return 0
+}
+
+azb_none() { # C PREFIX : the server lists no blob under PREFIX (and the listing worked)
+  local out
+  out=$(azb_sdk list "$1" "$2") || { echo "  (listing $2 failed)" >&2; return 1; }
+  [ -z "$out" ] || { echo "  (still there: $(head -3 <<<"$out" | tr '\n' ' '))" >&2; return 1; }
+}
+
 AZB_MOUNTS=() # "MNT PID LOG" of the mounts made by azb_mount, still mounted
 AZB_LOGS=()   # the log of every daemon started (a script may add its own)
 
@@ -227,7 +247,7 @@ azb_umount() {
 
 # so that "bash -c" checks can use them
 export AZB_NODE AZB_TESTS_DIR AZB_TMP
-export -f azb_sdk azb_sdk_emu _azb_node azb_node_dir azb_die azb_json
+export -f azb_sdk azb_sdk_emu azb_absent _azb_node azb_node_dir azb_die azb_json
 
 # azb_start_passthrough VAR NAME [OPTIONS...]: the emulator in
 # --passthrough mode (no emulation, only counting requests and uploaded

@@ -11,7 +11,7 @@
 #
 # Missing node or node_modules is a hard error (exit 99), never a skip.
 # Functions: azb_node_dir azb_free_port azb_start_azurite azb_start_copyemu
-#   azb_start_httpfiles azb_sdk azb_sdk_emu azb_emu_log azb_emu_reset
+#   azb_start_httpfiles azb_sdk azb_sdk_emu azb_absent azb_emu_log azb_emu_reset
 #   azb_emu_rate azb_json azb_on_exit azb_services_cleanup
 #   azb_start_chaos azb_stop_chaos azb_chaos_stats azb_chaos_log
 #   azb_chaos_reset azb_chaos_rate azb_start_hostile azb_hostile_log
@@ -230,6 +230,21 @@ azb_sdk() { # ARGS... : sdk.js against Azurite directly
 
 azb_sdk_emu() { # ARGS... : sdk.js through the copy emulator
   AZB_CONN=$AZB_CONN_EMU _azb_node "$AZB_JS_DIR/sdk.js" "$@"
+}
+
+# azb_absent C NAME : passes only when the server answers 404 for blob NAME
+# (a failure of any other kind -- connection refused, 403 -- fails it)
+azb_absent() {
+  local out
+  if out=$(azb_sdk props "$1" "$2" 2>&1 >/dev/null); then
+    echo "  ($2 still exists on the server)" >&2
+    return 1
+  fi
+  case "$out" in
+  *"props: 404 "*) return 0 ;;
+  esac
+  echo "  (asking for $2 failed without a 404: $out)" >&2
+  return 1
 }
 
 azb_emu_log() { curl -sS --fail "http://127.0.0.1:$EMU_PORT/__emu/log"; }

@@ -64,7 +64,7 @@ done
 cat "$AZB_TMP"/w*.out "$AZB_TMP"/r*.out | sort | head -30
 rss1=$(rss)
 eq "all 24 loops finished in time without an error" 0 "$fails"
-ok "every loop did work" bash -c "! grep -q ': 0 rounds' '$AZB_TMP'/w*.out '$AZB_TMP'/r*.out"
+ok "every loop did work" lacks ': 0 rounds' cat "$AZB_TMP"/w*.out "$AZB_TMP"/r*.out
 eq "the files on the server are the last versions written" "$(sha "$L/w5")" "$(azb_sdk sha256 $C w/f5)"
 rssm=$(cat "$AZB_TMP/rss.mid")
 echo "daemon RSS: ${rss0} KiB before, ${rssm} KiB halfway, ${rss1} KiB at the end"

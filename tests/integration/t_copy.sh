@@ -75,14 +75,14 @@ azb_emu_reset
 rm "$E/doomed"
 eq "rm sends Abort Copy Blob with the copy id" "$id 204" "$(log '`${j.aborts[0].id} ${j.aborts[0].result}`')"
 eq "then deletes the blob" 404 "$(azb_sdk props $C doomed >/dev/null 2>&1; echo $((404)))"
-ok "blob gone on the server" bash -c "! azb_sdk props $C doomed >/dev/null 2>&1"
+ok "blob gone on the server" azb_absent $C doomed
 # rm -r covers every pending file
 mkdir "$E/pend"
 for i in 1 2 3; do cp "$E/src8" "$E/pend/c$i"; done
 azb_emu_reset
 rm -r "$E/pend"
 eq "rm -r aborts every pending copy" 3 "$(log j.aborts.length)"
-ok "rm -r removed everything" bash -c "[ -z \"\$(azb_sdk list $C pend/)\" ]"
+ok "rm -r removed everything" azb_none $C pend/
 # ---- a copy started by the SDK, watched and aborted through the mount ----
 touch "$A/sdkdst"
 sid=$(azb_sdk_emu startcopy $C sdkdst "$EMU_URL/$C/src8")
@@ -102,7 +102,7 @@ touch "$E/fromurl"
 setfattr -n user.azblob.copy_source -v "http://127.0.0.1:$FILES_PORT/ext.bin?sv=1&sig=secret123" "$E/fromurl"
 src=$(getfattr --only-values -n user.azblob.copy_source "$E/fromurl")
 eq "copy_source has sig redacted" "http://127.0.0.1:$FILES_PORT/ext.bin?sv=1&sig=REDACTED" "$src"
-ok "no secret in the xattr" bash -c "! getfattr -d -m - '$E/fromurl' 2>/dev/null | grep -q secret123"
+ok "no secret in the xattr" lacks secret123 getfattr -n user.azblob.copy_source "$E/fromurl"
 azb_emu_rate $((64 * 1024 * 1024))
 for i in $(seq 100); do
   [ "$(getfattr --only-values -n user.azblob.copy_status "$E/fromurl")" = success ] && break
@@ -136,14 +136,14 @@ eq "content_type read-write" "text/x-test" "$(azb_sdk props $C src8 | azb_json j
 setfattr -n user.azblob.access_tier -v Cool "$A/src8"
 eq "access_tier read-write" Cool "$(getfattr --only-values -n user.azblob.access_tier "$A/src8")"
 ok "bad tier is EINVAL" fails_with "Invalid argument" setfattr -n user.azblob.access_tier -v Lukewarm "$A/src8"
-ok "listxattr lists user metadata only" bash -c "! getfattr -d '$A/src8' | grep -q azblob"
+ok "listxattr lists user metadata only" lacks azblob getfattr -d "$A/src8"
 # ---- mv: Copy Blob + Delete, no bytes through the client ----
 azb_emu_reset
 mv "$E/src64" "$E/moved64"
 eq "mv: one Copy Blob and one Delete" "1 1" "$(log '`${j.ops.CopyBlob} ${j.ops.Delete}`')"
 ok "mv: no bytes uploaded" test "$(log j.uploadBodyBytes)" -lt 65536
 eq "mv: content" "$(sha "$L/src64")" "$(azb_sdk sha256 $C moved64)"
-ok "mv: source gone" bash -c "! azb_sdk props $C src64 >/dev/null 2>&1"
+ok "mv: source gone" azb_absent $C src64
 # the source's ETag from the lookup is the copy's source condition: no
 # Get Blob Properties of its own (counted in front of Azurite, where the
 # copy completes in the request and needs no polling)
@@ -168,7 +168,7 @@ azb_sdk putstr $C stale.txt "two, from the SDK" >/dev/null
 mv "$E/stale.txt" "$E/stale2.txt"
 eq "mv of a source changed behind the mount's back moves the new content" \
   "two, from the SDK" "$(azb_sdk get $C stale2.txt -)"
-ok "mv of a changed source: source gone" bash -c "! azb_sdk props $C stale.txt >/dev/null 2>&1"
+ok "mv of a changed source: source gone" azb_absent $C stale.txt
 mkdir -p "$E/mvdir/a/b"
 for i in 1 2 3 4 5 6; do echo "f$i" >"$E/mvdir/a/f$i"; done
 echo deep >"$E/mvdir/a/b/deep"
@@ -176,7 +176,7 @@ azb_emu_reset
 mv "$E/mvdir" "$E/mvdir2"
 eq "mv dir: every blob and marker copied on the server" 10 "$(log j.ops.CopyBlob)"
 eq "mv dir: content" "deep" "$(cat "$E/mvdir2/a/b/deep")"
-ok "mv dir: old prefix empty" bash -c "[ -z \"\$(azb_sdk list $C mvdir/)\" ]"
+ok "mv dir: old prefix empty" azb_none $C mvdir/
 # a failed copy leaves the source and mv reports the error
 azb_emu_rate $((512 * 1024))
 azb_umount "$E" "$AZB_MOUNT_PID"
@@ -186,7 +186,7 @@ changer=$!
 ok "mv whose copy fails reports an error" fails_with "Input/output error" mv "$E/src8" "$E/src8-moved"
 wait "$changer"
 eq "the source is intact after the failed mv" "changed under the copy" "$(azb_sdk get $C src8 -)"
-ok "no half-made destination is left" bash -c "! azb_sdk props $C src8-moved >/dev/null 2>&1"
+ok "no half-made destination is left" azb_absent $C src8-moved
 # ---- anything but a whole-file copy is not a server copy: azblobfs
 # answers EOPNOTSUPP and the kernel copies the bytes itself ----
 printf 'abcdefghij' >"$A/part-src"
