@@ -369,6 +369,9 @@ struct node *node_get(struct azfs *fs, const char *path, const char *name);
 struct node *node_find(struct azfs *fs, const char *path);
 /* node_put: refs-1; frees the node (and its staging file) at 0. */
 void node_put(struct azfs *fs, struct node *n);
+/* node_unlinked: path of n was removed: n never uploads again and leaves
+ * the table (its handles keep it). *was_new: it was never uploaded. */
+void node_unlinked(struct azfs *fs, struct node *n, int *was_new);
 /* node_begin/node_end: enter/leave a shared (0) or exclusive (1) phase. */
 void node_begin(struct azfs *fs, struct node *n, int excl);
 void node_end(struct azfs *fs, struct node *n, int excl);

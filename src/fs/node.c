@@ -167,6 +167,27 @@ void node_put(struct azfs *fs, struct node *n)
 		node_free(n);
 }
 
+void node_unlinked(struct azfs *fs, struct node *n, int *was_new)
+{
+	struct node **pp;
+
+	pthread_mutex_lock(&fs->lock);
+	*was_new = n->is_new;
+	n->unlinked = 1;
+	n->dirty = 0;
+	n->is_new = 0;
+	/* out of the table: a file created anew under the name gets a node
+	 * of its own, not this one, which never uploads again */
+	for (pp = &fs->nodes[hash(n->path)]; *pp; pp = &(*pp)->next) {
+		if (*pp == n) {
+			*pp = n->next;
+			n->next = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&fs->lock);
+}
+
 void node_begin(struct azfs *fs, struct node *n, int excl)
 {
 	pthread_mutex_lock(&fs->lock);

@@ -84,10 +84,39 @@ static int keep_pages(struct azfs *fs, const char *path, const char *name,
 	return strcmp(kept, now.etag) == 0;
 }
 
+/*
+ * create_blob: makes the zero-length blob of a new file on the server
+ * (Put Blob with If-None-Match: *), so a create never leaves a file that
+ * only this mount believes in: one opened O_RDONLY|O_CREAT (flock) has no
+ * later write to carry it up. Its ETag goes to etag (BLOB_ETAG_MAX).
+ * 0, -EEXIST when a blob of that name exists already, or -errno.
+ */
+static int create_blob(struct azfs *fs, const char *name, char *etag)
+{
+	struct blob_meta m;
+	struct blob_put_opts po;
+	struct blob_error e;
+	struct timespec now = azfs_now();
+	char tbuf[48];
+
+	str_rfc3339_format(&now, tbuf, sizeof(tbuf));
+	m.name = (char *)"mtime";
+	m.value = tbuf;
+	memset(&po, 0, sizeof(po));
+	po.meta = &m;
+	po.n_meta = 1;
+	po.if_none_match_any = 1;
+	if (blob_put(&fs->blob, name, "", 0, &po, etag, &e) < 0)
+		return azfs_fail("Put Blob", name, &e);
+	return 0;
+}
+
 static int open_common(const char *path, struct fuse_file_info *fi, int create)
 {
 	struct azfs *fs = azfs_get();
-	int acc = fi->flags & O_ACCMODE, rc, known, changed;
+	int acc = fi->flags & O_ACCMODE, rc, known, changed, made = 0;
+	char etag[BLOB_ETAG_MAX] = "";
+	uint64_t size_now;
 	struct handle *h;
 	struct attr a;
 	char *name;
@@ -95,9 +124,26 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 	name = azfs_blob_name(fs, path, &rc);
 	if (!name)
 		return rc;
-	if (acc != O_RDONLY && fs->o.read_only) {
+	if ((acc != O_RDONLY || create) && fs->o.read_only) {
 		free(name);
 		return -EROFS;
+	}
+	/* a read-only create has no later write or close to carry the file
+	 * up: it is made now. A writable one goes up at its first flush (one
+	 * Put Blob for a small file, If-None-Match: * unless O_TRUNC). */
+	if (create && acc == O_RDONLY && !node_size(fs, path, &size_now)) {
+		rc = create_blob(fs, name, etag);
+		/* another client made it since the kernel looked: O_EXCL
+		 * fails, a plain O_CREAT opens what is there */
+		if (rc == -EEXIST && !(fi->flags & O_EXCL)) {
+			cache_drop(fs, path);
+			create = 0;
+		} else if (rc < 0) {
+			free(name);
+			return rc;
+		} else {
+			made = 1;
+		}
 	}
 	if (!create && acc != O_RDONLY) {
 		cache_drop(fs, path);
@@ -145,15 +191,34 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 	free(name);
 	if (create) {
 		pthread_mutex_lock(&fs->lock);
-		if (!h->node->loaded) {
+		if (!made && !h->node->loaded) {
 			h->node->is_new = 1;
 			h->node->no_clobber = !(fi->flags & O_TRUNC);
 			h->node->loaded = 1;
 			h->node->size = 0;
 			h->node->unlinked = 0;
+		} else if (made) {
+			/* the empty blob is on the server: writes stage on top
+			 * of it and go up over this version (If-Match) */
+			h->node->is_new = 0;
+			h->node->dirty = 0;
+			h->node->no_clobber = 0;
+			h->node->loaded = 1;
+			h->node->size = 0;
+			h->node->unlinked = 0;
+			h->node->gen++;
+			memcpy(h->node->etag, etag, sizeof(h->node->etag));
 		}
 		pthread_mutex_unlock(&fs->lock);
-		cache_drop(fs, path);
+		if (made) {
+			memset(&a, 0, sizeof(a));
+			a.kind = ATTR_FILE;
+			a.mtime = azfs_now();
+			memcpy(a.etag, etag, sizeof(a.etag));
+			cache_put(fs, path, &a);
+		} else {
+			cache_drop(fs, path);
+		}
 		cache_dir_created(fs, path);
 	} else if ((fi->flags & O_TRUNC) && h->writable) {
 		node_begin(fs, h->node, 1);
@@ -410,12 +475,7 @@ static int op_unlink(const char *path)
 		return rc;
 	n = node_find(fs, path);
 	if (n) {
-		pthread_mutex_lock(&fs->lock);
-		was_new = n->is_new;
-		n->unlinked = 1;
-		n->dirty = 0;
-		n->is_new = 0;
-		pthread_mutex_unlock(&fs->lock);
+		node_unlinked(fs, n, &was_new);
 		node_put(fs, n);
 	}
 	rc = azfs_delete_blob(fs, name);
