@@ -1,11 +1,13 @@
 /*
  * auth.h -- request authorisation: Shared Key, SAS, bearer token, anonymous.
  *
- * Layer: auth (uses util and http). auth_authorize() turns an unsigned
+ * Layer: auth (uses util). auth_authorize() turns an unsigned
  * request (method, URL, headers) into a signed one: it appends the SAS token
  * to the URL or produces the Authorization header line. The Shared Key
  * string-to-sign follows "Authorize with Shared Key" of the Storage REST
- * reference for x-ms-version 2009-09-19 and later.
+ * reference for x-ms-version 2009-09-19 and later. Signing is pure: a
+ * bearer token comes from the token source the caller installs (token.h:
+ * token_http_fetch, the HTTP exchange with the identity endpoint).
  *
  * Thread-safety: an initialised struct auth is read-only except for the
  * bearer token cache, which token_lock guards; auth_authorize() may run in
@@ -18,7 +20,6 @@
 #include <stddef.h>
 #include <time.h>
 
-#include "http/http.h"
 #include "util/buf.h"
 
 enum auth_kind {
@@ -34,6 +35,20 @@ enum auth_token_flow {
 	AUTH_FLOW_MSI,        /* managed identity endpoint */
 };
 
+struct auth;
+
+/*
+ * auth_token_source: where bearer tokens come from. fetch asks for a new
+ * access token for a's identity: a malloc'd token in *token (the caller
+ * wipes and frees it) and its lifetime in *ttl seconds. Returns 0, or -1
+ * with msg filled (no secret in it). Called without any lock held.
+ */
+struct auth_token_source {
+	int (*fetch)(void *ctx, const struct auth *a, char **token, long *ttl,
+		     char *msg, size_t msglen);
+	void *ctx;
+};
+
 struct auth {
 	enum auth_kind kind;
 	char *account;
@@ -46,7 +61,7 @@ struct auth {
 	char *authority;      /* e.g. https://login.microsoftonline.com */
 	char *msi_endpoint;   /* managed identity token endpoint */
 	char *msi_header;     /* IDENTITY_HEADER value, if any */
-	struct http_client *http; /* used to fetch tokens; not owned */
+	struct auth_token_source tokens; /* for AUTH_BEARER */
 	pthread_mutex_t token_lock; /* guards token and token_expiry */
 	char *token;
 	time_t token_expiry;

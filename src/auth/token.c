@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "http/http.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -105,9 +106,8 @@ static char *read_small_file(const char *path)
 	return b.len ? buf_take(&b) : (buf_release(&b), NULL);
 }
 
-/* fetch: one token request; fills *tok and *ttl on success. */
-static int fetch(struct auth *a, char **tok, long *ttl, char *msg,
-		 size_t msglen)
+int token_http_fetch(void *ctx, const struct auth *a, char **tok, long *ttl,
+		     char *msg, size_t msglen)
 {
 	struct http_request req = { 0 };
 	struct http_response resp;
@@ -170,7 +170,7 @@ static int fetch(struct auth *a, char **tok, long *ttl, char *msg,
 	req.n_headers = nh;
 	req.idempotent = 1;
 	req.body_max = 1 << 20;
-	if (http_client_perform(a->http, &req, &resp) < 0) {
+	if (http_client_perform(ctx, &req, &resp) < 0) {
 		snprintf(msg, msglen, "token endpoint unreachable: %s",
 			 resp.errmsg);
 		goto out_free;
@@ -232,7 +232,11 @@ int token_get(struct auth *a, char **out, char *msg, size_t msglen)
 	}
 	pthread_mutex_unlock(&a->token_lock);
 
-	if (fetch(a, &tok, &ttl, msg, msglen) < 0)
+	if (!a->tokens.fetch) {
+		snprintf(msg, msglen, "no token source");
+		return -1;
+	}
+	if (a->tokens.fetch(a->tokens.ctx, a, &tok, &ttl, msg, msglen) < 0)
 		return -1;
 	copy = str_ndup(tok, strlen(tok));
 	if (!copy) {

@@ -18,6 +18,13 @@
 struct auth;
 
 /*
+ * token_http_fetch: an auth_token_source fetch (auth.h) that asks the
+ * identity endpoint over HTTP; ctx is the struct http_client to use.
+ */
+int token_http_fetch(void *ctx, const struct auth *a, char **token,
+		     long *ttl, char *msg, size_t msglen);
+
+/*
  * token_get: a malloc'd copy of a valid access token in *out (the caller
  * wipes and frees it). Returns 0, or -1 with msg filled (no secret in it).
  */

@@ -287,7 +287,8 @@ static void test_token_flows(void **st)
 	auth_init(&a);
 	a.kind = AUTH_BEARER;
 	a.flow = AUTH_FLOW_CLIENT_SECRET;
-	a.http = &http;
+	a.tokens.fetch = token_http_fetch;
+	a.tokens.ctx = &http;
 	a.authority = strdup("http://127.0.0.1:1");
 	a.tenant_id = strdup("tenant-1");
 	a.client_id = strdup("client-1");
@@ -313,7 +314,8 @@ static void test_token_flows(void **st)
 	auth_init(&a);
 	a.kind = AUTH_BEARER;
 	a.flow = AUTH_FLOW_MSI;
-	a.http = &http;
+	a.tokens.fetch = token_http_fetch;
+	a.tokens.ctx = &http;
 	a.msi_endpoint = strdup("http://127.0.0.1:2/metadata/identity/oauth2/token");
 	a.client_id = strdup("uai");
 	fake_push(&f, 400, NULL, "{\"error\":\"invalid_request\"}");
@@ -330,7 +332,8 @@ static void test_token_flows(void **st)
 	auth_init(&a);
 	a.kind = AUTH_BEARER;
 	a.flow = AUTH_FLOW_FEDERATED;
-	a.http = &http;
+	a.tokens.fetch = token_http_fetch;
+	a.tokens.ctx = &http;
 	a.authority = strdup("http://127.0.0.1:1");
 	a.tenant_id = strdup("t");
 	a.client_id = strdup("c");
