@@ -25,14 +25,52 @@
 #define BLOB_ETAG_MAX 80
 #define BLOB_MAX_BLOCKS 50000
 
+struct blob_ops;
+
 struct blob_client {
+	const struct blob_ops *ops; /* what the operations below run: the
+				     * REST one (blob_rest_ops), or a
+				     * test's stand-in */
+	void *ops_ctx;              /* the stand-in's own state */
 	struct http_client *http; /* not owned */
 	struct auth *auth;        /* not owned */
 	char *endpoint;           /* ".../devstoreaccount1" or "https://acct.blob..." */
 	char *container;
 };
 
+/*
+ * What went wrong, classified once here (blob_error_classify in
+ * request.c) from the x-ms-error-code, the HTTP status and the transport
+ * error, so no layer above reads a status code. fs/errmap.c turns a kind
+ * into an errno.
+ */
+enum blob_kind {
+	BLOB_E_NONE = 0,
+	BLOB_E_NOT_FOUND,         /* 404: the blob or the container */
+	BLOB_E_CONDITION,         /* 412: an If-Match or source condition */
+	BLOB_E_EXISTS,            /* 409 BlobAlreadyExists (If-None-Match: *) */
+	BLOB_E_COPY_PENDING,      /* 409 PendingCopyOperation */
+	BLOB_E_NO_PENDING_COPY,   /* 409 NoPendingCopyOperation */
+	BLOB_E_LEASED,            /* a lease stands in the way (409/412) */
+	BLOB_E_CONFLICT,          /* any other 409 */
+	BLOB_E_COPY_SOURCE,       /* 404 CannotVerifyCopySource */
+	BLOB_E_DENIED,            /* 403: authentication, authorisation */
+	BLOB_E_INVALID,           /* 400 with a code naming a bad argument */
+	BLOB_E_BAD_REQUEST,       /* 400 otherwise: most likely our bug */
+	BLOB_E_RANGE,             /* 416: a range at or past the end */
+	BLOB_E_TOO_LARGE,         /* 413 */
+	BLOB_E_UNSUPPORTED,       /* 405, 501 */
+	BLOB_E_THROTTLED,         /* 429, 503 (after the retries) */
+	BLOB_E_SERVER,            /* any other status */
+	BLOB_E_MALFORMED,         /* an answer the operation cannot give */
+	BLOB_E_TRANSPORT,         /* no whole answer: connect, reset, timeout */
+	BLOB_E_TLS,               /* certificate or handshake */
+	BLOB_E_CANCELLED,         /* the sink stopped the transfer */
+	BLOB_E_NOMEM,
+};
+
 struct blob_error {
+	enum blob_kind kind;
 	long status;              /* 0: no HTTP answer (see transport) */
 	char code[64];            /* x-ms-error-code, e.g. "BlobNotFound" */
 	char message[256];
@@ -104,6 +142,19 @@ void blob_list_page_release(struct blob_list_page *pg);
 /* blob_meta_get: value of metadata name (case-insensitive) or NULL. */
 const char *blob_meta_get(const struct blob_props *p, const char *name);
 
+/* blob_error_classify: sets e->kind from the other fields. */
+void blob_error_classify(struct blob_error *e);
+
+/* blob_format_date: an HTTP (RFC 1123) date of t into out (>= 32 B). */
+void blob_format_date(time_t t, char *out, size_t outlen);
+
+/*
+ * blob_sink: takes the next len bytes of a Get Blob body; returns len to
+ * go on, anything else stops the transfer (BLOB_E_CANCELLED). May block:
+ * it runs on the requesting thread and holds only that transfer up.
+ */
+typedef size_t (*blob_sink)(void *arg, const void *data, size_t len);
+
 /* blob_error_str: "HTTP 404 BlobNotFound (request id ...)" into out. */
 const char *blob_error_str(const struct blob_error *e, char *out, size_t len);
 
@@ -144,15 +195,15 @@ int blob_read(struct blob_client *c, const char *name, uint64_t off,
 
 /*
  * blob_read_stream: Get Blob of bytes [off, off+len) handed to sink as they
- * arrive (http.h: the sink may block, and stops the transfer by returning
- * less than it was given: code "Cancelled", transport HTTP_ERR_CANCELLED).
+ * arrive (the sink may block, and stops the transfer by returning less
+ * than it was given: kind BLOB_E_CANCELLED).
  * *got receives the bytes the sink took, also on failure: a transfer cut
  * after some bytes is not retried (the caller goes on from off + *got).
  * An answer that does not start at off fails with MalformedResponse before
  * the sink sees a byte. if_match may be NULL.
  */
 int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
-		     uint64_t len, const char *if_match, http_sink sink,
+		     uint64_t len, const char *if_match, blob_sink sink,
 		     void *arg, uint64_t *got, struct blob_error *err);
 
 /* Put Blob (BlockBlob) of len bytes; etag_out (BLOB_ETAG_MAX) may be NULL. */
@@ -243,6 +294,60 @@ int blob_copy_start(struct blob_client *c, const char *name,
 /* Abort Copy Blob. */
 int blob_copy_abort(struct blob_client *c, const char *name,
 		    const char *copy_id, struct blob_error *err);
+
+/*
+ * blob_ops: every operation above that talks to the service, as a table.
+ * blob_client_init installs blob_rest_ops (the REST calls of ops.c); a
+ * test installs its own (an in-memory store, a failing one) to drive the
+ * layers above without a server. Each entry has the contract of the
+ * blob_* function of its name, which calls it.
+ */
+struct blob_ops {
+	int (*container_check)(struct blob_client *c, struct blob_error *err);
+	int (*get_props)(struct blob_client *c, const char *name,
+			 struct blob_props *p, struct blob_error *err);
+	int (*read)(struct blob_client *c, const char *name, uint64_t off,
+		    size_t len, void *buf, size_t *got, const char *if_match,
+		    struct blob_error *err);
+	int (*read_stream)(struct blob_client *c, const char *name,
+			   uint64_t off, uint64_t len, const char *if_match,
+			   blob_sink sink, void *arg, uint64_t *got,
+			   struct blob_error *err);
+	int (*put)(struct blob_client *c, const char *name, const void *data,
+		   size_t len, const struct blob_put_opts *o, char *etag_out,
+		   struct blob_error *err);
+	int (*put_block_fd)(struct blob_client *c, const char *name,
+			    const char *block_id, int fd, uint64_t off,
+			    size_t len, struct blob_error *err);
+	int (*put_block_list)(struct blob_client *c, const char *name,
+			      char *const *ids, size_t n,
+			      const struct blob_put_opts *o, char *etag_out,
+			      struct blob_error *err);
+	int (*get_block_list)(struct blob_client *c, const char *name,
+			      struct blob_block **blocks, size_t *n,
+			      char *etag_out, struct blob_error *err);
+	int (*delete)(struct blob_client *c, const char *name,
+		      struct blob_error *err);
+	int (*list)(struct blob_client *c, const char *prefix,
+		    const char *delim, const char *marker, int max_results,
+		    struct blob_list_page *pg, struct blob_error *err);
+	int (*set_metadata)(struct blob_client *c, const char *name,
+			    const struct blob_meta *meta, size_t n,
+			    const char *if_match, struct blob_error *err);
+	int (*set_content_type)(struct blob_client *c, const char *name,
+				const char *type, struct blob_error *err);
+	int (*set_tier)(struct blob_client *c, const char *name,
+			const char *tier, struct blob_error *err);
+	int (*copy_start)(struct blob_client *c, const char *name,
+			  const char *source_url, const char *source_if_match,
+			  const char *tier, const struct blob_meta *meta,
+			  size_t n, struct blob_copy_result *out,
+			  struct blob_error *err);
+	int (*copy_abort)(struct blob_client *c, const char *name,
+			  const char *copy_id, struct blob_error *err);
+};
+
+extern const struct blob_ops blob_rest_ops;
 
 /*
  * blob_parse_error_xml: fills code/message from an <Error> body (exposed

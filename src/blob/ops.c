@@ -68,6 +68,7 @@ static int fail_nomem(struct blob_error *err)
 	memset(err, 0, sizeof(*err));
 	err->transport = HTTP_ERR_NOMEM;
 	snprintf(err->transport_msg, sizeof(err->transport_msg), "out of memory");
+	blob_error_classify(err);
 	return -1;
 }
 
@@ -150,7 +151,7 @@ static int simple_keyed(struct blob_client *c, struct blob_req *r,
 	return rc;
 }
 
-int blob_container_check(struct blob_client *c, struct blob_error *err)
+static int rest_container_check(struct blob_client *c, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Get Container Properties", .method = "GET",
 			      .query = "restype=container" };
@@ -159,8 +160,8 @@ int blob_container_check(struct blob_client *c, struct blob_error *err)
 	return simple(c, &r, &h, NULL, err);
 }
 
-int blob_get_props(struct blob_client *c, const char *name,
-		   struct blob_props *p, struct blob_error *err)
+static int rest_get_props(struct blob_client *c, const char *name,
+			  struct blob_props *p, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Get Blob Properties", .method = "HEAD",
 			      .name = name };
@@ -223,12 +224,13 @@ static void malformed(struct blob_error *err, const struct http_response *resp,
 		 "the Get Blob answer (HTTP %ld, %zu bytes) does not hold bytes %llu-%llu",
 		 resp->status, resp->recv_len, (unsigned long long)off,
 		 (unsigned long long)(off + len - 1));
+	blob_error_classify(err);
 	log_info("Get Blob: %s", err->message);
 }
 
-int blob_read(struct blob_client *c, const char *name, uint64_t off,
-	      size_t len, void *buf, size_t *got, const char *if_match,
-	      struct blob_error *err)
+static int rest_read(struct blob_client *c, const char *name, uint64_t off,
+		     size_t len, void *buf, size_t *got, const char *if_match,
+		     struct blob_error *err)
 {
 	struct blob_req r = { .op = "Get Blob", .method = "GET", .name = name,
 			      .recv_buf = buf, .recv_cap = len };
@@ -270,7 +272,7 @@ static int range_starts(const struct http_response *resp, uint64_t off)
 }
 
 struct stream {
-	http_sink sink;
+	blob_sink sink;
 	void *arg;
 	uint64_t off;
 	int checked, bad;
@@ -288,12 +290,12 @@ static size_t stream_sink(void *arg, const struct http_response *resp,
 		}
 		s->checked = 1;
 	}
-	return s->sink(s->arg, resp, data, len);
+	return s->sink(s->arg, data, len);
 }
 
-int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
-		     uint64_t len, const char *if_match, http_sink sink,
-		     void *arg, uint64_t *got, struct blob_error *err)
+static int rest_read_stream(struct blob_client *c, const char *name, uint64_t off,
+			    uint64_t len, const char *if_match, blob_sink sink,
+			    void *arg, uint64_t *got, struct blob_error *err)
 {
 	struct stream s = { .sink = sink, .arg = arg, .off = off };
 	struct blob_req r = { .op = "Get Blob", .method = "GET", .name = name,
@@ -315,15 +317,16 @@ int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
 		rc = 0; /* InvalidRange: the offset is at or past the end */
 	} else if (rc < 0 && err->transport == HTTP_ERR_CANCELLED) {
 		snprintf(err->code, sizeof(err->code), "Cancelled");
+		blob_error_classify(err);
 	}
 	http_response_release(&resp);
 	hdrs_release(&h);
 	return rc;
 }
 
-int blob_put(struct blob_client *c, const char *name, const void *data,
-	     size_t len, const struct blob_put_opts *o, char *etag_out,
-	     struct blob_error *err)
+static int rest_put(struct blob_client *c, const char *name, const void *data,
+		    size_t len, const struct blob_put_opts *o, char *etag_out,
+		    struct blob_error *err)
 {
 	struct blob_req r = { .op = "Put Blob", .method = "PUT", .name = name,
 			      .body = data ? data : "", .body_len = len };
@@ -349,9 +352,9 @@ void blob_block_id(uint32_t n, const char *salt, char *out, size_t outlen)
 	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)raw, len);
 }
 
-int blob_put_block_fd(struct blob_client *c, const char *name,
-		      const char *block_id, int fd, uint64_t off, size_t len,
-		      struct blob_error *err)
+static int rest_put_block_fd(struct blob_client *c, const char *name,
+			     const char *block_id, int fd, uint64_t off, size_t len,
+			     struct blob_error *err)
 {
 	struct http_body_file f = { fd, off };
 	struct blob_req r = { .op = "Put Block", .method = "PUT", .name = name,
@@ -361,9 +364,9 @@ int blob_put_block_fd(struct blob_client *c, const char *name,
 	return simple_keyed(c, &r, &h, "comp=block&blockid=", block_id, err);
 }
 
-int blob_put_block_list(struct blob_client *c, const char *name,
-			char *const *ids, size_t n, const struct blob_put_opts *o,
-			char *etag_out, struct blob_error *err)
+static int rest_put_block_list(struct blob_client *c, const char *name,
+			       char *const *ids, size_t n, const struct blob_put_opts *o,
+			       char *etag_out, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Put Block List", .method = "PUT",
 			      .name = name, .query = "comp=blocklist" };
@@ -392,9 +395,9 @@ out_nomem:
 	return fail_nomem(err);
 }
 
-int blob_get_block_list(struct blob_client *c, const char *name,
-			struct blob_block **blocks, size_t *n, char *etag_out,
-			struct blob_error *err)
+static int rest_get_block_list(struct blob_client *c, const char *name,
+			       struct blob_block **blocks, size_t *n, char *etag_out,
+			       struct blob_error *err)
 {
 	struct blob_req r = { .op = "Get Block List", .method = "GET",
 			      .name = name,
@@ -410,6 +413,7 @@ int blob_get_block_list(struct blob_client *c, const char *name,
 		memset(err, 0, sizeof(*err));
 		err->status = resp.status;
 		snprintf(err->code, sizeof(err->code), "MalformedResponse");
+		blob_error_classify(err);
 		rc = -1;
 	}
 	if (rc == 0)
@@ -418,8 +422,8 @@ int blob_get_block_list(struct blob_client *c, const char *name,
 	return rc;
 }
 
-int blob_delete(struct blob_client *c, const char *name,
-		struct blob_error *err)
+static int rest_delete(struct blob_client *c, const char *name,
+		       struct blob_error *err)
 {
 	struct blob_req r = { .op = "Delete Blob", .method = "DELETE",
 			      .name = name };
@@ -444,9 +448,9 @@ static int list_restart(void *arg)
 	return blob_list_parser_reset(arg);
 }
 
-int blob_list(struct blob_client *c, const char *prefix, const char *delim,
-	      const char *marker, int max_results, struct blob_list_page *pg,
-	      struct blob_error *err)
+static int rest_list(struct blob_client *c, const char *prefix, const char *delim,
+		     const char *marker, int max_results, struct blob_list_page *pg,
+		     struct blob_error *err)
 {
 	struct blob_req r = { .op = "List Blobs", .method = "GET",
 			      .recv_sink = list_sink, .recv_restart = list_restart };
@@ -485,6 +489,7 @@ int blob_list(struct blob_client *c, const char *prefix, const char *delim,
 		snprintf(err->code, sizeof(err->code), "MalformedResponse");
 		snprintf(err->message, sizeof(err->message),
 			 "the List Blobs answer is not valid XML");
+		blob_error_classify(err);
 	}
 	http_response_release(&resp);
 	blob_list_parser_free(lp);
@@ -495,9 +500,9 @@ out_nomem:
 	return fail_nomem(err);
 }
 
-int blob_set_metadata(struct blob_client *c, const char *name,
-		      const struct blob_meta *meta, size_t n,
-		      const char *if_match, struct blob_error *err)
+static int rest_set_metadata(struct blob_client *c, const char *name,
+			     const struct blob_meta *meta, size_t n,
+			     const char *if_match, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Set Blob Metadata", .method = "PUT",
 			      .name = name, .query = "comp=metadata" };
@@ -509,8 +514,8 @@ int blob_set_metadata(struct blob_client *c, const char *name,
 	return simple(c, &r, &h, NULL, err);
 }
 
-int blob_set_content_type(struct blob_client *c, const char *name,
-			  const char *type, struct blob_error *err)
+static int rest_set_content_type(struct blob_client *c, const char *name,
+				 const char *type, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Set Blob Properties", .method = "PUT",
 			      .name = name, .query = "comp=properties" };
@@ -520,8 +525,8 @@ int blob_set_content_type(struct blob_client *c, const char *name,
 	return simple(c, &r, &h, NULL, err);
 }
 
-int blob_set_tier(struct blob_client *c, const char *name, const char *tier,
-		  struct blob_error *err)
+static int rest_set_tier(struct blob_client *c, const char *name, const char *tier,
+			 struct blob_error *err)
 {
 	struct blob_req r = { .op = "Set Blob Tier", .method = "PUT",
 			      .name = name, .query = "comp=tier" };
@@ -531,10 +536,10 @@ int blob_set_tier(struct blob_client *c, const char *name, const char *tier,
 	return simple(c, &r, &h, NULL, err);
 }
 
-int blob_copy_start(struct blob_client *c, const char *name,
-		    const char *source_url, const char *source_if_match,
-		    const char *tier, const struct blob_meta *meta, size_t n,
-		    struct blob_copy_result *out, struct blob_error *err)
+static int rest_copy_start(struct blob_client *c, const char *name,
+			   const char *source_url, const char *source_if_match,
+			   const char *tier, const struct blob_meta *meta, size_t n,
+			   struct blob_copy_result *out, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Copy Blob", .method = "PUT", .name = name,
 			      .not_idempotent = 1 };
@@ -563,8 +568,8 @@ int blob_copy_start(struct blob_client *c, const char *name,
 	return rc;
 }
 
-int blob_copy_abort(struct blob_client *c, const char *name,
-		    const char *copy_id, struct blob_error *err)
+static int rest_copy_abort(struct blob_client *c, const char *name,
+			   const char *copy_id, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Abort Copy Blob", .method = "PUT",
 			      .name = name };
@@ -573,3 +578,21 @@ int blob_copy_abort(struct blob_client *c, const char *name,
 	hdrs_add(&h, "x-ms-copy-action: abort");
 	return simple_keyed(c, &r, &h, "comp=copy&copyid=", copy_id, err);
 }
+
+const struct blob_ops blob_rest_ops = {
+	.container_check = rest_container_check,
+	.get_props = rest_get_props,
+	.read = rest_read,
+	.read_stream = rest_read_stream,
+	.put = rest_put,
+	.put_block_fd = rest_put_block_fd,
+	.put_block_list = rest_put_block_list,
+	.get_block_list = rest_get_block_list,
+	.delete = rest_delete,
+	.list = rest_list,
+	.set_metadata = rest_set_metadata,
+	.set_content_type = rest_set_content_type,
+	.set_tier = rest_set_tier,
+	.copy_start = rest_copy_start,
+	.copy_abort = rest_copy_abort,
+};

@@ -21,6 +21,8 @@ int blob_client_init(struct blob_client *c, struct http_client *http,
 
 	while (n && endpoint[n - 1] == '/')
 		n--;
+	c->ops = &blob_rest_ops;
+	c->ops_ctx = NULL;
 	c->http = http;
 	c->auth = auth;
 	c->endpoint = str_ndup(endpoint, n);
@@ -210,6 +212,83 @@ out_fail:
 	return -1;
 }
 
+/* the service's error codes whose kind is not their status's */
+static const struct {
+	const char *code;
+	enum blob_kind kind;
+} by_code[] = {
+	{ "MalformedResponse", BLOB_E_MALFORMED },
+	{ "Cancelled", BLOB_E_CANCELLED },
+	{ "BlobNotFound", BLOB_E_NOT_FOUND },
+	{ "ContainerNotFound", BLOB_E_NOT_FOUND },
+	{ "PendingCopyOperation", BLOB_E_COPY_PENDING },
+	{ "NoPendingCopyOperation", BLOB_E_NO_PENDING_COPY },
+	{ "LeaseIdMissing", BLOB_E_LEASED },
+	{ "LeaseAlreadyPresent", BLOB_E_LEASED },
+	{ "LeaseIdMismatchWithBlobOperation", BLOB_E_LEASED },
+	{ "LeaseNotPresentWithBlobOperation", BLOB_E_LEASED },
+	{ "BlobAlreadyExists", BLOB_E_EXISTS },
+	{ "ContainerAlreadyExists", BLOB_E_EXISTS },
+	{ "ConditionNotMet", BLOB_E_CONDITION },
+	{ "SourceConditionNotMet", BLOB_E_CONDITION },
+	{ "TargetConditionNotMet", BLOB_E_CONDITION },
+	{ "InvalidMetadata", BLOB_E_INVALID },
+	{ "InvalidHeaderValue", BLOB_E_INVALID },
+	{ "InvalidSourceBlobUrl", BLOB_E_INVALID },
+	{ "InvalidSourceBlobType", BLOB_E_INVALID },
+	{ "InvalidBlobTier", BLOB_E_INVALID },
+	{ "OutOfRangeInput", BLOB_E_INVALID },
+	{ "RequestBodyTooLarge", BLOB_E_TOO_LARGE },
+	{ "AuthenticationFailed", BLOB_E_DENIED },
+	{ "AuthorizationFailure", BLOB_E_DENIED },
+	{ "AuthorizationPermissionMismatch", BLOB_E_DENIED },
+};
+
+static const struct {
+	long status;
+	enum blob_kind kind;
+} by_status[] = {
+	{ 400, BLOB_E_BAD_REQUEST }, { 403, BLOB_E_DENIED },
+	{ 404, BLOB_E_NOT_FOUND },   { 405, BLOB_E_UNSUPPORTED },
+	{ 409, BLOB_E_CONFLICT },    { 412, BLOB_E_CONDITION },
+	{ 413, BLOB_E_TOO_LARGE },   { 416, BLOB_E_RANGE },
+	{ 429, BLOB_E_THROTTLED },   { 501, BLOB_E_UNSUPPORTED },
+	{ 503, BLOB_E_THROTTLED },
+};
+
+void blob_error_classify(struct blob_error *e)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(by_code) / sizeof(by_code[0]); i++) {
+		if (strcmp(e->code, by_code[i].code) == 0) {
+			e->kind = by_code[i].kind;
+			return;
+		}
+	}
+	if (e->transport != HTTP_OK) {
+		e->kind = e->transport == HTTP_ERR_NOMEM ? BLOB_E_NOMEM
+			: e->transport == HTTP_ERR_TLS ? BLOB_E_TLS
+			: e->transport == HTTP_ERR_CANCELLED ? BLOB_E_CANCELLED
+			: BLOB_E_TRANSPORT;
+		return;
+	}
+	/* a source the service could not read: missing, or not ours */
+	if (strcmp(e->code, "CannotVerifyCopySource") == 0) {
+		e->kind = e->status == 403 ? BLOB_E_DENIED : BLOB_E_COPY_SOURCE;
+		return;
+	}
+	e->kind = BLOB_E_SERVER;
+	for (i = 0; i < sizeof(by_status) / sizeof(by_status[0]); i++)
+		if (e->status == by_status[i].status)
+			e->kind = by_status[i].kind;
+}
+
+void blob_format_date(time_t t, char *out, size_t outlen)
+{
+	http_format_date((long long)t, out, outlen);
+}
+
 static void fill_error(const struct http_response *resp, struct blob_error *err)
 {
 	const char *v;
@@ -227,6 +306,7 @@ static void fill_error(const struct http_response *resp, struct blob_error *err)
 	v = http_response_header(resp, "x-ms-error-code");
 	if (v)
 		snprintf(err->code, sizeof(err->code), "%s", v);
+	blob_error_classify(err);
 }
 
 int blob_request(struct blob_client *c, const struct blob_req *r,
@@ -261,6 +341,7 @@ int blob_request(struct blob_client *c, const struct blob_req *r,
 		snprintf(err->transport_msg, sizeof(err->transport_msg),
 			 "authorization failed: %s", msg);
 		err->transport = HTTP_ERR_OTHER;
+		blob_error_classify(err);
 		goto out_free;
 	}
 	if (authz.len)
@@ -301,6 +382,7 @@ int blob_request(struct blob_client *c, const struct blob_req *r,
 out_nomem:
 	err->transport = HTTP_ERR_NOMEM;
 	snprintf(err->transport_msg, sizeof(err->transport_msg), "out of memory");
+	blob_error_classify(err);
 out_free:
 	if (authz.data)
 		memset(authz.data, 0, authz.len);

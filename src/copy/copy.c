@@ -88,7 +88,7 @@ int copy_start(struct blob_client *c, const char *name, const char *source_url,
 		if (blob_copy_start(c, name, source_url, source_if_match, tier,
 				    NULL, 0, out, err) == 0)
 			return 0;
-		if (err->status != 0)
+		if (err->kind != BLOB_E_TRANSPORT)
 			return -1;
 		/* no answer: did the copy start anyway? */
 		memset(&p, 0, sizeof(p));
@@ -121,8 +121,7 @@ int copy_abort_pending(struct blob_client *c, const char *name,
 {
 	if (blob_copy_abort(c, name, copy_id, err) == 0)
 		return 0;
-	if (err->status == 409 &&
-	    strcmp(err->code, "NoPendingCopyOperation") == 0)
+	if (err->kind == BLOB_E_NO_PENDING_COPY)
 		return 0;
 	return -1;
 }

@@ -87,13 +87,13 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 			return 0;
 		/* we saw it a moment ago: a 404 means our own first attempt,
 		 * whose answer was lost, already deleted it */
-		if (e.status == 404)
+		if (e.kind == BLOB_E_NOT_FOUND)
 			return 0;
 		/* a copy started between our look and the delete */
-		if (!(e.status == 409 && strcmp(e.code, "PendingCopyOperation") == 0))
+		if (e.kind != BLOB_E_COPY_PENDING)
 			break;
 	}
-	if (e.status == 404)
+	if (e.kind == BLOB_E_NOT_FOUND)
 		return -ENOENT;
 	log_warn("Delete Blob %s: %s", name, blob_error_str(&e, msg, sizeof(msg)));
 	return -azfs_errno(&e);

@@ -250,7 +250,7 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 		rc = 0;
 		goto out_asked;
 	}
-	if (e.status != 404) {
+	if (e.kind != BLOB_E_NOT_FOUND) {
 		rc = azfs_fail("Get Blob Properties", name, &e);
 		goto out_free;
 	}
@@ -298,7 +298,7 @@ int azfs_delete_if_exists(struct azfs *fs, const char *name)
 {
 	struct blob_error e;
 
-	if (blob_delete(&fs->blob, name, &e) == 0 || e.status == 404)
+	if (blob_delete(&fs->blob, name, &e) == 0 || e.kind == BLOB_E_NOT_FOUND)
 		return 0;
 	return azfs_fail("Delete Blob", name, &e);
 }

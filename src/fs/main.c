@@ -19,6 +19,7 @@
 #include <malloc.h>
 
 #include "auth/cred.h"
+#include "auth/token.h"
 #include "fs/azfs.h"
 #include "fs/options.h"
 #include "util/log.h"
@@ -110,25 +111,25 @@ static int check_mount(struct azfs *fs, const char *container)
 
 	if (blob_container_check(&fs->blob, &e) == 0)
 		return 0;
-	if (e.status == 0 && e.transport == HTTP_ERR_TLS)
+	if (e.kind == BLOB_E_TLS)
 		return die("TLS verification of %s failed (%s); if the server uses a private CA, give it with -o cafile=PATH",
 			   fs->blob.endpoint, e.transport_msg);
 	/* an answer came, but not one of HTTP (garbage, a lying length) or
 	 * larger than any Blob service answer */
-	if (e.status == 0 && (e.transport == HTTP_ERR_IO ||
-			      e.transport == HTTP_ERR_TOO_LARGE))
+	if (e.kind == BLOB_E_TRANSPORT && (e.transport == HTTP_ERR_IO ||
+					   e.transport == HTTP_ERR_TOO_LARGE))
 		return die("the endpoint %s does not answer like a Blob service (%s); check -o endpoint=",
 			   fs->blob.endpoint, e.transport_msg);
-	if (e.status == 0)
+	if (e.kind == BLOB_E_TRANSPORT)
 		return die("cannot reach the endpoint %s: %s; check -o endpoint= and the network",
 			   fs->blob.endpoint, e.transport_msg);
-	if (e.status == 404)
+	if (e.kind == BLOB_E_NOT_FOUND)
 		return die("container '%s' does not exist in account '%s'; create it first or fix the name",
 			   container, fs->auth.account);
-	if (e.status == 403 && fs->auth.kind == AUTH_ANONYMOUS)
+	if (e.kind == BLOB_E_DENIED && fs->auth.kind == AUTH_ANONYMOUS)
 		return die("container '%s' does not allow anonymous access; give credentials",
 			   container);
-	if (e.status == 403)
+	if (e.kind == BLOB_E_DENIED)
 		return die("the server refused the credentials for account '%s' (%s); check the account key, SAS or identity",
 			   fs->auth.account, e.code[0] ? e.code : "HTTP 403");
 	return die("the server rejected the mount check: %s", blob_error_str(&e, msg, sizeof(msg)));
@@ -229,7 +230,8 @@ int main(int argc, char *argv[])
 		goto out_auth;
 	}
 	http_client_init(&fs.http, tr, retries, timeout_ms);
-	fs.auth.http = &fs.http;
+	fs.auth.tokens.fetch = token_http_fetch;
+	fs.auth.tokens.ctx = &fs.http;
 	if (blob_client_init(&fs.blob, &fs.http, &fs.auth, endpoint, c.source) < 0 ||
 	    cache_init(&fs) < 0 || nodes_init(&fs) < 0) {
 		die("out of memory");

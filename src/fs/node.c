@@ -335,13 +335,11 @@ struct dl_at {
 	int err;        /* errno of a failed write */
 };
 
-static size_t dl_write(void *arg, const struct http_response *resp,
-		       const void *data, size_t len)
+static size_t dl_write(void *arg, const void *data, size_t len)
 {
 	struct dl_at *at = arg;
 	size_t done = 0;
 
-	(void)resp;
 	while (done < len) {
 		ssize_t w = pwrite(at->fd, (const char *)data + done, len - done,
 				   (off_t)(at->off + done));
@@ -376,7 +374,7 @@ static int dl_one(void *ctx, size_t i)
 				     dl_write, &at, &got, &e) < 0) {
 			if (at.err)
 				return -at.err;
-			if (got == 0 || e.transport == HTTP_OK)
+			if (got == 0 || e.kind != BLOB_E_TRANSPORT)
 				return -azfs_errno(&e);
 		} else if (got != end - off) {
 			return -EIO; /* shorter than its properties said */
@@ -539,7 +537,7 @@ int node_prepare_write(struct azfs *fs, struct node *n, int64_t off)
 		return node_load(fs, n, 0);
 	memset(&p, 0, sizeof(p));
 	if (blob_get_props(&fs->blob, n->name, &p, &e) < 0)
-		return e.status == 404 ? node_load(fs, n, 0) : -azfs_errno(&e);
+		return e.kind == BLOB_E_NOT_FOUND ? node_load(fs, n, 0) : -azfs_errno(&e);
 	if (p.copy.status == BLOB_COPY_PENDING) {
 		rc = -EBUSY;
 	} else if ((off < 0 || (uint64_t)off == p.size) && p.size > fs->o.block_size &&
@@ -609,7 +607,7 @@ static int put_failed(const char *what, const char *name,
 
 	blob_error_str(e, msg, sizeof(msg));
 	if (po && (po->if_match || po->if_none_match_any) &&
-	    (e->status == 412 || e->status == 409))
+	    (e->kind == BLOB_E_CONDITION || e->kind == BLOB_E_EXISTS))
 		log_info("%s of %s: %s", what, name, msg);
 	else
 		log_error("%s of %s failed: %s", what, name, msg);
@@ -639,7 +637,7 @@ static int upload_tail(struct azfs *fs, struct node *n, const char *name,
 	size = n->size;
 	pthread_mutex_unlock(&fs->lock);
 	if (blob_get_block_list(&fs->blob, name, &b, &nb, NULL, &e) < 0)
-		return e.status == 404 ? 1 : -azfs_errno(&e);
+		return e.kind == BLOB_E_NOT_FOUND ? 1 : -azfs_errno(&e);
 	for (i = 0; i < nb; i++)
 		sum += b[i].size;
 	if (nb)

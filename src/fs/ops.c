@@ -682,7 +682,7 @@ static int op_utimens(const char *path, const struct timespec tv[2],
 		struct attr a;
 
 		/* a directory without a marker blob has no time to set */
-		rc = e.status == 404 && azfs_lookup(fs, path, &a) == 0 ? 0
+		rc = e.kind == BLOB_E_NOT_FOUND && azfs_lookup(fs, path, &a) == 0 ? 0
 			: azfs_fail("Get Blob Properties", name, &e);
 		goto out_name;
 	}

@@ -134,8 +134,7 @@ static void ring_get(const char *ring, uint64_t p, char *dst, size_t n)
 
 /* sink: the GET's next bytes into the ring, waiting for room. Returns
  * less than len (ending the GET) once the stream is cancelled. */
-static size_t sink(void *arg, const struct http_response *resp,
-		   const void *data, size_t len)
+static size_t sink(void *arg, const void *data, size_t len)
 {
 	struct load *l = arg;
 	struct ra_stream *s = l->s;
@@ -144,7 +143,6 @@ static size_t sink(void *arg, const struct http_response *resp,
 	size_t left = len;
 	int wake = 0;
 
-	(void)resp;
 	pthread_mutex_lock(&l->fs->lock);
 	while (left > 0 && !s->cancel) {
 		uint64_t hi = s->hi, room;
@@ -207,7 +205,7 @@ static void *load_thread(void *arg)
 	}
 	pthread_cond_broadcast(&l->h->ra.cond);
 	pthread_mutex_unlock(&l->fs->lock);
-	if (rc < 0 && e.transport != HTTP_ERR_CANCELLED)
+	if (rc < 0 && e.kind != BLOB_E_CANCELLED)
 		log_debug("read-ahead of %s at %llu cut after %llu bytes: %s",
 			  l->name, (unsigned long long)from,
 			  (unsigned long long)got, strerror(azfs_errno(&e)));

@@ -85,7 +85,7 @@ static int az_get(const struct blob_props *p, const char *key, char *value,
 	} else if (strcmp(key, "blob_type") == 0) {
 		v = p->blob_type;
 	} else if (strcmp(key, "last_modified") == 0) {
-		http_format_date((long long)p->last_modified.tv_sec, tbuf, sizeof(tbuf));
+		blob_format_date(p->last_modified.tv_sec, tbuf, sizeof(tbuf));
 		v = tbuf;
 	} else if (strcmp(key, "access_tier") == 0) {
 		v = p->access_tier[0] ? p->access_tier : NULL;
@@ -370,7 +370,7 @@ static int start_copy(struct azfs *fs, const char *path, const char *src)
 		free(red);
 		rc = -azfs_errno(&e);
 		/* the service reports a bad source URL as 400/404 */
-		if (e.status == 400 && rc == -EIO)
+		if (e.kind == BLOB_E_BAD_REQUEST)
 			rc = -EINVAL;
 		goto out_free;
 	}

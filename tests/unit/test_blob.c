@@ -388,12 +388,10 @@ struct collect {
 	size_t len;
 };
 
-static size_t collect_sink(void *arg, const struct http_response *resp,
-			   const void *data, size_t len)
+static size_t collect_sink(void *arg, const void *data, size_t len)
 {
 	struct collect *c = arg;
 
-	(void)resp;
 	assert_true(c->len + len <= sizeof(c->data));
 	memcpy(c->data + c->len, data, len);
 	c->len += len;

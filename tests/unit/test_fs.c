@@ -19,6 +19,7 @@ static int map(long status, const char *code, enum http_err t)
 	e.status = status;
 	strcpy(e.code, code);
 	e.transport = t;
+	blob_error_classify(&e);
 	return azfs_errno(&e);
 }
 
@@ -39,6 +40,14 @@ static void test_errmap(void **st)
 	assert_int_equal(map(400, "InvalidMetadata", 0), EINVAL);
 	assert_int_equal(map(0, "", HTTP_ERR_TIMEOUT), EIO);
 	assert_int_equal(map(0, "", HTTP_ERR_NOMEM), ENOMEM);
+	assert_int_equal(map(404, "CannotVerifyCopySource", 0), ENOENT);
+	assert_int_equal(map(403, "CannotVerifyCopySource", 0), EACCES);
+	assert_int_equal(map(200, "MalformedResponse", 0), EIO);
+	assert_int_equal(map(412, "LeaseIdMissing", 0), EBUSY);
+	assert_int_equal(map(405, "", 0), EOPNOTSUPP);
+	assert_int_equal(map(413, "", 0), EFBIG);
+	/* a body cut after the status line: the transport decides */
+	assert_int_equal(map(200, "", HTTP_ERR_IO), EIO);
 }
 
 static void test_names(void **st)
