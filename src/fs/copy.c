@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "copy/copy.h"
-#include "fs/azfs.h"
+#include "fs/fs.h"
 #include "util/log.h"
 
 int azfs_server_copy(struct azfs *fs, const char *src_name,
@@ -38,7 +38,7 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 		       &res, &e) < 0) {
 		log_warn("Copy Blob %s -> %s: %s", src_name, dst_name,
 			 blob_error_str(&e, msg, sizeof(msg)));
-		rc = -azfs_errno(&e);
+		rc = -core_errno(&e);
 		goto out_free;
 	}
 	log_debug("Copy Blob %s -> %s: id %s, %s", src_name, dst_name, res.id,
@@ -46,7 +46,7 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 	if (res.status == BLOB_COPY_PENDING && wait) {
 		if (copy_wait(&fs->blob, dst_name, res.id[0] ? res.id : NULL,
 			      &st, &e) < 0) {
-			rc = -azfs_errno(&e);
+			rc = -core_errno(&e);
 			goto out_free;
 		}
 		res.status = st;
@@ -71,7 +71,7 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 	for (tries = 0; tries < 3; tries++) {
 		memset(&p, 0, sizeof(p));
 		if (blob_get_props(&fs->blob, name, &p, &e) < 0)
-			return -azfs_errno(&e);
+			return -core_errno(&e);
 		if (p.copy.status == BLOB_COPY_PENDING && p.copy.id) {
 			log_info("aborting the pending copy %s into %s",
 				 p.copy.id, name);
@@ -79,7 +79,7 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 				log_warn("Abort Copy Blob %s: %s", name,
 					 blob_error_str(&e, msg, sizeof(msg)));
 				blob_props_release(&p);
-				return -azfs_errno(&e);
+				return -core_errno(&e);
 			}
 		}
 		blob_props_release(&p);
@@ -96,12 +96,7 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 	if (e.kind == BLOB_E_NOT_FOUND)
 		return -ENOENT;
 	log_warn("Delete Blob %s: %s", name, blob_error_str(&e, msg, sizeof(msg)));
-	return -azfs_errno(&e);
-}
-
-static struct handle *fh(struct fuse_file_info *fi)
-{
-	return (struct handle *)(uintptr_t)fi->fh;
+	return -core_errno(&e);
 }
 
 ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
@@ -110,18 +105,16 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 			     size_t len, int flags)
 {
 	struct azfs *fs = azfs_get();
-	struct node *nin = fh(fi_in)->node, *nout = fh(fi_out)->node;
+	struct node *nin = azfs_handle(fi_in)->node, *nout = azfs_handle(fi_out)->node;
 	struct blob_props p;
 	struct blob_error e;
-	uint64_t done, out_size;
-	int rc, out_loaded, out_dirty_data;
+	uint64_t done;
+	int rc, out_known;
 
 	if (flags != 0 || nin == nout || fs->o.read_only)
 		return -EOPNOTSUPP;
 	/* a later call of a copy answered whole: no request */
-	pthread_mutex_lock(&fs->lock);
-	done = nout->copied_size;
-	pthread_mutex_unlock(&fs->lock);
+	done = stage_copied(&fs->stage, nout);
 	if (done && off_in == off_out && off_in > 0) {
 		if ((uint64_t)off_in >= done)
 			return 0;
@@ -131,23 +124,18 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 	if (off_in != 0 || off_out != 0)
 		return -EOPNOTSUPP;
 	/* the destination must be empty */
-	pthread_mutex_lock(&fs->lock);
-	out_loaded = nout->loaded || nout->is_new;
-	out_size = nout->size;
-	out_dirty_data = out_loaded && out_size > 0;
-	pthread_mutex_unlock(&fs->lock);
-	if (out_dirty_data)
+	if (!stage_copy_target(&fs->stage, nout, &out_known))
 		return -EOPNOTSUPP;
-	if (!out_loaded) {
+	if (!out_known) {
 		struct attr a;
 
-		cache_drop(fs, path_out);
-		rc = azfs_lookup(fs, path_out, &a);
+		meta_drop(&fs->meta, path_out);
+		rc = meta_lookup(&fs->meta, path_out, &a);
 		if (rc < 0 || a.size > 0 || a.copy_pending)
 			return -EOPNOTSUPP;
 	}
 	/* a dirty source goes to the server first */
-	rc = node_flush(fs, nin);
+	rc = stage_flush(&fs->stage, nin);
 	if (rc < 0)
 		return rc;
 	memset(&p, 0, sizeof(p));
@@ -159,20 +147,10 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 		return -EOPNOTSUPP;
 	}
 	rc = azfs_server_copy(fs, nin->name, nout->name, p.etag,
-			      fs->o.copy_mode == AZFS_COPY_SYNC);
-	if (rc == 0) {
-		pthread_mutex_lock(&fs->lock);
-		nout->loaded = 0;
-		nout->dirty = 0;
-		nout->is_new = 0;
-		nout->size = 0;
-		nout->copied_size = p.size;
-		nout->gen++;
-		pthread_mutex_unlock(&fs->lock);
-		if (nout->fd >= 0 && ftruncate(nout->fd, 0) < 0)
-			log_warn("cannot empty a staging file: %s", strerror(errno));
-	}
-	cache_drop(fs, path_out);
+			      fs->o.copy_mode == CORE_COPY_SYNC);
+	if (rc == 0)
+		stage_copy_done(&fs->stage, nout, p.size);
+	meta_drop(&fs->meta, path_out);
 	(void)path_in;
 	done = p.size;
 	blob_props_release(&p);

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/azfs.h"
+#include "fs/fs.h"
 #include "util/str.h"
 
 static int dent_cmp(const void *x, const void *y)
@@ -75,10 +75,10 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 
 	*d = NULL;
 	*n = 0;
-	name = azfs_blob_name(fs, path, &rc);
+	name = core_blob_name(&fs->o, path, &rc);
 	if (!name)
 		return rc;
-	if (!(prefix = azfs_dir_prefix(name))) {
+	if (!(prefix = core_dir_prefix(name))) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
@@ -89,9 +89,9 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 		struct attr a;
 
 		memset(&pg, 0, sizeof(pg));
-		if ((marker || !stash_take(fs, path, &pg)) &&
-		    blob_list(&fs->blob, prefix, "/", marker, AZFS_LIST_PAGE, &pg, &e) < 0) {
-			rc = azfs_fail("List Blobs", prefix, &e);
+		if ((marker || !meta_stash_take(&fs->meta, path, &pg)) &&
+		    blob_list(&fs->blob, prefix, "/", marker, CORE_LIST_PAGE, &pg, &e) < 0) {
+			rc = core_fail("List Blobs", prefix, &e);
 			goto out_free;
 		}
 		free(marker);
@@ -105,7 +105,7 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 				continue;
 			memset(&a, 0, sizeof(a));
 			a.kind = ATTR_DIR;
-			a.mtime = azfs_now();
+			a.mtime = core_now();
 			if (l && rel[l - 1] == '/')
 				l--;
 			if (dents_add(d, n, &cap, rel, l, &a) < 0)
@@ -116,7 +116,7 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 
 			if (strncmp(pg.items[i].name, prefix, plen) != 0 || !*rel)
 				continue;
-			azfs_attr_from_props(&pg.items[i].props, &a);
+			core_attr_from_props(&pg.items[i].props, &a);
 			if (dents_add(d, n, &cap, rel, strlen(rel), &a) < 0)
 				goto out_nomem;
 		}
@@ -152,7 +152,7 @@ static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (cache_remember(fs, dir, d[i].name, &d[i].a) < 0)
+		if (meta_remember(&fs->meta, dir, d[i].name, &d[i].a) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -228,7 +228,7 @@ static int dir_list(struct azfs *fs, const char *path, struct dirh *dh)
 		dents_free(d, n);
 		return rc;
 	}
-	pf_listed(fs, path, d, n);
+	ra_listed(&fs->ra, path, d, n);
 	dents_free(dh->d, dh->n);
 	dh->d = d;
 	dh->n = n;
@@ -259,7 +259,7 @@ int azfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	if (off <= 1 && filler(buf, "..", NULL, 2, 0))
 		return 0;
 	for (i = off > 2 ? (size_t)off - 2 : 0; i < dh->n; i++) {
-		azfs_fill_stat(fs, &dh->d[i].a, &st);
+		meta_fill_stat(&fs->o, &dh->d[i].a, &st);
 		if (filler(buf, dh->d[i].name, &st, (off_t)i + 3, FUSE_FILL_DIR_PLUS))
 			break;
 	}

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/azfs.h"
+#include "fs/fs.h"
 #include "util/log.h"
 #include "util/pool.h"
 #include "util/str.h"
@@ -41,7 +41,7 @@ static int move_blob(struct azfs *fs, const char *src, const char *dst,
 	if (rc == -ESTALE) {
 		memset(&p, 0, sizeof(p));
 		if (blob_get_props(&fs->blob, src, &p, &e) < 0)
-			return azfs_fail("Get Blob Properties", src, &e);
+			return core_fail("Get Blob Properties", src, &e);
 		if (p.copy.status == BLOB_COPY_PENDING) {
 			blob_props_release(&p);
 			return -EBUSY;
@@ -104,8 +104,8 @@ static int rename_dir(struct azfs *fs, const char *from, const char *to,
 		struct blob_list_page pg;
 
 		memset(&pg, 0, sizeof(pg));
-		if (blob_list(&fs->blob, prefix, NULL, marker, AZFS_LIST_PAGE, &pg, &e) < 0) {
-			rc = azfs_fail("List Blobs", prefix, &e);
+		if (blob_list(&fs->blob, prefix, NULL, marker, CORE_LIST_PAGE, &pg, &e) < 0) {
+			rc = core_fail("List Blobs", prefix, &e);
 			goto out_free;
 		}
 		free(marker);
@@ -130,7 +130,7 @@ static int rename_dir(struct azfs *fs, const char *from, const char *to,
 
 		memset(&p, 0, sizeof(p));
 		if (blob_get_props(&fs->blob, from, &p, &e) == 0) {
-			azfs_attr_from_props(&p, &ma);
+			core_attr_from_props(&p, &ma);
 			blob_props_release(&p);
 			rc = move_blob(fs, from, to, &ma);
 		}
@@ -160,10 +160,10 @@ int azfs_rename(const char *from, const char *to, unsigned int flags)
 		return -EROFS;
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
-	rc = azfs_lookup(fs, from, &fa);
+	rc = meta_lookup(&fs->meta, from, &fa);
 	if (rc < 0)
 		return rc;
-	to_exists = azfs_lookup(fs, to, &ta) == 0;
+	to_exists = meta_lookup(&fs->meta, to, &ta) == 0;
 	if (to_exists) {
 		if (flags & RENAME_NOREPLACE)
 			return -EEXIST;
@@ -172,26 +172,26 @@ int azfs_rename(const char *from, const char *to, unsigned int flags)
 		if (ta.kind != ATTR_DIR && fa.kind == ATTR_DIR)
 			return -ENOTDIR;
 	}
-	src = azfs_blob_name(fs, from, &rc);
+	src = core_blob_name(&fs->o, from, &rc);
 	if (!src)
 		return rc;
-	dst = azfs_blob_name(fs, to, &rc);
+	dst = core_blob_name(&fs->o, to, &rc);
 	if (!dst)
 		goto out_free;
 	if (to_exists && ta.kind == ATTR_DIR) {
 		int any = 0;
 
-		rc = azfs_has_children(fs, dst, &any);
+		rc = meta_has_children(&fs->meta, dst, &any);
 		if (rc == 0 && any)
 			rc = -ENOTEMPTY;
 		if (rc < 0)
 			goto out_free;
 	}
 	/* an open file with unsaved data is uploaded first */
-	n = node_find(fs, from);
+	n = stage_find(&fs->stage, from);
 	if (n) {
-		rc = node_flush(fs, n);
-		node_put(fs, n);
+		rc = stage_flush(&fs->stage, n);
+		stage_put(&fs->stage, n);
 		if (rc < 0)
 			goto out_free;
 	}
@@ -200,11 +200,11 @@ int azfs_rename(const char *from, const char *to, unsigned int flags)
 	else
 		rc = move_blob(fs, src, dst, &fa);
 	if (rc == 0)
-		node_rename(fs, from, to, dst);
-	cache_drop_tree(fs, from);
-	cache_drop_tree(fs, to);
-	cache_dir_changed(fs, from);
-	cache_dir_changed(fs, to);
+		stage_rename(&fs->stage, from, to, dst);
+	meta_drop_tree(&fs->meta, from);
+	meta_drop_tree(&fs->meta, to);
+	meta_dir_changed(&fs->meta, from);
+	meta_dir_changed(&fs->meta, to);
 out_free:
 	free(src);
 	free(dst);

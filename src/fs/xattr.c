@@ -22,7 +22,7 @@
 #include <sys/xattr.h>
 
 #include "copy/copy.h"
-#include "fs/azfs.h"
+#include "fs/fs.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -50,16 +50,16 @@ static int fresh_props(struct azfs *fs, const char *path, char **name_out,
 	char *name;
 	int rc;
 
-	name = azfs_blob_name(fs, path, &rc);
+	name = core_blob_name(&fs->o, path, &rc);
 	if (!name)
 		return rc;
 	memset(p, 0, sizeof(*p));
 	if (blob_get_props(&fs->blob, name, p, &e) < 0) {
 		struct attr a;
 
-		rc = -azfs_errno(&e);
+		rc = -core_errno(&e);
 		/* an implicit directory exists but has no blob */
-		if (rc == -ENOENT && azfs_lookup(fs, path, &a) == 0)
+		if (rc == -ENOENT && meta_lookup(&fs->meta, path, &a) == 0)
 			rc = -ENODATA;
 		free(name);
 		return rc;
@@ -129,17 +129,17 @@ int azfs_getxattr(const char *path, const char *name, char *value, size_t size)
 		return -ENOTSUP;
 	if (strncmp(name, AZ_PREFIX, strlen(AZ_PREFIX)) != 0) {
 		/* metadata of a file whose data is not uploaded yet */
-		struct node *n = node_find(fs, path);
+		struct node *n = stage_find(&fs->stage, path);
 		struct blob_meta *m = NULL;
 		size_t cnt = 0, i;
 
-		rc = n ? node_meta_get(fs, n, &m, &cnt) : 1;
+		rc = n ? stage_meta_get(&fs->stage, n, &m, &cnt) : 1;
 		if (n)
-			node_put(fs, n);
+			stage_put(&fs->stage, n);
 		if (rc <= 0) {
 			rc = rc < 0 ? rc : -ENODATA;
 			for (i = 0; i < cnt; i++) {
-				if (rc == -ENODATA && !azfs_is_internal_meta(m[i].name) &&
+				if (rc == -ENODATA && !core_is_internal_meta(m[i].name) &&
 				    strcasecmp(m[i].name, name + 5) == 0)
 					rc = reply(m[i].value, strlen(m[i].value), value, size);
 				free(m[i].name);
@@ -155,7 +155,7 @@ int azfs_getxattr(const char *path, const char *name, char *value, size_t size)
 	if (strncmp(name, AZ_PREFIX, strlen(AZ_PREFIX)) == 0) {
 		rc = az_get(&p, name + strlen(AZ_PREFIX), value, size);
 	} else {
-		v = azfs_is_internal_meta(name + 5) ? NULL : blob_meta_get(&p, name + 5);
+		v = core_is_internal_meta(name + 5) ? NULL : blob_meta_get(&p, name + 5);
 		rc = v ? reply(v, strlen(v), value, size) : -ENODATA;
 	}
 	blob_props_release(&p);
@@ -177,7 +177,7 @@ int azfs_listxattr(const char *path, char *list, size_t size)
 		return rc;
 	buf_init(&b, 65536);
 	for (i = 0; i < p.n_meta; i++) {
-		if (azfs_is_internal_meta(p.meta[i].name))
+		if (core_is_internal_meta(p.meta[i].name))
 			continue;
 		if (buf_printf(&b, "user.%s", p.meta[i].name) < 0 ||
 		    buf_append(&b, "", 1) < 0) {
@@ -235,10 +235,10 @@ static int set_meta(struct azfs *fs, const char *path, const char *key,
 	int rc, found = 0;
 
 	/* an open file not yet uploaded keeps its metadata in the node */
-	n = node_find(fs, path);
+	n = stage_find(&fs->stage, path);
 	if (n) {
-		rc = node_meta_set(fs, n, key, value, xflags);
-		node_put(fs, n);
+		rc = stage_meta_set(&fs->stage, n, key, value, xflags);
+		stage_put(&fs->stage, n);
 		if (rc != 1)
 			return rc;
 	}
@@ -270,9 +270,9 @@ static int set_meta(struct azfs *fs, const char *path, const char *key,
 	rc = 0;
 	if (blob_set_metadata(&fs->blob, name, m, k, p.etag[0] ? p.etag : NULL,
 			      &e) < 0)
-		rc = -azfs_errno(&e);
-	node_invalidate(fs, path);
-	cache_drop(fs, path);
+		rc = -core_errno(&e);
+	stage_invalidate(&fs->stage, path);
+	meta_drop(&fs->meta, path);
 out_free:
 	free(m);
 	free(name);
@@ -303,12 +303,12 @@ static int valid_url(const char *v)
  * so a server-side operation sees the file ("touch f; setfattr ..."). */
 static int flush_unsaved(struct azfs *fs, const char *path)
 {
-	struct node *n = node_find(fs, path);
+	struct node *n = stage_find(&fs->stage, path);
 	int rc = 0;
 
 	if (n) {
-		rc = node_flush(fs, n);
-		node_put(fs, n);
+		rc = stage_flush(&fs->stage, n);
+		stage_put(&fs->stage, n);
 	}
 	return rc;
 }
@@ -325,7 +325,7 @@ static int start_copy(struct azfs *fs, const char *path, const char *src)
 	const char *etag = NULL;
 	int rc;
 
-	rc = azfs_lookup(fs, path, &a);
+	rc = meta_lookup(&fs->meta, path, &a);
 	if (rc < 0)
 		return rc;
 	if (a.kind != ATTR_FILE)
@@ -368,14 +368,14 @@ static int start_copy(struct azfs *fs, const char *path, const char *src)
 		log_warn("Copy Blob from %s into %s: %s", red ? red : "?", name,
 			 blob_error_str(&e, msg, sizeof(msg)));
 		free(red);
-		rc = -azfs_errno(&e);
+		rc = -core_errno(&e);
 		/* the service reports a bad source URL as 400/404 */
 		if (e.kind == BLOB_E_BAD_REQUEST)
 			rc = -EINVAL;
 		goto out_free;
 	}
-	node_invalidate(fs, path);
-	cache_drop(fs, path);
+	stage_invalidate(&fs->stage, path);
+	meta_drop(&fs->meta, path);
 	azfs_kernel_forget(path);
 	rc = 0;
 out_free:
@@ -418,19 +418,19 @@ int azfs_setxattr(const char *path, const char *name, const char *value,
 			} else if (!tier && (!size || !valid_meta_value(v, size))) {
 				rc = -EINVAL;
 			} else if ((rc = flush_unsaved(fs, path)) == 0) {
-				bname = azfs_blob_name(fs, path, &rc);
+				bname = core_blob_name(&fs->o, path, &rc);
 				if (bname) {
 					rc = (tier ? blob_set_tier(&fs->blob, bname, v, &e)
 						   : blob_set_content_type(&fs->blob, bname, v, &e)) < 0
-						? -azfs_errno(&e) : 0;
-					node_invalidate(fs, path);
+						? -core_errno(&e) : 0;
+					stage_invalidate(&fs->stage, path);
 					free(bname);
 				}
 			}
 		} else {
 			rc = -EPERM;
 		}
-	} else if (!valid_meta_name(name + 5) || azfs_is_internal_meta(name + 5) ||
+	} else if (!valid_meta_name(name + 5) || core_is_internal_meta(name + 5) ||
 		   !valid_meta_value(v, size) || strlen(v) != size) {
 		rc = -EINVAL;
 	} else {
@@ -450,7 +450,7 @@ int azfs_removexattr(const char *path, const char *name)
 		return -EROFS;
 	if (strncmp(name, AZ_PREFIX, strlen(AZ_PREFIX)) == 0)
 		return -EPERM;
-	if (!valid_meta_name(name + 5) || azfs_is_internal_meta(name + 5))
+	if (!valid_meta_name(name + 5) || core_is_internal_meta(name + 5))
 		return -ENODATA;
 	return set_meta(fs, path, name + 5, NULL, 0);
 }

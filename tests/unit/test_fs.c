@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/azfs.h"
-#include "fs/options.h"
+#include "fs/fs.h"
+#include "options.h"
 
 static int map(long status, const char *code, enum http_err t)
 {
@@ -20,7 +20,7 @@ static int map(long status, const char *code, enum http_err t)
 	strcpy(e.code, code);
 	e.transport = t;
 	blob_error_classify(&e);
-	return azfs_errno(&e);
+	return core_errno(&e);
 }
 
 static void test_errmap(void **st)
@@ -59,25 +59,25 @@ static void test_names(void **st)
 	(void)st;
 	memset(&fs, 0, sizeof(fs));
 	fs.o.prefix = (char *)"pre/";
-	n = azfs_blob_name(&fs, "/a/b c", &err);
+	n = core_blob_name(&fs.o, "/a/b c", &err);
 	assert_string_equal(n, "pre/a/b c");
 	free(n);
-	n = azfs_blob_name(&fs, "/", &err);
+	n = core_blob_name(&fs.o, "/", &err);
 	assert_string_equal(n, "pre");
 	free(n);
 	fs.o.prefix = (char *)"";
 	path[0] = '/';
 	memset(path + 1, 'x', 1024);
 	path[1025] = '\0';
-	n = azfs_blob_name(&fs, path, &err);
+	n = core_blob_name(&fs.o, path, &err);
 	assert_non_null(n);
 	assert_int_equal(strlen(n), 1024);
 	free(n);
 	path[1025] = 'y';
 	path[1026] = '\0';
-	assert_null(azfs_blob_name(&fs, path, &err));
+	assert_null(core_blob_name(&fs.o, path, &err));
 	assert_int_equal(err, -ENAMETOOLONG);
-	assert_null(azfs_blob_name(&fs, "/bad\xff", &err));
+	assert_null(core_blob_name(&fs.o, "/bad\xff", &err));
 	assert_int_equal(err, -EINVAL);
 }
 
@@ -97,28 +97,28 @@ static void test_stat(void **st)
 	p.size = 1000;
 	p.meta = m;
 	p.n_meta = 1;
-	azfs_attr_from_props(&p, &a);
-	azfs_fill_stat(&fs, &a, &s);
+	core_attr_from_props(&p, &a);
+	meta_fill_stat(&fs.o, &a, &s);
 	assert_true(S_ISREG(s.st_mode));
 	assert_int_equal(s.st_mode & 0777, 0644);
 	assert_int_equal(s.st_blocks, 2); /* never looks sparse to cp */
 	assert_int_equal(s.st_mtim.tv_sec, 1767323045);
 	assert_int_equal(s.st_mtim.tv_nsec, 500000000);
 	p.n_meta = 2;
-	azfs_attr_from_props(&p, &a);
+	core_attr_from_props(&p, &a);
 	assert_int_equal(a.kind, ATTR_LINK);
 	/* a pending copy shows its total size */
 	p.n_meta = 0;
 	p.size = 0;
 	p.copy.status = BLOB_COPY_PENDING;
 	p.copy.progress = (char *)"10/5000";
-	azfs_attr_from_props(&p, &a);
+	core_attr_from_props(&p, &a);
 	assert_int_equal(a.size, 5000);
 	assert_true(a.copy_pending);
 }
 
 /* parse: runs argv through the real option table and checks. */
-static int parse(const char *opts, struct cli *c, struct azfs_opts *o,
+static int parse(const char *opts, struct cli *c, struct core_opts *o,
 		 int *retries, long *timeout, char *msg)
 {
 	char *argv[] = { (char *)"azblobfs", (char *)"cont", (char *)"/mnt",
@@ -136,7 +136,7 @@ static int parse(const char *opts, struct cli *c, struct azfs_opts *o,
 	return rc;
 }
 
-static void release_opts(struct cli *c, struct azfs_opts *o)
+static void release_opts(struct cli *c, struct core_opts *o)
 {
 	options_free(c);
 	free(o->prefix);
@@ -147,7 +147,7 @@ static void release_opts(struct cli *c, struct azfs_opts *o)
 static void test_options(void **st)
 {
 	struct cli c;
-	struct azfs_opts o;
+	struct core_opts o;
 	int retries;
 	long timeout;
 	char msg[300];
@@ -157,7 +157,7 @@ static void test_options(void **st)
 			       "retries=2,timeout=1.5,attr_timeout=0,uid=7,gid=8,umask=027,"
 			       "cache_dir=/tmp/x,loglevel=debug,_netdev,allow_other",
 			       &c, &o, &retries, &timeout, msg), 0);
-	assert_int_equal(o.copy_mode, AZFS_COPY_ASYNC);
+	assert_int_equal(o.copy_mode, CORE_COPY_ASYNC);
 	assert_string_equal(o.copy_tier, "Cool");
 	assert_int_equal(o.block_size, 4u << 20);
 	assert_int_equal(o.parallel, 3);
@@ -192,7 +192,7 @@ static void test_options(void **st)
 
 	/* defaults */
 	assert_int_equal(parse("account=a", &c, &o, &retries, &timeout, msg), 0);
-	assert_int_equal(o.copy_mode, AZFS_COPY_SYNC);
+	assert_int_equal(o.copy_mode, CORE_COPY_SYNC);
 	assert_null(o.copy_tier);
 	assert_int_equal(o.block_size, 8u << 20);
 	assert_int_equal(o.parallel, 8);
@@ -231,7 +231,7 @@ static void test_prefix(void **st)
 	char *argv[] = { (char *)"azblobfs", (char *)"cont//a/b/", (char *)"/mnt", NULL };
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
 	struct cli c;
-	struct azfs_opts o;
+	struct core_opts o;
 	int retries;
 	long timeout;
 	char msg[300];

@@ -1,9 +1,10 @@
 /*
  * lookup.c -- what a path is: an open file, the attribute cache, or the
  * server (List Blobs of the directory it would be, then Get Blob
- * Properties; in a busy directory one List Blobs of the name).
+ * Properties; in a busy directory one List Blobs of the name); and
+ * attributes as struct stat.
  *
- * Locks: none held across requests; the caches take fs->lock themselves.
+ * Locks: none held across requests; the cache takes meta.lock itself.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,13 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/azfs.h"
+#include "meta/meta.h"
 #include "util/str.h"
 
 #define LOOKUP_PEEK 32 /* entries a lookup's List Blobs asks for */
 /* names a directory may have for a listing to answer for absent names in
  * a loop creating files (one page; bigger directories are not listed) */
 #define SNAP_MAX 2000
+
+/* a lookup step that does not know the answer: the next one asks */
+enum { LOOKUP_UNKNOWN = 1 };
 
 /*
  * lookup_peek: what blob name is, from the first LOOKUP_PEEK entries of a
@@ -26,10 +30,10 @@
  * the names that continue name with a character below '/' ("name 2",
  * "name-1", "name.txt"); a directory wins over a blob of the same name,
  * as everywhere here. Returns 0 with *a (a file or a directory), -ENOENT
- * with *a cleared when neither can exist, 1 when the page does not tell
- * (too many such names), or -errno.
+ * with *a cleared when neither can exist, LOOKUP_UNKNOWN when the page
+ * does not tell (too many such names), or -errno.
  */
-static int lookup_peek(struct azfs *fs, const char *name, struct attr *a)
+static int lookup_peek(struct meta *m, const char *name, struct attr *a)
 {
 	struct blob_list_page pg;
 	struct blob_error e;
@@ -42,15 +46,15 @@ static int lookup_peek(struct azfs *fs, const char *name, struct attr *a)
 	if (asprintf(&dir, "%s/", name) < 0)
 		return -ENOMEM;
 	memset(&pg, 0, sizeof(pg));
-	if (blob_list(&fs->blob, name, "/", NULL, LOOKUP_PEEK, &pg, &e) < 0) {
-		rc = azfs_fail("List Blobs", name, &e);
+	if (blob_list(m->blob, name, "/", NULL, LOOKUP_PEEK, &pg, &e) < 0) {
+		rc = core_fail("List Blobs", name, &e);
 		goto out_free;
 	}
 	/* a directory "name/" wins over a blob "name", as with List name/ */
 	for (i = 0; i < pg.n_prefixes; i++) {
 		if (strcmp(pg.prefixes[i], dir) == 0) {
 			a->kind = ATTR_DIR;
-			a->mtime = azfs_now();
+			a->mtime = core_now();
 			rc = 0;
 			goto out_release;
 		}
@@ -62,9 +66,9 @@ static int lookup_peek(struct azfs *fs, const char *name, struct attr *a)
 		past |= strcmp(pg.items[i].name, dir) > 0;
 	}
 	if (pg.next_marker && !past)
-		rc = 1; /* the page stopped short of where "name/" would be */
+		rc = LOOKUP_UNKNOWN; /* the page stopped short of "name/" */
 	else if (file) {
-		azfs_attr_from_props(&file->props, a);
+		core_attr_from_props(&file->props, a);
 		rc = 0;
 	}
 out_release:
@@ -76,34 +80,34 @@ out_free:
 
 /*
  * snapshot: one List Blobs page (at most SNAP_MAX) of path's directory,
- * handed to cache_dir_snapshot: for a second, the names a loop creating
+ * handed to meta_dir_snapshot: for a second, the names a loop creating
  * files asks for are answered from it; its entries go into the attribute
  * cache like a readdir's. A directory with more names is
  * marked too big; a failed listing leaves the lookups to the server.
  */
-static void snapshot(struct azfs *fs, const char *path)
+static void snapshot(struct meta *m, const char *path)
 {
 	struct blob_list_page pg;
 	struct blob_error e;
 	const char *slash = strrchr(path, '/');
 	char *dir, *name = NULL, *prefix = NULL, **names = NULL;
 	size_t plen, i, n = 0;
-	double taken = cache_now();
+	double taken = core_mono();
 	struct attr a;
 	int rc;
 
 	dir = slash == path ? str_ndup("/", 1) : str_ndup(path, (size_t)(slash - path));
-	if (!dir || !(name = azfs_blob_name(fs, dir, &rc)) ||
-	    !(prefix = azfs_dir_prefix(name)))
+	if (!dir || !(name = core_blob_name(m->o, dir, &rc)) ||
+	    !(prefix = core_dir_prefix(name)))
 		goto out_free;
 	plen = strlen(prefix);
 	memset(&pg, 0, sizeof(pg));
-	if (blob_list(&fs->blob, prefix, "/", NULL, SNAP_MAX, &pg, &e) < 0) {
-		azfs_fail("List Blobs", prefix, &e);
+	if (blob_list(m->blob, prefix, "/", NULL, SNAP_MAX, &pg, &e) < 0) {
+		core_fail("List Blobs", prefix, &e);
 		goto out_free;
 	}
 	if (pg.next_marker) {
-		cache_dir_snapshot(fs, dir, NULL, 0, taken);
+		meta_dir_snapshot(m, dir, NULL, 0, taken);
 		goto out_release;
 	}
 	names = calloc(pg.n_items + pg.n_prefixes + 1, sizeof(*names));
@@ -126,16 +130,16 @@ static void snapshot(struct azfs *fs, const char *path)
 		 * wins over a blob of the same name */
 		memset(&a, 0, sizeof(a));
 		if (i < pg.n_items && !full[plen + l]) {
-			azfs_attr_from_props(&pg.items[i].props, &a);
+			core_attr_from_props(&pg.items[i].props, &a);
 		} else {
 			a.kind = ATTR_DIR;
-			a.mtime = azfs_now();
+			a.mtime = core_now();
 		}
-		cache_remember(fs, dir, names[n], &a);
+		meta_remember(m, dir, names[n], &a);
 		n++;
 	}
 	if (i == pg.n_items + pg.n_prefixes) {
-		cache_dir_snapshot(fs, dir, names, n, taken);
+		meta_dir_snapshot(m, dir, names, n, taken);
 		names = NULL;
 	}
 out_release:
@@ -150,23 +154,24 @@ out_free:
 }
 
 /*
- * cached: path from the attribute cache: 0 with *a, -ENOENT, or 1 when the
- * cache does not know it. An existing name ends a loop of new ones in its
+ * cached: path from the attribute cache: 0 with *a, -ENOENT, or
+ * LOOKUP_UNKNOWN when the cache does not know it. An existing name ends a loop of new ones in its
  * directory, as one found on the server does, also when the cache learnt
  * it from the loop's own listing.
  */
-static int cached(struct azfs *fs, const char *path, struct attr *a)
+static int cached(struct meta *m, const char *path, struct attr *a)
 {
-	if (!cache_get(fs, path, a))
-		return 1;
+	if (!meta_get(m, path, a))
+		return LOOKUP_UNKNOWN;
 	if (a->kind == ATTR_NONE)
 		return -ENOENT;
-	cache_dir_looked_up(fs, path, 0);
+	meta_dir_looked_up(m, path, 0);
 	return 0;
 }
 
-int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
+int meta_lookup(struct meta *m, const char *path, struct attr *a)
 {
+	enum meta_absence absence;
 	struct blob_list_page pg;
 	struct blob_props p;
 	struct blob_error e;
@@ -177,34 +182,34 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 	memset(a, 0, sizeof(*a));
 	if (strcmp(path, "/") == 0) {
 		a->kind = ATTR_DIR;
-		a->mtime = azfs_now();
+		a->mtime = core_now();
 		return 0;
 	}
-	if (node_size(fs, path, &size)) {
-		if (!cache_get(fs, path, a) || a->kind != ATTR_FILE) {
+	if (m->staged_size && m->staged_size(m->staged_arg, path, &size)) {
+		if (!meta_get(m, path, a) || a->kind != ATTR_FILE) {
 			a->kind = ATTR_FILE;
-			a->mtime = azfs_now();
+			a->mtime = core_now();
 		}
 		a->size = size;
 		return 0;
 	}
-	rc = cached(fs, path, a);
-	if (rc <= 0)
+	rc = cached(m, path, a);
+	if (rc != LOOKUP_UNKNOWN)
 		return rc;
-	name = azfs_blob_name(fs, path, &rc);
+	name = core_blob_name(m->o, path, &rc);
 	if (!name)
 		return rc;
 	/* files are being created here one after another: a listing of the
 	 * directory at most a second old says which names are still free */
-	rc = cache_dir_absent(fs, path);
-	if (rc == 2) {
-		snapshot(fs, path);
-		rc = cached(fs, path, a);
-		if (rc <= 0)
+	absence = meta_dir_absent(m, path);
+	if (absence == META_LIST_FIRST) {
+		snapshot(m, path);
+		rc = cached(m, path, a);
+		if (rc != LOOKUP_UNKNOWN)
 			goto out_free;
-		rc = cache_dir_absent(fs, path);
+		absence = meta_dir_absent(m, path);
 	}
-	if (rc == 1) {
+	if (absence == META_ABSENT) {
 		rc = -ENOENT;
 		goto out_free;
 	}
@@ -212,11 +217,11 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 	 * files): one List Blobs answers most of them. Not for a name with
 	 * a backslash: URL paths may turn it into '/' (Azurite does, for
 	 * Put Blob and Get Blob alike), a listing prefix does not. */
-	if (!strchr(name, '\\') && cache_dir_busy(fs, path)) {
-		rc = lookup_peek(fs, name, a);
-		if (rc != 1) {
+	if (!strchr(name, '\\') && meta_dir_busy(m, path)) {
+		rc = lookup_peek(m, name, a);
+		if (rc != LOOKUP_UNKNOWN) {
 			if (rc == 0 || rc == -ENOENT)
-				cache_put(fs, path, a);
+				meta_put(m, path, a);
 			goto out_asked;
 		}
 	}
@@ -228,47 +233,45 @@ int azfs_lookup(struct azfs *fs, const char *path, struct attr *a)
 		goto out_free;
 	}
 	memset(&pg, 0, sizeof(pg));
-	if (blob_list(&fs->blob, prefix, "/", NULL, AZFS_LIST_PAGE, &pg, &e) < 0) {
-		rc = azfs_fail("List Blobs", prefix, &e);
+	if (blob_list(m->blob, prefix, "/", NULL, CORE_LIST_PAGE, &pg, &e) < 0) {
+		rc = core_fail("List Blobs", prefix, &e);
 		goto out_free;
 	}
 	if (pg.n_items || pg.n_prefixes) {
 		memset(a, 0, sizeof(*a));
 		a->kind = ATTR_DIR;
-		a->mtime = azfs_now();
-		cache_put(fs, path, a);
-		stash_put(fs, path, &pg);
+		a->mtime = core_now();
+		meta_put(m, path, a);
+		meta_stash_put(m, path, &pg);
 		rc = 0;
 		goto out_asked;
 	}
 	blob_list_page_release(&pg);
 	memset(&p, 0, sizeof(p));
-	if (blob_get_props(&fs->blob, name, &p, &e) == 0) {
-		azfs_attr_from_props(&p, a);
+	if (blob_get_props(m->blob, name, &p, &e) == 0) {
+		core_attr_from_props(&p, a);
 		blob_props_release(&p);
-		cache_put(fs, path, a);
+		meta_put(m, path, a);
 		rc = 0;
 		goto out_asked;
 	}
 	if (e.kind != BLOB_E_NOT_FOUND) {
-		rc = azfs_fail("Get Blob Properties", name, &e);
+		rc = core_fail("Get Blob Properties", name, &e);
 		goto out_free;
 	}
 	memset(a, 0, sizeof(*a));
-	cache_put(fs, path, a);
+	meta_put(m, path, a);
 	rc = -ENOENT;
 out_asked:
 	if (rc == 0 || rc == -ENOENT)
-		cache_dir_looked_up(fs, path, rc == -ENOENT);
+		meta_dir_looked_up(m, path, rc == -ENOENT);
 out_free:
 	free(prefix);
 	free(name);
 	return rc;
 }
 
-/* azfs_has_children: *out = 1 if anything but the "name/" marker is stored
- * under name + "/". 0 or -errno. */
-int azfs_has_children(struct azfs *fs, const char *name, int *out)
+int meta_has_children(struct meta *m, const char *name, int *out)
 {
 	struct blob_list_page pg;
 	struct blob_error e;
@@ -276,12 +279,12 @@ int azfs_has_children(struct azfs *fs, const char *name, int *out)
 	size_t i;
 	int rc;
 
-	if (!(prefix = azfs_dir_prefix(name)))
+	if (!(prefix = core_dir_prefix(name)))
 		return -ENOMEM;
 	memset(&pg, 0, sizeof(pg));
-	rc = blob_list(&fs->blob, prefix, "/", NULL, 3, &pg, &e);
+	rc = blob_list(m->blob, prefix, "/", NULL, 3, &pg, &e);
 	if (rc < 0) {
-		rc = azfs_fail("List Blobs", prefix, &e);
+		rc = core_fail("List Blobs", prefix, &e);
 		goto out_free;
 	}
 	*out = pg.n_prefixes > 0;
@@ -294,11 +297,38 @@ out_free:
 	return rc;
 }
 
-int azfs_delete_if_exists(struct azfs *fs, const char *name)
+void meta_fill_stat(const struct core_opts *o, const struct attr *a,
+		    struct stat *st)
 {
-	struct blob_error e;
+	mode_t perm;
 
-	if (blob_delete(&fs->blob, name, &e) == 0 || e.kind == BLOB_E_NOT_FOUND)
-		return 0;
-	return azfs_fail("Delete Blob", name, &e);
+	memset(st, 0, sizeof(*st));
+	switch (a->kind) {
+	case ATTR_DIR:
+		st->st_mode = S_IFDIR;
+		perm = 0777;
+		st->st_nlink = 2;
+		break;
+	case ATTR_LINK:
+		st->st_mode = S_IFLNK;
+		perm = 0777;
+		st->st_nlink = 1;
+		break;
+	default:
+		st->st_mode = S_IFREG;
+		perm = 0666;
+		st->st_nlink = 1;
+		break;
+	}
+	st->st_mode |= a->kind == ATTR_LINK ? perm : perm & ~o->umask;
+	st->st_uid = o->uid;
+	st->st_gid = o->gid;
+	st->st_size = (off_t)a->size;
+	/* cp treats st_blocks < st_size/512 as sparse and avoids
+	 * copy_file_range: report every byte as allocated. */
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_blksize = 4096;
+	st->st_mtim = a->mtime;
+	st->st_ctim = a->mtime;
+	st->st_atim = a->mtime;
 }

@@ -11,7 +11,7 @@
  * Memory stays at RA_STREAMS x RA_RING. Once the reader is a lag past a
  * span, the stream of that span starts on a later one.
  *
- * Spans have one of two shapes (azfs.h). Few: RA_FEW_STREAMS GETs of
+ * Spans have one of two shapes (ra.h). Few: RA_FEW_STREAMS GETs of
  * RA_SPAN bytes, few requests, which a server's per-request cost rewards;
  * but only the GET the reader is in moves bytes, the ones ahead wait with
  * full rings. Wide: RA_STREAMS GETs of RA_RING bytes, none of which ever
@@ -34,7 +34,7 @@
  * layer's retries) fails the read. Random reads, and bytes a stream no
  * longer holds, go straight to the server for exactly the bytes asked.
  *
- * Locks: every field of struct readahead is guarded by fs->lock. A GET
+ * Locks: every field of struct ra_file is guarded by ra.lock. A GET
  * copies into ring space no reader can see (at and beyond hi) without the
  * lock; only the reader moves lo, and only forward, so that space stays
  * the GET's. A stream's ring is reused only after its GET has returned.
@@ -44,7 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fs/azfs.h"
+#include "ra/ra.h"
 #include "util/buf.h"
 #include "util/log.h"
 #include "util/pool.h"
@@ -71,16 +71,16 @@ enum { SHAPE_FEW = 1, SHAPE_WIDE };
 
 enum { ST_IDLE = 0, ST_RUNNING, ST_DONE, ST_FAILED };
 
-void azfs_ra_init(struct handle *h)
+void ra_file_init(struct ra_file *ra)
 {
-	h->size_hint = UINT64_MAX;
-	memset(&h->ra, 0, sizeof(h->ra));
-	pthread_cond_init(&h->ra.cond, NULL);
-	pthread_cond_init(&h->ra.room, NULL);
+	memset(ra, 0, sizeof(*ra));
+	ra->size_hint = UINT64_MAX;
+	pthread_cond_init(&ra->cond, NULL);
+	pthread_cond_init(&ra->room, NULL);
 }
 
-/* running: how many GETs of ra are still out (fs->lock held). */
-static int running(const struct readahead *ra)
+/* running: how many GETs of ra are still out (ra.lock held). */
+static int running(const struct ra_file *ra)
 {
 	int i, n = 0;
 
@@ -89,28 +89,27 @@ static int running(const struct readahead *ra)
 	return n;
 }
 
-void azfs_ra_release(struct azfs *fs, struct handle *h)
+void ra_file_release(struct ra *room, struct ra_file *ra)
 {
-	struct readahead *ra = &h->ra;
 	int i;
 
-	pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&room->lock);
 	for (i = 0; i < RA_STREAMS; i++)
 		ra->st[i].cancel = 1;
 	pthread_cond_broadcast(&ra->room);
 	while (running(ra))
-		pthread_cond_wait(&ra->cond, &fs->lock);
-	pthread_mutex_unlock(&fs->lock);
+		pthread_cond_wait(&ra->cond, &room->lock);
+	pthread_mutex_unlock(&room->lock);
 	for (i = 0; i < RA_STREAMS; i++)
 		buf_big_free(ra->st[i].ring, RA_RING);
+	pthread_cond_destroy(&ra->cond);
+	pthread_cond_destroy(&ra->room);
 	memset(ra, 0, sizeof(*ra));
-	pthread_cond_destroy(&h->ra.cond);
-	pthread_cond_destroy(&h->ra.room);
 }
 
 struct load {
-	struct azfs *fs;
-	struct handle *h;
+	struct ra *room;
+	struct ra_file *ra;
 	struct ra_stream *s;
 	char *name;
 };
@@ -138,12 +137,12 @@ static size_t sink(void *arg, const void *data, size_t len)
 {
 	struct load *l = arg;
 	struct ra_stream *s = l->s;
-	struct readahead *ra = &l->h->ra;
+	struct ra_file *ra = l->ra;
 	const char *p = data;
 	size_t left = len;
 	int wake = 0;
 
-	pthread_mutex_lock(&l->fs->lock);
+	pthread_mutex_lock(&l->room->lock);
 	while (left > 0 && !s->cancel) {
 		uint64_t hi = s->hi, room;
 		size_t n;
@@ -159,14 +158,14 @@ static size_t sink(void *arg, const void *data, size_t len)
 		room = RA_RING - (hi - s->lo);
 		if (room == 0) {
 			ra->fill_waits++;
-			pthread_cond_wait(&ra->room, &l->fs->lock);
+			pthread_cond_wait(&ra->room, &l->room->lock);
 			ra->fill_waits--;
 			continue;
 		}
 		n = room < left ? (size_t)room : left;
-		pthread_mutex_unlock(&l->fs->lock);
+		pthread_mutex_unlock(&l->room->lock);
 		ring_put(s->ring, hi, p, n);
-		pthread_mutex_lock(&l->fs->lock);
+		pthread_mutex_lock(&l->room->lock);
 		s->hi += n;
 		p += n;
 		left -= n;
@@ -175,7 +174,7 @@ static size_t sink(void *arg, const void *data, size_t len)
 			wake = 1;
 		}
 	}
-	pthread_mutex_unlock(&l->fs->lock);
+	pthread_mutex_unlock(&l->room->lock);
 	/* after the unlock: a reader woken under the lock would wait for it
 	 * at once (ra->cond lives until this GET has returned) */
 	if (wake)
@@ -192,31 +191,31 @@ static void *load_thread(void *arg)
 	int rc;
 
 	/* start and end stay put while the stream runs */
-	rc = blob_read_stream(&l->fs->blob, l->name, from, s->end - from, NULL,
+	rc = blob_read_stream(l->room->blob, l->name, from, s->end - from, NULL,
 			      sink, l, &got, &e);
-	pthread_mutex_lock(&l->fs->lock);
+	pthread_mutex_lock(&l->room->lock);
 	if (s->cancel) {
 		s->state = ST_IDLE;
 	} else if (rc < 0) {
 		s->state = ST_FAILED;
-		s->err = -azfs_errno(&e);
+		s->err = -core_errno(&e);
 	} else {
 		s->state = ST_DONE;
 	}
-	pthread_cond_broadcast(&l->h->ra.cond);
-	pthread_mutex_unlock(&l->fs->lock);
+	pthread_cond_broadcast(&l->ra->cond);
+	pthread_mutex_unlock(&l->room->lock);
 	if (rc < 0 && e.kind != BLOB_E_CANCELLED)
 		log_debug("read-ahead of %s at %llu cut after %llu bytes: %s",
 			  l->name, (unsigned long long)from,
-			  (unsigned long long)got, strerror(azfs_errno(&e)));
+			  (unsigned long long)got, strerror(core_errno(&e)));
 	free(l->name);
 	free(l);
 	return NULL;
 }
 
-/* start: stream s fetches bytes [from, end) of version gen (fs->lock
+/* start: stream s fetches bytes [from, end) of version gen (ra.lock
  * held, s not running). */
-static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
+static int start(struct ra *room, struct ra_file *ra, struct ra_stream *s,
 		 const char *name, uint64_t gen, uint64_t from, uint64_t end)
 {
 	struct load *l;
@@ -225,8 +224,8 @@ static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
 		/* present from the start: the part of the ring the blob fills */
 		uint64_t fill = RA_RING;
 
-		if (h->size_hint != UINT64_MAX)
-			fill = h->size_hint > from ? h->size_hint - from : 0;
+		if (ra->size_hint != UINT64_MAX)
+			fill = ra->size_hint > from ? ra->size_hint - from : 0;
 		s->ring = buf_big_alloc(RA_RING, fill < RA_RING ? (size_t)fill : RA_RING);
 		if (!s->ring)
 			return -ENOMEM;
@@ -236,8 +235,8 @@ static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
 		free(l);
 		return -ENOMEM;
 	}
-	l->fs = fs;
-	l->h = h;
+	l->room = room;
+	l->ra = ra;
 	l->s = s;
 	s->start = s->lo = s->hi = from;
 	s->end = end;
@@ -258,14 +257,14 @@ static int start(struct azfs *fs, struct handle *h, struct ra_stream *s,
 }
 
 /*
- * lag: how far behind the reader bytes are kept (fs->lock held): RA_LAG,
+ * lag: how far behind the reader bytes are kept (ra.lock held): RA_LAG,
  * RA_LAG_READS of the largest reads seen, or as far behind as a read has
  * come too late (ra->late). The kernel sends reads of up to its read-ahead
  * window several at a time, and one that is a few reads behind may reach
  * us last; with a large window (read_ahead_kb of some MiB) it may come
  * megabytes behind the others.
  */
-static uint64_t lag(const struct readahead *ra)
+static uint64_t lag(const struct ra_file *ra)
 {
 	uint64_t n = (uint64_t)RA_LAG_READS * ra->max_read;
 
@@ -275,8 +274,8 @@ static uint64_t lag(const struct readahead *ra)
 }
 
 /* too_late: a read at pos found its bytes dropped from s; later ones that
- * far behind keep theirs (fs->lock held). */
-static void too_late(struct readahead *ra, const char *name, uint64_t pos)
+ * far behind keep theirs (ra.lock held). */
+static void too_late(struct ra_file *ra, const char *name, uint64_t pos)
 {
 	uint64_t behind = ra->front > pos ? ra->front - pos : 0;
 
@@ -292,9 +291,9 @@ static void too_late(struct readahead *ra, const char *name, uint64_t pos)
 
 /* let_fill: wakes a GET waiting for room in s once there is RA_ROOM of
  * it, not for every read that ends (each a wake-up for a few KiB), or as
- * soon as there is any while a reader waits for its bytes (fs->lock
+ * soon as there is any while a reader waits for its bytes (ra.lock
  * held). */
-static void let_fill(struct readahead *ra, const struct ra_stream *s)
+static void let_fill(struct ra_file *ra, const struct ra_stream *s)
 {
 	if (ra->fill_waits && s->hi < s->lo + RA_RING &&
 	    (s->wake_at != UINT64_MAX || s->hi + RA_ROOM <= s->lo + RA_RING))
@@ -302,8 +301,8 @@ static void let_fill(struct readahead *ra, const struct ra_stream *s)
 }
 
 /* forget: s keeps only the lag before the furthest any read has got,
- * and whatever a read in progress still needs (fs->lock held). */
-static void forget(struct readahead *ra, struct ra_stream *s)
+ * and whatever a read in progress still needs (ra.lock held). */
+static void forget(struct ra_file *ra, struct ra_stream *s)
 {
 	const struct ra_reader *r;
 	uint64_t back = lag(ra), keep;
@@ -322,14 +321,14 @@ static void forget(struct readahead *ra, struct ra_stream *s)
 
 /*
  * forget_all: a read got to pos, or one ended: every stream drops what no
- * read needs any more (fs->lock held). Every stream, not only the one the
+ * read needs any more (ra.lock held). Every stream, not only the one the
  * read is in: the reads in progress (the kernel sends several at once)
  * may be in the next span while the last of the earlier one ends, and
  * until the earlier read ended the next span's ring had to keep its
  * bytes; a ring full of them would leave the later reads waiting for
  * bytes it has no room for.
  */
-static void forget_all(struct readahead *ra, uint64_t pos)
+static void forget_all(struct ra_file *ra, uint64_t pos)
 {
 	int i;
 
@@ -340,8 +339,8 @@ static void forget_all(struct readahead *ra, uint64_t pos)
 			forget(ra, &ra->st[i]);
 }
 
-/* needed: a read in progress still wants bytes of s (fs->lock held). */
-static int needed(const struct readahead *ra, const struct ra_stream *s)
+/* needed: a read in progress still wants bytes of s (ra.lock held). */
+static int needed(const struct ra_file *ra, const struct ra_stream *s)
 {
 	const struct ra_reader *r;
 
@@ -352,7 +351,7 @@ static int needed(const struct readahead *ra, const struct ra_stream *s)
 }
 
 /* covering: the stream whose span holds pos of version gen. */
-static struct ra_stream *covering(struct readahead *ra, uint64_t pos,
+static struct ra_stream *covering(struct ra_file *ra, uint64_t pos,
 				  uint64_t gen)
 {
 	int i;
@@ -368,32 +367,33 @@ static struct ra_stream *covering(struct readahead *ra, uint64_t pos,
 }
 
 /* progress: a sequential read of ra ended at end; notes what the shapes
- * are timed by (fs->lock held). */
-static void progress(struct readahead *ra, uint64_t end)
+ * are timed by (ra.lock held). */
+static void progress(struct ra *room, struct ra_file *ra, uint64_t end)
 {
 	if (ra->t_first == 0) {
-		ra->t_first = cache_now();
+		ra->t_first = room->now();
 		ra->pos_first = end;
 		return;
 	}
 	if (ra->pos_first >= PROBE_AT)
 		return; /* not read from the start: no probe */
 	if (ra->t_mid == 0 && end >= PROBE_AT) {
-		ra->t_mid = cache_now();
+		ra->t_mid = room->now();
 		ra->pos_mid = end;
 	}
 	if (ra->t_probe == 0 && end >= PROBE_FROM) {
-		ra->t_probe = cache_now();
+		ra->t_probe = room->now();
 		ra->pos_probe = end;
 	}
 }
 
 /* decide: the shape of the spans past the probe, for a reader at pos:
  * wide if the probe brought the bytes WIDE_GAIN times as fast as one GET
- * did before it (fs->lock held). */
-static void decide(struct readahead *ra, const char *name, uint64_t pos)
+ * did before it (ra.lock held). */
+static void decide(struct ra *room, struct ra_file *ra, const char *name,
+		   uint64_t pos)
 {
-	double t = cache_now(), few, wide;
+	double t = room->now(), few, wide;
 
 	ra->shape = SHAPE_FEW;
 	if (ra->t_probe == 0 || ra->t_mid <= ra->t_first || t <= ra->t_probe ||
@@ -410,16 +410,16 @@ static void decide(struct readahead *ra, const char *name, uint64_t pos)
 }
 
 /* shape_of: the shape of the span holding byte p, for a reader at pos
- * (fs->lock held). */
-static int shape_of(struct readahead *ra, const char *name, uint64_t p,
-		    uint64_t pos)
+ * (ra.lock held). */
+static int shape_of(struct ra *room, struct ra_file *ra, const char *name,
+		    uint64_t p, uint64_t pos)
 {
 	if (p < PROBE_AT)
 		return SHAPE_FEW;
 	if (p < PROBE_END)
 		return SHAPE_WIDE;
 	if (!ra->shape)
-		decide(ra, name, pos);
+		decide(room, ra, name, pos);
 	return ra->shape;
 }
 
@@ -427,27 +427,26 @@ static int shape_of(struct readahead *ra, const char *name, uint64_t p,
  * schedule: makes streams run for the span holding pos (from pos on) and
  * the spans after it (as many as the shape at pos keeps in flight),
  * reusing streams that serve none of them. A GET still running far from
- * them is cancelled, and its stream taken on a later call (fs->lock held).
+ * them is cancelled, and its stream taken on a later call (ra.lock held).
  */
-static void schedule(struct azfs *fs, struct handle *h, const char *name,
+static void schedule(struct ra *room, struct ra_file *ra, const char *name,
 		     uint64_t gen, uint64_t pos)
 {
-	struct readahead *ra = &h->ra;
 	uint64_t from[RA_STREAMS], end[RA_STREAMS], window;
 	int want, n, k, i;
 
-	want = shape_of(ra, name, pos, pos) == SHAPE_WIDE ? RA_STREAMS : RA_FEW_STREAMS;
+	want = shape_of(room, ra, name, pos, pos) == SHAPE_WIDE ? RA_STREAMS : RA_FEW_STREAMS;
 	for (n = 0; n < want; n++) {
 		uint64_t p = n == 0 ? pos : end[n - 1], len;
 
 		/* past the end known at open: a direct read finds out */
-		if (h->size_hint != UINT64_MAX && p >= h->size_hint)
+		if (ra->size_hint != UINT64_MAX && p >= ra->size_hint)
 			break;
-		len = shape_of(ra, name, p, pos) == SHAPE_WIDE ? RA_RING : RA_SPAN;
+		len = shape_of(room, ra, name, p, pos) == SHAPE_WIDE ? RA_RING : RA_SPAN;
 		from[n] = p;
 		end[n] = p / len * len + len;
-		if (h->size_hint != UINT64_MAX && end[n] > h->size_hint)
-			end[n] = h->size_hint;
+		if (ra->size_hint != UINT64_MAX && end[n] > ra->size_hint)
+			end[n] = ra->size_hint;
 	}
 	window = n > 0 ? end[n - 1] : pos;
 	for (k = 0; k < n; k++) {
@@ -476,54 +475,34 @@ static void schedule(struct azfs *fs, struct handle *h, const char *name,
 			}
 		}
 		if (i == RA_STREAMS ||
-		    start(fs, h, &ra->st[i], name, gen, from[k], end[k]) < 0)
+		    start(room, ra, &ra->st[i], name, gen, from[k], end[k]) < 0)
 			break;
 	}
 }
 
-int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
-		     uint64_t gen, char *buf, size_t size, uint64_t off,
-		     size_t *out)
+/*
+ * drain: copies the bytes of [off + *done, off + size) out of the
+ * streams as they arrive, keeping them running ahead (ra.lock held; the
+ * wait lets it go). 0 with *done at the end of the read or of the blob;
+ * -EAGAIN when no stream has the bytes (the caller reads them directly),
+ * or a failed GET's -errno.
+ */
+static int drain(struct ra *room, struct ra_file *ra, struct ra_reader *me,
+		 const char *name, uint64_t gen, char *buf, size_t size,
+		 uint64_t off, size_t *done)
 {
-	struct readahead *ra = &h->ra;
-	struct ra_stream *s = NULL;
-	struct ra_reader me = { .pos = off }, **pp;
-	size_t done = 0;
-	int late, rc = 0;
+	struct ra_stream *s;
+	int rc = 0;
 
-	pthread_mutex_lock(&fs->lock);
-	s = covering(ra, off, gen);
-	if (s && off < s->lo)
-		too_late(ra, name, off);
-	late = off != 0 && off < ra->front && off + RA_RING >= ra->front &&
-	       (!s || off < s->lo);
-	if (late || (!s && !(off == 0 || (off + RA_SLACK >= ra->next_off &&
-				       off <= ra->next_off + RA_SLACK)))) {
-		/* a random read, or one that comes after the read-ahead
-		 * dropped its bytes: exactly what is asked, no read-ahead
-		 * (and a late one leaves the sequence where it is) */
-		struct blob_error e;
-
-		if (!late)
-			ra->next_off = off + size;
-		pthread_mutex_unlock(&fs->lock);
-		if (blob_read(&fs->blob, name, off, size, buf, out, NULL, &e) < 0)
-			return -azfs_errno(&e);
-		return 0;
-	}
-	me.next = ra->readers;
-	ra->readers = &me;
-	if (size > ra->max_read)
-		ra->max_read = size < RA_RING / (2 * RA_LAG_READS) ? size : RA_RING / (2 * RA_LAG_READS);
-	while (done < size) {
-		uint64_t pos = off + done, want;
+	while (*done < size) {
+		uint64_t pos = off + *done, want;
 		size_t n;
 
-		me.pos = pos;
-		if (done > 0 && h->size_hint != UINT64_MAX && pos >= h->size_hint)
+		me->pos = pos;
+		if (*done > 0 && ra->size_hint != UINT64_MAX && pos >= ra->size_hint)
 			break; /* the end of the blob as the open saw it */
 
-		schedule(fs, h, name, gen, pos);
+		schedule(room, ra, name, gen, pos);
 		s = covering(ra, pos, gen);
 		if (!s || pos < s->lo) {
 			if (s)
@@ -535,23 +514,23 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		forget_all(ra, pos);
 		/* wait for all of the read (or the end of the span) to be
 		 * there, not for each piece the GET brings: one wake-up */
-		want = pos + (size - done < RA_RING / 4 ? size - done : RA_RING / 4);
+		want = pos + (size - *done < RA_RING / 4 ? size - *done : RA_RING / 4);
 		if (want > s->end)
 			want = s->end;
 		while (s->hi < want && s->state == ST_RUNNING) {
 			if (want < s->wake_at)
 				s->wake_at = want;
 			let_fill(ra, s);
-			pthread_cond_wait(&ra->cond, &fs->lock);
+			pthread_cond_wait(&ra->cond, &room->lock);
 		}
 		if (s->state == ST_IDLE || s->gen != gen || pos < s->lo) {
 			rc = -EAGAIN; /* taken away meanwhile */
 			break;
 		}
 		if (s->hi > pos) {
-			n = s->hi - pos < size - done ? (size_t)(s->hi - pos) : size - done;
-			ring_get(s->ring, pos, buf + done, n);
-			done += n;
+			n = s->hi - pos < size - *done ? (size_t)(s->hi - pos) : size - *done;
+			ring_get(s->ring, pos, buf + *done, n);
+			*done += n;
 			continue;
 		}
 		if (s->state == ST_DONE)
@@ -564,37 +543,75 @@ int azfs_read_remote(struct azfs *fs, struct handle *h, const char *name,
 		}
 		log_debug("read-ahead of %s: the GET was cut, going on from byte %llu",
 			  name, (unsigned long long)pos);
-		if (start(fs, h, s, name, gen, pos, s->end) < 0) {
+		if (start(room, ra, s, name, gen, pos, s->end) < 0) {
 			rc = -EAGAIN;
 			break;
 		}
 	}
+	return rc;
+}
+
+/* read_direct: size bytes at off of name with one ranged Get Blob, no
+ * read-ahead. 0 and *got, or -errno. */
+static int read_direct(struct ra *room, const char *name, uint64_t off,
+		       size_t size, char *buf, size_t *got)
+{
+	struct blob_error e;
+
+	if (blob_read(room->blob, name, off, size, buf, got, NULL, &e) < 0)
+		return -core_errno(&e);
+	return 0;
+}
+
+int ra_read(struct ra *room, struct ra_file *ra, const char *name,
+	    uint64_t gen, char *buf, size_t size, uint64_t off, size_t *out)
+{
+	struct ra_stream *s = NULL;
+	struct ra_reader me = { .pos = off }, **pp;
+	size_t done = 0, got = 0;
+	int late, rc;
+
+	pthread_mutex_lock(&room->lock);
+	s = covering(ra, off, gen);
+	if (s && off < s->lo)
+		too_late(ra, name, off);
+	late = off != 0 && off < ra->front && off + RA_RING >= ra->front &&
+	       (!s || off < s->lo);
+	if (late || (!s && !(off == 0 || (off + RA_SLACK >= ra->next_off &&
+				       off <= ra->next_off + RA_SLACK)))) {
+		/* a random read, or one that comes after the read-ahead
+		 * dropped its bytes: exactly what is asked, no read-ahead
+		 * (and a late one leaves the sequence where it is) */
+		if (!late)
+			ra->next_off = off + size;
+		pthread_mutex_unlock(&room->lock);
+		return read_direct(room, name, off, size, buf, out);
+	}
+	me.next = ra->readers;
+	ra->readers = &me;
+	if (size > ra->max_read)
+		ra->max_read = size < RA_RING / (2 * RA_LAG_READS) ? size : RA_RING / (2 * RA_LAG_READS);
+	rc = drain(room, ra, &me, name, gen, buf, size, off, &done);
 	for (pp = &ra->readers; *pp != &me; pp = &(*pp)->next)
 		;
 	*pp = me.next;
 	ra->next_off = off + done;
 	if (rc == 0 && done > 0)
-		progress(ra, off + done);
+		progress(room, ra, off + done);
 	/* whatever its outcome, this read no longer holds bytes back: a
 	 * GET waiting for room may be waiting for just that */
 	forget_all(ra, off + done);
 	if (rc == 0) /* keep the streams running ahead of the reader */
-		schedule(fs, h, name, gen, off + done);
-	pthread_mutex_unlock(&fs->lock);
+		schedule(room, ra, name, gen, off + done);
+	pthread_mutex_unlock(&room->lock);
 	if (rc == -EAGAIN) {
 		/* ask for the bytes directly */
-		struct blob_error e;
-		size_t got = 0;
-
 		log_debug("read of %s: bytes %llu-%llu directly", name,
 			  (unsigned long long)(off + done),
 			  (unsigned long long)(off + size - 1));
-
-		if (blob_read(&fs->blob, name, off + done, size - done, buf + done,
-			      &got, NULL, &e) < 0)
-			return -azfs_errno(&e);
+		rc = read_direct(room, name, off + done, size - done,
+				 buf + done, &got);
 		done += got;
-		rc = 0;
 	}
 	if (rc < 0)
 		return rc;

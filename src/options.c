@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fs/options.h"
+#include "options.h"
 
 enum { KEY_HELP, KEY_VERSION, KEY_FG, KEY_DEBUG, KEY_RO, KEY_SECRET,
        KEY_DROP, KEY_DIRECT_IO };
@@ -184,11 +184,30 @@ static int parse_num(const char *s, double lo, double hi, double *out)
 	return 0;
 }
 
-int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
-		    long *timeout_ms, char *msg, size_t msglen)
+/*
+ * num: the value of option name (NULL: not given, *out keeps its
+ * default) when it is a number in [lo, hi], whole if asked; 1 with the
+ * message "invalid name=VALUE: what" otherwise.
+ */
+static int num(const char *val, const char *name, double lo, double hi,
+	       int whole, const char *what, double *out, char *msg,
+	       size_t msglen)
 {
-	enum log_level lvl = LOG_LVL_WARN;
 	double v;
+
+	if (!val)
+		return 0;
+	if (parse_num(val, lo, hi, &v) < 0 || (whole && v != (long long)v))
+		return fail(msg, msglen, "invalid %s=%s: %s", name, val, what);
+	*out = v;
+	return 0;
+}
+
+/* settle_source: CONTAINER[/PREFIX] and MOUNTPOINT, and the options no
+ * one knows or that must not be given. */
+static int settle_source(struct cli *c, struct core_opts *o, char *msg,
+			 size_t msglen)
+{
 	char *slash;
 
 	if (!c->source)
@@ -219,10 +238,17 @@ int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
 	    strspn(c->source, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(c->source))
 		return fail(msg, msglen, "invalid container name '%s': use 3-63 lower-case letters, digits and '-'",
 			   c->source);
-	o->copy_mode = AZFS_COPY_SYNC;
+	return 0;
+}
+
+/* settle_copy: copy= and copy_tier=. */
+static int settle_copy(struct cli *c, struct core_opts *o, char *msg,
+		       size_t msglen)
+{
+	o->copy_mode = CORE_COPY_SYNC;
 	if (c->copy) {
 		if (strcmp(c->copy, "async") == 0)
-			o->copy_mode = AZFS_COPY_ASYNC;
+			o->copy_mode = CORE_COPY_ASYNC;
 		else if (strcmp(c->copy, "sync") != 0)
 			return fail(msg, msglen, "invalid copy=%s: use copy=sync or copy=async", c->copy);
 	}
@@ -232,50 +258,46 @@ int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
 			return fail(msg, msglen, "invalid copy_tier=%s: use Hot, Cool, Cold or Archive",
 				   c->copy_tier);
 		o->copy_tier = strdup(c->copy_tier);
+		if (!o->copy_tier)
+			return fail(msg, msglen, "out of memory");
 	}
-	o->attr_timeout = 10;
-	if (c->attr_timeout) {
-		if (parse_num(c->attr_timeout, 0, 86400, &v) < 0)
-			return fail(msg, msglen, "invalid attr_timeout=%s: seconds from 0 to 86400", c->attr_timeout);
-		o->attr_timeout = v;
-	}
-	o->block_size = 8u << 20;
-	if (c->block_size) {
-		if (parse_num(c->block_size, 1, 4000, &v) < 0 || v != (int)v)
-			return fail(msg, msglen, "invalid block_size=%s: whole MiB from 1 to 4000", c->block_size);
-		o->block_size = (size_t)v << 20;
-	}
-	o->parallel = 8;
-	if (c->parallel) {
-		if (parse_num(c->parallel, 1, 64, &v) < 0 || v != (int)v)
-			return fail(msg, msglen, "invalid parallel=%s: a whole number from 1 to 64", c->parallel);
-		o->parallel = (int)v;
-	}
-	*retries = 5;
-	if (c->retries) {
-		if (parse_num(c->retries, 0, 100, &v) < 0 || v != (int)v)
-			return fail(msg, msglen, "invalid retries=%s: a whole number from 0 to 100", c->retries);
-		*retries = (int)v;
-	}
-	*timeout_ms = 60000;
-	if (c->timeout) {
-		if (parse_num(c->timeout, 1, 86400, &v) < 0)
-			return fail(msg, msglen, "invalid timeout=%s: seconds from 1 to 86400", c->timeout);
-		*timeout_ms = (long)(v * 1000);
-	}
-	o->uid = getuid();
-	o->gid = getgid();
+	return 0;
+}
+
+/* settle_numbers: the timeouts, sizes and counts. */
+static int settle_numbers(struct cli *c, struct core_opts *o, int *retries,
+			  long *timeout_ms, char *msg, size_t msglen)
+{
+	double at = 10, bs = 8, par = 8, rt = 5, to = 60;
+
+	if (num(c->attr_timeout, "attr_timeout", 0, 86400, 0, "seconds from 0 to 86400", &at, msg, msglen) ||
+	    num(c->block_size, "block_size", 1, 4000, 1, "whole MiB from 1 to 4000", &bs, msg, msglen) ||
+	    num(c->parallel, "parallel", 1, 64, 1, "a whole number from 1 to 64", &par, msg, msglen) ||
+	    num(c->retries, "retries", 0, 100, 1, "a whole number from 0 to 100", &rt, msg, msglen) ||
+	    num(c->timeout, "timeout", 1, 86400, 0, "seconds from 1 to 86400", &to, msg, msglen))
+		return 1;
+	o->attr_timeout = at;
+	o->block_size = (size_t)bs << 20;
+	o->parallel = (int)par;
+	*retries = (int)rt;
+	*timeout_ms = (long)(to * 1000);
+	return 0;
+}
+
+/* settle_owner: uid=, gid= and umask=, and whether each was given. */
+static int settle_owner(struct cli *c, struct core_opts *o, char *msg,
+			size_t msglen)
+{
+	double uid = getuid(), gid = getgid();
+
+	if (num(c->uid, "uid", 0, 4294967294.0, 1, "a numeric user id", &uid, msg, msglen) ||
+	    num(c->gid, "gid", 0, 4294967294.0, 1, "a numeric group id", &gid, msg, msglen))
+		return 1;
+	o->uid = (uid_t)uid;
+	o->gid = (gid_t)gid;
+	o->uid_given = c->uid != NULL;
+	o->gid_given = c->gid != NULL;
 	o->umask = 022;
-	if (c->uid) {
-		if (parse_num(c->uid, 0, 4294967294.0, &v) < 0 || v != (long)v)
-			return fail(msg, msglen, "invalid uid=%s: a numeric user id", c->uid);
-		o->uid = (uid_t)v;
-	}
-	if (c->gid) {
-		if (parse_num(c->gid, 0, 4294967294.0, &v) < 0 || v != (long)v)
-			return fail(msg, msglen, "invalid gid=%s: a numeric group id", c->gid);
-		o->gid = (gid_t)v;
-	}
 	if (c->umask) {
 		char *end;
 		long m = strtol(c->umask, &end, 8);
@@ -283,7 +305,39 @@ int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
 		if (*end || end == c->umask || m < 0 || m > 0777)
 			return fail(msg, msglen, "invalid umask=%s: an octal mask such as 022", c->umask);
 		o->umask = (mode_t)m;
+		o->umask_given = 1;
 	}
+	return 0;
+}
+
+/* settle_cache_dir: cache_dir= or its default. */
+static int settle_cache_dir(struct cli *c, struct core_opts *o, char *msg,
+			    size_t msglen)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (c->cache_dir) {
+		o->cache_dir = strdup(c->cache_dir);
+	} else if (xdg && *xdg) {
+		if (asprintf(&o->cache_dir, "%s/azblobfs", xdg) < 0)
+			o->cache_dir = NULL;
+	} else if (asprintf(&o->cache_dir, "/var/tmp/azblobfs-%u", (unsigned)getuid()) < 0) {
+		o->cache_dir = NULL;
+	}
+	if (!o->cache_dir)
+		return fail(msg, msglen, "out of memory");
+	return 0;
+}
+
+int options_settle(struct cli *c, struct core_opts *o, int *retries,
+		   long *timeout_ms, char *msg, size_t msglen)
+{
+	enum log_level lvl = LOG_LVL_WARN;
+
+	if (settle_source(c, o, msg, msglen) || settle_copy(c, o, msg, msglen) ||
+	    settle_numbers(c, o, retries, timeout_ms, msg, msglen) ||
+	    settle_owner(c, o, msg, msglen))
+		return 1;
 	o->read_only = c->ro;
 	o->direct_io = c->direct_io;
 	o->max_read = c->max_read;
@@ -298,17 +352,7 @@ int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
 	c->lvl = lvl;
 	if (c->cafile && access(c->cafile, R_OK) < 0)
 		return fail(msg, msglen, "cannot read cafile=%s: %s", c->cafile, strerror(errno));
-	if (c->cache_dir) {
-		o->cache_dir = strdup(c->cache_dir);
-	} else if (getenv("XDG_RUNTIME_DIR") && *getenv("XDG_RUNTIME_DIR")) {
-		if (asprintf(&o->cache_dir, "%s/azblobfs", getenv("XDG_RUNTIME_DIR")) < 0)
-			o->cache_dir = NULL;
-	} else if (asprintf(&o->cache_dir, "/var/tmp/azblobfs-%u", (unsigned)getuid()) < 0) {
-		o->cache_dir = NULL;
-	}
-	if (!o->cache_dir)
-		return fail(msg, msglen, "out of memory");
-	return 0;
+	return settle_cache_dir(c, o, msg, msglen);
 }
 
 void options_free(struct cli *c)

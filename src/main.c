@@ -1,7 +1,7 @@
 /*
  * main.c -- azblobfs: option parsing, credential resolution, the checks a
  * mount must pass before it daemonizes, and the FUSE loop. Owns the one
- * struct azfs.
+ * struct azfs (fs/fs.h) and everything it is made of.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,8 +20,8 @@
 
 #include "auth/cred.h"
 #include "auth/token.h"
-#include "fs/azfs.h"
-#include "fs/options.h"
+#include "fs/fs.h"
+#include "options.h"
 #include "util/log.h"
 #include "util/str.h"
 
@@ -150,19 +150,59 @@ static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
 	log_msg(l, "fuse: %s", line);
 }
 
-static void azfs_release(struct azfs *fs)
+static void mount_release(struct azfs *fs, int rooms)
 {
-	nodes_release(fs);
-	pf_release(fs);
-	stash_release(fs);
-	cache_release(fs);
+	if (rooms)
+		azfs_rooms_release(fs);
 	blob_client_release(&fs->blob);
 	http_client_release(&fs->http);
 	auth_release(&fs->auth);
 	free(fs->o.prefix);
 	free(fs->o.copy_tier);
 	free(fs->o.cache_dir);
-	pthread_mutex_destroy(&fs->lock);
+}
+
+/*
+ * run_fuse: mounts fs on c's mountpoint with the FUSE options args holds,
+ * daemonizes unless asked not to, and serves until the unmount. The exit
+ * status: 0 after a clean unmount, 1 when mounting or serving failed.
+ */
+static int run_fuse(struct azfs *fs, struct cli *c, struct fuse_args *args)
+{
+	struct fuse *fuse;
+	int rc = 1;
+
+	/* FUSE gets the mountpoint and the options we did not consume */
+	fuse_opt_add_arg(args, "-o");
+	fuse_opt_add_arg(args, "fsname=azblobfs,subtype=azblobfs,default_permissions");
+	if (c->debug)
+		fuse_opt_add_arg(args, "-d");
+	fuse = fuse_new(args, &azfs_ops, sizeof(azfs_ops), fs);
+	if (!fuse)
+		return die("invalid FUSE options; see azblobfs --help");
+	if (fuse_mount(fuse, c->mountpoint) != 0) {
+		die("cannot mount on %s: check that it exists, is an empty directory and that /dev/fuse is usable",
+		    c->mountpoint);
+		goto out_fuse;
+	}
+	if (!c->foreground && fuse_daemonize(0) != 0) {
+		die("cannot daemonize");
+		goto out_unmount;
+	}
+	if (c->log ? strcmp(c->log, "syslog") == 0 : !c->foreground) {
+		log_setup(c->lvl, LOG_SINK_SYSLOG);
+		/* libfuse's own messages go the same way */
+		fuse_set_log_func(fuse_log_to_ours);
+	}
+	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
+		goto out_unmount;
+	rc = fuse_loop_mt(fuse, 0) ? 1 : 0;
+	fuse_remove_signal_handlers(fuse_get_session(fuse));
+out_unmount:
+	fuse_unmount(fuse);
+out_fuse:
+	fuse_destroy(fuse);
+	return rc;
 }
 
 int main(int argc, char *argv[])
@@ -172,9 +212,8 @@ int main(int argc, char *argv[])
 	struct cli c;
 	struct azfs fs;
 	struct http_transport tr;
-	struct fuse *fuse = NULL;
 	char *endpoint = NULL, msg[512];
-	int rc = 1, retries;
+	int rc = 1, retries, rooms = 0;
 	long timeout_ms;
 
 	/* FUSE request buffers (up to 1 MiB) come from the heap and stay
@@ -187,8 +226,6 @@ int main(int argc, char *argv[])
 	mallopt(M_ARENA_MAX, 4);
 	memset(&c, 0, sizeof(c));
 	memset(&fs, 0, sizeof(fs));
-	pthread_mutex_init(&fs.lock, NULL);
-	pf_init(&fs);
 	if (fuse_opt_parse(&args, &c, options_table, options_proc) < 0) {
 		fprintf(stderr, "azblobfs: invalid options; see azblobfs --help\n");
 		goto out_args;
@@ -233,47 +270,17 @@ int main(int argc, char *argv[])
 	fs.auth.tokens.fetch = token_http_fetch;
 	fs.auth.tokens.ctx = &fs.http;
 	if (blob_client_init(&fs.blob, &fs.http, &fs.auth, endpoint, c.source) < 0 ||
-	    cache_init(&fs) < 0 || nodes_init(&fs) < 0) {
+	    azfs_rooms_init(&fs) < 0) {
 		die("out of memory");
 		goto out_all;
 	}
+	rooms = 1;
 	if (check_mount(&fs, c.source))
 		goto out_all;
 
-	/* FUSE gets the mountpoint and the options we did not consume */
-	fuse_opt_add_arg(&args, "-o");
-	fuse_opt_add_arg(&args, "fsname=azblobfs,subtype=azblobfs,default_permissions");
-	if (c.debug)
-		fuse_opt_add_arg(&args, "-d");
-	fuse = fuse_new(&args, &azfs_ops, sizeof(azfs_ops), &fs);
-	if (!fuse) {
-		die("invalid FUSE options; see azblobfs --help");
-		goto out_all;
-	}
-	if (fuse_mount(fuse, c.mountpoint) != 0) {
-		die("cannot mount on %s: check that it exists, is an empty directory and that /dev/fuse is usable",
-		    c.mountpoint);
-		goto out_fuse;
-	}
-	if (!c.foreground && fuse_daemonize(0) != 0) {
-		die("cannot daemonize");
-		goto out_unmount;
-	}
-	if (c.log ? strcmp(c.log, "syslog") == 0 : !c.foreground) {
-		log_setup(c.lvl, LOG_SINK_SYSLOG);
-		/* libfuse's own messages go the same way */
-		fuse_set_log_func(fuse_log_to_ours);
-	}
-	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
-		goto out_unmount;
-	rc = fuse_loop_mt(fuse, 0) ? 1 : 0;
-	fuse_remove_signal_handlers(fuse_get_session(fuse));
-out_unmount:
-	fuse_unmount(fuse);
-out_fuse:
-	fuse_destroy(fuse);
+	rc = run_fuse(&fs, &c, &args);
 out_all:
-	azfs_release(&fs);
+	mount_release(&fs, rooms);
 	http_global_cleanup();
 	free(endpoint);
 	options_free(&c);

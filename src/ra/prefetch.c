@@ -7,16 +7,16 @@
  * of the listing the shell or the tool just read. Each of them is one
  * Get Blob whose round trip is the whole cost, and the reader waits for
  * it. When two opens in a row hit neighbours of the directory's last
- * listing, the next PF_AHEAD small files are fetched in parallel, so the
+ * listing, the next RA_PF_AHEAD small files are fetched in parallel, so the
  * reader finds them in memory.
  *
  * Consistency: a prefetch asks Get Blob with If-Match of the ETag the
  * listing gave, so its bytes are exactly that version of the blob. An
  * open takes them only while the attribute cache still holds that ETag
  * and size and for at most PF_TTL seconds after they arrived; anything
- * else reads from the server as usual. Memory: PF_SLOTS x PF_MAX bytes.
+ * else reads from the server as usual. Memory: RA_PF_SLOTS x RA_PF_MAX bytes.
  *
- * Locks: every field of struct prefetch is guarded by fs->lock; a loader
+ * Locks: every field of struct ra_prefetch is guarded by ra.lock; a loader
  * fills its slot's buffer without it (the slot is LOADING: nobody else
  * touches it) and signals pf.cond when done.
  */
@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fs/azfs.h"
+#include "ra/ra.h"
 #include "util/log.h"
 #include "util/pool.h"
 #include "util/str.h"
@@ -37,31 +37,28 @@
 
 enum { PF_FREE = 0, PF_LOADING, PF_READY, PF_FAILED };
 
-static double mono_now(void)
+void ra_init(struct ra *room, struct blob_client *blob,
+	     const struct core_opts *o)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	memset(room, 0, sizeof(*room));
+	room->blob = blob;
+	room->o = o;
+	room->now = core_mono;
+	pthread_mutex_init(&room->lock, NULL);
+	room->pf.last = SIZE_MAX;
+	pthread_cond_init(&room->pf.cond, NULL);
 }
 
-void pf_init(struct azfs *fs)
-{
-	memset(&fs->pf, 0, sizeof(fs->pf));
-	fs->pf.last = SIZE_MAX;
-	pthread_cond_init(&fs->pf.cond, NULL);
-}
-
-/* slot_clear: frees a slot that is not loading (fs->lock held). */
-static void slot_clear(struct pf_slot *s)
+/* slot_clear: frees a slot that is not loading (ra.lock held). */
+static void slot_clear(struct ra_pf_slot *s)
 {
 	free(s->path);
 	free(s->data);
 	memset(s, 0, sizeof(*s));
 }
 
-/* list_clear: forgets the kept listing (fs->lock held). */
-static void list_clear(struct prefetch *pf)
+/* list_clear: forgets the kept listing (ra.lock held). */
+static void list_clear(struct ra_prefetch *pf)
 {
 	size_t i;
 
@@ -76,27 +73,29 @@ static void list_clear(struct prefetch *pf)
 	pf->run = 0;
 }
 
-void pf_release(struct azfs *fs)
+void ra_release(struct ra *room)
 {
 	int i;
 
-	pthread_mutex_lock(&fs->lock);
-	while (fs->pf.loading > 0)
-		pthread_cond_wait(&fs->pf.cond, &fs->lock);
-	for (i = 0; i < PF_SLOTS; i++)
-		slot_clear(&fs->pf.slot[i]);
-	list_clear(&fs->pf);
-	pthread_mutex_unlock(&fs->lock);
-	pthread_cond_destroy(&fs->pf.cond);
+	pthread_mutex_lock(&room->lock);
+	while (room->pf.loading > 0)
+		pthread_cond_wait(&room->pf.cond, &room->lock);
+	for (i = 0; i < RA_PF_SLOTS; i++)
+		slot_clear(&room->pf.slot[i]);
+	list_clear(&room->pf);
+	pthread_mutex_unlock(&room->lock);
+	pthread_cond_destroy(&room->pf.cond);
+	pthread_mutex_destroy(&room->lock);
 }
 
-void pf_listed(struct azfs *fs, const char *dir, const struct dent *d, size_t n)
+void ra_listed(struct ra *room, const char *dir, const struct dent *d,
+	       size_t n)
 {
-	struct pf_ent *ents;
+	struct ra_pf_ent *ents;
 	size_t i, k = 0;
 	char *dcopy;
 
-	if (n > PF_LIST_MAX || fs->o.attr_timeout <= 0)
+	if (n > PF_LIST_MAX || room->o->attr_timeout <= 0)
 		return;
 	ents = calloc(n ? n : 1, sizeof(*ents));
 	dcopy = str_ndup(dir, strlen(dir));
@@ -106,7 +105,7 @@ void pf_listed(struct azfs *fs, const char *dir, const struct dent *d, size_t n)
 	 * that order */
 	for (i = 0; i < n; i++) {
 		if (d[i].a.kind != ATTR_FILE || d[i].a.size == 0 ||
-		    d[i].a.size > PF_MAX || !d[i].a.etag[0] || d[i].a.copy_pending)
+		    d[i].a.size > RA_PF_MAX || !d[i].a.etag[0] || d[i].a.copy_pending)
 			continue;
 		ents[k].name = str_ndup(d[i].name, strlen(d[i].name));
 		if (!ents[k].name)
@@ -115,20 +114,20 @@ void pf_listed(struct azfs *fs, const char *dir, const struct dent *d, size_t n)
 		memcpy(ents[k].etag, d[i].a.etag, sizeof(ents[k].etag));
 		k++;
 	}
-	pthread_mutex_lock(&fs->lock);
-	list_clear(&fs->pf);
+	pthread_mutex_lock(&room->lock);
+	list_clear(&room->pf);
 	/* slots were numbered by the old listing */
-	for (i = 0; i < PF_SLOTS; i++) {
-		if (fs->pf.slot[i].state == PF_LOADING)
-			fs->pf.slot[i].idx = SIZE_MAX;
+	for (i = 0; i < RA_PF_SLOTS; i++) {
+		if (room->pf.slot[i].state == PF_LOADING)
+			room->pf.slot[i].idx = SIZE_MAX;
 		else
-			slot_clear(&fs->pf.slot[i]);
+			slot_clear(&room->pf.slot[i]);
 	}
-	fs->pf.dir = dcopy;
-	fs->pf.ents = ents;
-	fs->pf.n = k;
-	fs->pf.expires = mono_now() + fs->o.attr_timeout;
-	pthread_mutex_unlock(&fs->lock);
+	room->pf.dir = dcopy;
+	room->pf.ents = ents;
+	room->pf.n = k;
+	room->pf.expires = core_mono() + room->o->attr_timeout;
+	pthread_mutex_unlock(&room->lock);
 	return;
 out_nomem:
 	if (ents)
@@ -139,8 +138,8 @@ out_nomem:
 }
 
 struct pf_load {
-	struct azfs *fs;
-	struct pf_slot *s;
+	struct ra *room;
+	struct ra_pf_slot *s;
 	char *name;
 	size_t size;
 	char etag[BLOB_ETAG_MAX];
@@ -153,15 +152,15 @@ static void *load_thread(void *arg)
 	size_t got = 0;
 	int ok;
 
-	ok = blob_read(&l->fs->blob, l->name, 0, l->size, l->s->data, &got,
+	ok = blob_read(l->room->blob, l->name, 0, l->size, l->s->data, &got,
 		       l->etag, &e) == 0 && got == l->size;
-	pthread_mutex_lock(&l->fs->lock);
+	pthread_mutex_lock(&l->room->lock);
 	l->s->state = ok ? PF_READY : PF_FAILED;
 	l->s->len = got;
-	l->s->born = mono_now();
-	l->fs->pf.loading--;
-	pthread_cond_broadcast(&l->fs->pf.cond);
-	pthread_mutex_unlock(&l->fs->lock);
+	l->s->born = core_mono();
+	l->room->pf.loading--;
+	pthread_cond_broadcast(&l->room->pf.cond);
+	pthread_mutex_unlock(&l->room->lock);
 	if (!ok)
 		log_debug("prefetch of %s: not taken", l->name);
 	free(l->name);
@@ -169,32 +168,32 @@ static void *load_thread(void *arg)
 	return NULL;
 }
 
-/* find_slot: the slot of path, or NULL (fs->lock held). */
-static struct pf_slot *find_slot(struct prefetch *pf, const char *path)
+/* find_slot: the slot of path, or NULL (ra.lock held). */
+static struct ra_pf_slot *find_slot(struct ra_prefetch *pf, const char *path)
 {
 	int i;
 
-	for (i = 0; i < PF_SLOTS; i++)
+	for (i = 0; i < RA_PF_SLOTS; i++)
 		if (pf->slot[i].state != PF_FREE && strcmp(pf->slot[i].path, path) == 0)
 			return &pf->slot[i];
 	return NULL;
 }
 
 /* free_slot: a slot to reuse: free, or ready/failed and not among the
- * next ones (fs->lock held). NULL when all are busy or wanted. */
-static struct pf_slot *free_slot(struct prefetch *pf, double now)
+ * next ones (ra.lock held). NULL when all are busy or wanted. */
+static struct ra_pf_slot *free_slot(struct ra_prefetch *pf, double now)
 {
 	int i;
 
-	for (i = 0; i < PF_SLOTS; i++)
+	for (i = 0; i < RA_PF_SLOTS; i++)
 		if (pf->slot[i].state == PF_FREE)
 			return &pf->slot[i];
-	for (i = 0; i < PF_SLOTS; i++) {
-		struct pf_slot *s = &pf->slot[i];
+	for (i = 0; i < RA_PF_SLOTS; i++) {
+		struct ra_pf_slot *s = &pf->slot[i];
 
 		if (s->state == PF_FAILED || (s->state == PF_READY &&
 		    (s->born + PF_TTL <= now || s->idx <= pf->last ||
-		     s->idx > pf->last + PF_AHEAD))) {
+		     s->idx > pf->last + RA_PF_AHEAD))) {
 			slot_clear(s);
 			return s;
 		}
@@ -202,22 +201,22 @@ static struct pf_slot *free_slot(struct prefetch *pf, double now)
 	return NULL;
 }
 
-/* start: slot s fetches entry i of the kept listing (fs->lock held). */
-static int start(struct azfs *fs, struct pf_slot *s, size_t i)
+/* start: slot s fetches entry i of the kept listing (ra.lock held). */
+static int start(struct ra *room, struct ra_pf_slot *s, size_t i)
 {
-	struct prefetch *pf = &fs->pf;
+	struct ra_prefetch *pf = &room->pf;
 	struct pf_load *l;
 	int err;
 
 	l = calloc(1, sizeof(*l));
-	s->path = azfs_child_path(pf->dir, pf->ents[i].name);
+	s->path = core_child_path(pf->dir, pf->ents[i].name);
 	s->data = malloc(pf->ents[i].size);
 	if (!l || !s->path || !s->data)
 		goto out_free;
-	l->name = azfs_blob_name(fs, s->path, &err);
+	l->name = core_blob_name(room->o, s->path, &err);
 	if (!l->name)
 		goto out_free;
-	l->fs = fs;
+	l->room = room;
 	l->s = s;
 	l->size = (size_t)pf->ents[i].size;
 	memcpy(l->etag, pf->ents[i].etag, sizeof(l->etag));
@@ -236,15 +235,15 @@ out_free:
 	return -1;
 }
 
-/* ahead: fetches the PF_AHEAD small files after entry i (fs->lock held). */
-static void ahead(struct azfs *fs, size_t i, double now)
+/* ahead: fetches the RA_PF_AHEAD small files after entry i (ra.lock held). */
+static void ahead(struct ra *room, size_t i, double now)
 {
-	struct prefetch *pf = &fs->pf;
+	struct ra_prefetch *pf = &room->pf;
 	size_t j;
 
-	for (j = i + 1; j < pf->n && j <= i + PF_AHEAD; j++) {
-		char *p = azfs_child_path(pf->dir, pf->ents[j].name);
-		struct pf_slot *s;
+	for (j = i + 1; j < pf->n && j <= i + RA_PF_AHEAD; j++) {
+		char *p = core_child_path(pf->dir, pf->ents[j].name);
+		struct ra_pf_slot *s;
 		int have;
 
 		if (!p)
@@ -253,14 +252,14 @@ static void ahead(struct azfs *fs, size_t i, double now)
 		free(p);
 		if (have)
 			continue;
-		if (!(s = free_slot(pf, now)) || start(fs, s, j) < 0)
+		if (!(s = free_slot(pf, now)) || start(room, s, j) < 0)
 			return;
 	}
 }
 
-/* position: index of path in the kept listing, or SIZE_MAX (fs->lock
+/* position: index of path in the kept listing, or SIZE_MAX (ra.lock
  * held). */
-static size_t position(struct prefetch *pf, const char *path, double now)
+static size_t position(struct ra_prefetch *pf, const char *path, double now)
 {
 	const char *base = strrchr(path, '/');
 	size_t dlen = base ? (size_t)(base - path) : 0, lo = 0, hi = pf->n;
@@ -285,18 +284,18 @@ static size_t position(struct prefetch *pf, const char *path, double now)
 	return SIZE_MAX;
 }
 
-int pf_open(struct azfs *fs, const char *path, const struct attr *a,
+int ra_open_small(struct ra *room, const char *path, const struct attr *a,
 	    char **data, size_t *len)
 {
-	struct prefetch *pf = &fs->pf;
-	double now = mono_now();
-	struct pf_slot *s;
+	struct ra_prefetch *pf = &room->pf;
+	double now = core_mono();
+	struct ra_pf_slot *s;
 	size_t i;
 	int hit = 0;
 
-	if (a->kind != ATTR_FILE || a->size > PF_MAX)
+	if (a->kind != ATTR_FILE || a->size > RA_PF_MAX)
 		return 0;
-	pthread_mutex_lock(&fs->lock);
+	pthread_mutex_lock(&room->lock);
 	i = position(pf, path, now);
 	if (i != SIZE_MAX) {
 		/* two opens in listing order in a row: a reader going through
@@ -304,14 +303,14 @@ int pf_open(struct azfs *fs, const char *path, const struct attr *a,
 		pf->run = pf->last != SIZE_MAX && i == pf->last + 1 ? pf->run + 1 : 0;
 		pf->last = i;
 		if (pf->run >= 1)
-			ahead(fs, i, now);
+			ahead(room, i, now);
 	}
 	s = find_slot(pf, path);
 	while (s && s->state == PF_LOADING) {
-		pthread_cond_wait(&pf->cond, &fs->lock);
+		pthread_cond_wait(&pf->cond, &room->lock);
 		s = find_slot(pf, path);
 	}
-	if (s && s->state == PF_READY && s->born + PF_TTL > mono_now() &&
+	if (s && s->state == PF_READY && s->born + PF_TTL > core_mono() &&
 	    s->len == a->size &&
 	    strcmp(s->etag, a->etag) == 0) {
 		*data = s->data;
@@ -321,6 +320,6 @@ int pf_open(struct azfs *fs, const char *path, const struct attr *a,
 	}
 	if (s)
 		slot_clear(s);
-	pthread_mutex_unlock(&fs->lock);
+	pthread_mutex_unlock(&room->lock);
 	return hit;
 }

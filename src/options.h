@@ -1,7 +1,7 @@
 /*
  * options.h -- the command line: -o options, their checks and defaults.
  *
- * Layer: fs. Pure parsing on top of fuse_opt_parse(): no I/O except the
+ * Layer: the top (main). Pure parsing on top of fuse_opt_parse(): no I/O except the
  * environment lookup of XDG_RUNTIME_DIR and the cafile readability check,
  * so unit tests can run every option through it. Not thread-safe (runs
  * once, before any thread starts).
@@ -11,7 +11,7 @@
 
 #include <fuse_opt.h>
 
-#include "fs/azfs.h"
+#include "core/core.h"
 #include "util/log.h"
 
 struct cli {
@@ -44,7 +44,7 @@ int options_proc(void *data, const char *arg, int key,
  * *timeout_ms with values and defaults. Returns 0, or 1 with a one-line
  * cause-and-fix message in msg.
  */
-int options_settle(struct cli *c, struct azfs_opts *o, int *retries,
+int options_settle(struct cli *c, struct core_opts *o, int *retries,
 		   long *timeout_ms, char *msg, size_t msglen);
 
 /* options_free: frees every string of c. */

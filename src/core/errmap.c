@@ -5,10 +5,10 @@
  */
 #include <errno.h>
 
-#include "fs/azfs.h"
+#include "core/core.h"
 #include "util/log.h"
 
-int azfs_errno(const struct blob_error *e)
+int core_errno(const struct blob_error *e)
 {
 	switch (e->kind) {
 	case BLOB_E_NOT_FOUND:
@@ -47,10 +47,10 @@ int azfs_errno(const struct blob_error *e)
 	return EIO;
 }
 
-int azfs_fail(const char *what, const char *name, const struct blob_error *e)
+int core_fail(const char *what, const char *name, const struct blob_error *e)
 {
 	char msg[400];
-	int err = azfs_errno(e);
+	int err = core_errno(e);
 
 	if (err != ENOENT)
 		log_warn("%s %s: %s", what, name, blob_error_str(e, msg, sizeof(msg)));

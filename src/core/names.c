@@ -1,0 +1,69 @@
+/*
+ * names.c -- FUSE paths to blob names and back (core.h).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/core.h"
+#include "util/str.h"
+
+char *core_blob_name(const struct core_opts *o, const char *path, int *err)
+{
+	size_t pl = strlen(o->prefix), l;
+	char *name;
+
+	while (*path == '/')
+		path++;
+	l = strlen(path);
+	if (pl + l > BLOB_NAME_MAX) {
+		*err = -ENAMETOOLONG;
+		return NULL;
+	}
+	if (!str_utf8_valid(path, l)) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	name = malloc(pl + l + 1);
+	if (!name) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(name, o->prefix, pl);
+	memcpy(name + pl, path, l + 1);
+	if (l == 0 && pl > 0)
+		name[pl - 1] = '\0'; /* the root: the prefix itself */
+	return name;
+}
+
+char *core_dir_prefix(const char *name)
+{
+	char *prefix = NULL;
+
+	if (asprintf(&prefix, "%s%s", name, *name ? "/" : "") < 0)
+		return NULL;
+	return prefix;
+}
+
+char *core_child_path(const char *dir, const char *name)
+{
+	char *child = NULL;
+
+	if (asprintf(&child, "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) < 0)
+		return NULL;
+	return child;
+}
+
+int core_parent(const char *path, char *buf, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	size_t n = slash && slash != path ? (size_t)(slash - path) : 1;
+
+	if (!slash || n >= size)
+		return -1;
+	memcpy(buf, path, n);
+	buf[n] = '\0';
+	return 0;
+}

@@ -1,0 +1,393 @@
+/*
+ * file.c -- the FUSE operations on open files: open, create, read, write,
+ * flush, fsync, release, truncate. Staged data belongs to the staging room
+ * (stage.h), bytes of the server to the read-ahead room (ra.h); this file
+ * decides which serves a call.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "copy/copy.h"
+#include "fs/fs.h"
+#include "util/log.h"
+#include "util/str.h"
+
+/* files from this size on may keep their page cache from one read-only
+ * open to the next; smaller ones are read again (and prefetched) */
+#define KEEP_PAGES_MIN (1u << 20)
+
+struct handle *azfs_handle(const struct fuse_file_info *fi)
+{
+	return (struct handle *)(uintptr_t)fi->fh;
+}
+
+/*
+ * keep_pages: whether a read-only open of path (blob name, cached
+ * attributes *a) lets the kernel keep the page cache it holds of the file,
+ * which it drops at an open otherwise: when the blob still is the version
+ * the last read-only open saw, so a file read again unchanged costs one
+ * Get Blob Properties and no Get Blob. The first open asks nothing and
+ * remembers the version its attributes show.
+ */
+static int keep_pages(struct azfs *fs, const char *path, const char *name,
+		      const struct attr *a)
+{
+	char kept[BLOB_ETAG_MAX];
+	struct blob_props p;
+	struct blob_error e;
+	struct attr now;
+
+	if (!meta_kept_pages(&fs->meta, path, kept, sizeof(kept))) {
+		meta_set_kept_pages(&fs->meta, path, a->etag);
+		return 0;
+	}
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, name, &p, &e) < 0) {
+		meta_forget_pages(&fs->meta, path);
+		return 0;
+	}
+	core_attr_from_props(&p, &now);
+	blob_props_release(&p);
+	meta_put(&fs->meta, path, &now);
+	if (now.copy_pending || !now.etag[0]) {
+		meta_forget_pages(&fs->meta, path);
+		return 0;
+	}
+	meta_set_kept_pages(&fs->meta, path, now.etag);
+	return strcmp(kept, now.etag) == 0;
+}
+
+/*
+ * create_blob: makes the zero-length blob of a new file on the server
+ * (Put Blob with If-None-Match: *), so a create never leaves a file that
+ * only this mount believes in: one opened O_RDONLY|O_CREAT (flock) has no
+ * later write to carry it up. Its ETag goes to etag (BLOB_ETAG_MAX).
+ * 0, -EEXIST when a blob of that name exists already, or -errno.
+ */
+static int create_blob(struct azfs *fs, const char *name, char *etag)
+{
+	struct blob_meta m;
+	struct blob_put_opts po;
+	struct blob_error e;
+	struct timespec now = core_now();
+	char tbuf[48];
+
+	str_rfc3339_format(&now, tbuf, sizeof(tbuf));
+	m.name = (char *)CORE_KEY_MTIME;
+	m.value = tbuf;
+	memset(&po, 0, sizeof(po));
+	po.meta = &m;
+	po.n_meta = 1;
+	po.if_none_match_any = 1;
+	if (blob_put(&fs->blob, name, "", 0, &po, etag, &e) < 0)
+		return core_fail("Put Blob", name, &e);
+	return 0;
+}
+
+/*
+ * open_new: what a create does before the handle exists. A read-only
+ * create has no later write or close to carry the file up: it is made
+ * now (*made). A writable one goes up at its first flush (one Put Blob
+ * for a small file, If-None-Match: * unless O_TRUNC). Another client may
+ * have made the name since the kernel looked: O_EXCL then fails, a plain
+ * O_CREAT opens what is there (*create becomes 0). 0 or -errno.
+ */
+static int open_new(struct azfs *fs, const char *path, const char *name,
+		    int flags, int *create, int *made, char *etag)
+{
+	uint64_t size;
+	int rc;
+
+	if ((flags & O_ACCMODE) != O_RDONLY || stage_size(&fs->stage, path, &size))
+		return 0;
+	rc = create_blob(fs, name, etag);
+	if (rc == -EEXIST && !(flags & O_EXCL)) {
+		meta_drop(&fs->meta, path);
+		*create = 0;
+		return 0;
+	}
+	if (rc == 0)
+		*made = 1;
+	return rc;
+}
+
+/* open_created: the attributes and the node of a file just created. */
+static void open_created(struct azfs *fs, struct handle *h, const char *path,
+			 int flags, int made, const char *etag)
+{
+	struct attr a;
+
+	if (made) {
+		stage_made(&fs->stage, h->node, etag);
+		memset(&a, 0, sizeof(a));
+		a.kind = ATTR_FILE;
+		a.mtime = core_now();
+		snprintf(a.etag, sizeof(a.etag), "%s", etag);
+		meta_put(&fs->meta, path, &a);
+	} else {
+		stage_created(&fs->stage, h->node, !(flags & O_TRUNC));
+		meta_drop(&fs->meta, path);
+	}
+	meta_dir_created(&fs->meta, path);
+}
+
+/* handle_new: a handle of path's node; the kernel looked the file up just
+ * before, so its cached size is the read-ahead's end and a small file
+ * may have been prefetched. NULL when out of memory. */
+static struct handle *handle_new(struct azfs *fs, const char *path,
+				 const char *name, struct fuse_file_info *fi,
+				 int create)
+{
+	int acc = fi->flags & O_ACCMODE, known, changed;
+	struct handle *h;
+	struct attr a;
+
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return NULL;
+	h->flags = fi->flags;
+	h->writable = acc != O_RDONLY;
+	ra_file_init(&h->ra);
+	known = !create && meta_get(&fs->meta, path, &a) && a.kind == ATTR_FILE &&
+		!a.copy_pending;
+	if (known) {
+		h->ra.size_hint = a.size;
+		if (!h->writable)
+			ra_open_small(&fs->ra, path, &a, &h->pf_data, &h->pf_len);
+	}
+	h->node = stage_get(&fs->stage, path, name);
+	if (!h->node) {
+		ra_file_release(&fs->ra, &h->ra);
+		free(h->pf_data);
+		free(h);
+		return NULL;
+	}
+	h->pf_gen = stage_state(&fs->stage, h->node, &changed);
+	/* a writable handle may put bytes of no known version into the page
+	 * cache, and its uploads make a new one */
+	if (h->writable)
+		meta_forget_pages(&fs->meta, path);
+	else if (known && !changed && a.size >= KEEP_PAGES_MIN)
+		fi->keep_cache = (unsigned)keep_pages(fs, path, name, &a);
+	return h;
+}
+
+static void handle_free(struct azfs *fs, struct handle *h)
+{
+	stage_put(&fs->stage, h->node);
+	ra_file_release(&fs->ra, &h->ra);
+	free(h->pf_data);
+	free(h);
+}
+
+static int open_common(const char *path, struct fuse_file_info *fi, int create)
+{
+	struct azfs *fs = azfs_get();
+	int acc = fi->flags & O_ACCMODE, rc = 0, made = 0;
+	char etag[BLOB_ETAG_MAX] = "";
+	struct handle *h;
+	struct attr a;
+	char *name;
+
+	name = core_blob_name(&fs->o, path, &rc);
+	if (!name)
+		return rc;
+	if ((acc != O_RDONLY || create) && fs->o.read_only)
+		rc = -EROFS;
+	else if (create)
+		rc = open_new(fs, path, name, fi->flags, &create, &made, etag);
+	if (rc == 0 && !create && acc != O_RDONLY) {
+		meta_drop(&fs->meta, path);
+		rc = meta_lookup(&fs->meta, path, &a);
+		if (rc == 0 && a.copy_pending)
+			rc = -EBUSY;
+	}
+	h = rc == 0 ? handle_new(fs, path, name, fi, create) : NULL;
+	free(name);
+	if (rc < 0)
+		return rc;
+	if (!h)
+		return -ENOMEM;
+	if (create) {
+		open_created(fs, h, path, fi->flags, made, etag);
+	} else if ((fi->flags & O_TRUNC) && h->writable) {
+		rc = stage_truncate(&fs->stage, h->node, 0);
+		if (rc < 0) {
+			handle_free(fs, h);
+			return rc;
+		}
+	}
+	/*
+	 * A write-only handle bypasses the kernel's page cache: the bytes go
+	 * from the writer's buffer to us in one copy, and no page cache is
+	 * filled with data nobody reads through this handle. Nothing is lost:
+	 * such a handle cannot be mapped (mmap needs read access) and reads
+	 * through other handles see the data staged here.
+	 */
+	if (acc == O_WRONLY)
+		fi->direct_io = 1;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	return 0;
+}
+
+int azfs_open(const char *path, struct fuse_file_info *fi)
+{
+	return open_common(path, fi, 0);
+}
+
+int azfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	(void)mode;
+	return open_common(path, fi, 1);
+}
+
+/*
+ * read_copied: a read that found no bytes where the kernel expected
+ * some: a pending copy (wait for its end, then read what arrived) or one
+ * that failed (its data never came: EIO). Bytes read, or -errno.
+ */
+static int read_copied(struct azfs *fs, struct node *n, const char *path,
+		       char *buf, size_t size, off_t off)
+{
+	enum blob_copy_status st;
+	struct blob_error e;
+	struct attr a;
+	size_t got = 0;
+	int rc;
+
+	meta_drop(&fs->meta, path);
+	rc = meta_lookup(&fs->meta, path, &a);
+	if (rc == 0 && a.copy_broken && a.size == 0)
+		return -EIO;
+	if (rc != 0 || !a.copy_pending)
+		return 0;
+	if (copy_wait(&fs->blob, n->name, NULL, &st, &e) < 0)
+		return core_fail("Get Blob Properties", n->name, &e);
+	if (st != BLOB_COPY_SUCCESS)
+		return -EIO;
+	/* the content arrived: read-ahead of the empty blob is stale */
+	stage_content_changed(&fs->stage, n);
+	if (blob_read(&fs->blob, n->name, (uint64_t)off, size, buf, &got, NULL,
+		      &e) < 0)
+		return core_fail("Get Blob", n->name, &e);
+	return (int)got;
+}
+
+int azfs_read(const char *path, char *buf, size_t size, off_t off,
+	      struct fuse_file_info *fi)
+{
+	struct azfs *fs = azfs_get();
+	struct handle *h = azfs_handle(fi);
+	struct node *n = h->node;
+	size_t got = 0;
+	uint64_t gen;
+	ssize_t r;
+	int remote, rc;
+
+	r = stage_read(&fs->stage, n, buf, size, (uint64_t)off, &remote, &gen);
+	if (!remote)
+		return (int)r;
+	if (h->pf_data && gen == h->pf_gen) {
+		/* prefetched whole (ra.h) */
+		got = (uint64_t)off < h->pf_len ? h->pf_len - (size_t)off : 0;
+		if (got > size)
+			got = size;
+		memcpy(buf, h->pf_data + off, got);
+		return (int)got;
+	}
+	rc = ra_read(&fs->ra, &h->ra, n->name, gen, buf, size, (uint64_t)off,
+		     &got);
+	if (rc < 0)
+		return rc;
+	if (got == 0 && size > 0)
+		return read_copied(fs, n, path, buf, size, off);
+	return (int)got;
+}
+
+int azfs_write(const char *path, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi)
+{
+	struct handle *h = azfs_handle(fi);
+
+	(void)path;
+	return (int)stage_write(&azfs_get()->stage, h->node, buf, size,
+				(uint64_t)off, h->flags & O_APPEND);
+}
+
+int azfs_flush(const char *path, struct fuse_file_info *fi)
+{
+	struct handle *h = azfs_handle(fi);
+
+	(void)path;
+	if (!h->writable)
+		return 0;
+	return stage_flush_maybe_empty(&azfs_get()->stage, h->node, 0);
+}
+
+int azfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	struct handle *h = azfs_handle(fi);
+
+	(void)path;
+	(void)datasync;
+	/* unsaved data of the file goes up whichever descriptor asks */
+	return stage_flush(&azfs_get()->stage, h->node);
+}
+
+int azfs_release(const char *path, struct fuse_file_info *fi)
+{
+	struct azfs *fs = azfs_get();
+	struct handle *h = azfs_handle(fi);
+	int rc = 0;
+
+	(void)path;
+	if (h->writable)
+		rc = stage_flush(&fs->stage, h->node);
+	if (rc < 0)
+		log_error("data of %s could not be uploaded at close (%s); it stays in %s until unmount",
+			  h->node->name, strerror(-rc), fs->o.cache_dir);
+	handle_free(fs, h);
+	return 0;
+}
+
+int azfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	struct azfs *fs = azfs_get();
+	struct node *n;
+	struct attr a;
+	char *name = NULL;
+	int rc;
+
+	if (fs->o.read_only)
+		return -EROFS;
+	if (fi) {
+		n = azfs_handle(fi)->node;
+		stage_ref(&fs->stage, n);
+	} else {
+		meta_drop(&fs->meta, path);
+		rc = meta_lookup(&fs->meta, path, &a);
+		if (rc == 0 && a.kind == ATTR_DIR)
+			rc = -EISDIR;
+		if (rc == 0 && a.copy_pending)
+			rc = -EBUSY;
+		if (rc < 0)
+			return rc;
+		name = core_blob_name(&fs->o, path, &rc);
+		if (!name)
+			return rc;
+		n = stage_get(&fs->stage, path, name);
+		free(name);
+		if (!n)
+			return -ENOMEM;
+	}
+	rc = stage_truncate(&fs->stage, n, (uint64_t)size);
+	if (rc == 0 && !fi)
+		rc = stage_flush(&fs->stage, n);
+	meta_drop(&fs->meta, path);
+	stage_put(&fs->stage, n);
+	return rc;
+}

@@ -1,0 +1,133 @@
+/*
+ * fs.h -- internal to fs/: the FUSE operations and the context they share.
+ *
+ * Layer: the top of the filesystem (uses the rooms meta/, stage/, ra/ and
+ * core/, blob, copy). The only place that knows FUSE. One struct azfs is
+ * owned by main.c and reached from every operation through
+ * fuse_get_context()->private_data; it is the rooms put together:
+ *
+ *   meta   what a path is: attribute cache, lookups, kept listings
+ *   stage  open files: staging files, block uploads, commits
+ *   ra     read-ahead: streams within a file, prefetch across files
+ *
+ * Locks: fs/ has none of its own. Each room has one lock, a leaf: no room
+ * calls another room, and none makes a request, while holding its lock,
+ * so no two locks are ever held at once and there is no lock order to
+ * keep. The rooms reach each other only through the hooks azfs_rooms_init
+ * installs, which run without any lock held.
+ */
+#ifndef AZB_FS_FS_H
+#define AZB_FS_FS_H
+
+#define FUSE_USE_VERSION 31
+#include <fuse.h>
+
+#include "auth/auth.h"
+#include "blob/blob.h"
+#include "core/core.h"
+#include "http/http.h"
+#include "meta/meta.h"
+#include "ra/ra.h"
+#include "stage/stage.h"
+
+struct azfs {
+	struct blob_client blob;
+	struct http_client http;
+	struct auth auth;
+	struct core_opts o;
+	struct meta meta;      /* meta.lock */
+	struct stage stage;    /* stage.lock */
+	struct ra ra;          /* ra.lock */
+};
+
+/* Handle behind fi->fh of an open file. */
+struct handle {
+	struct node *node;
+	int flags;
+	int writable;
+	struct ra_file ra;
+	/* the whole content, prefetched (ra.h), for blob version pf_gen;
+	 * NULL when not */
+	char *pf_data;
+	size_t pf_len;
+	uint64_t pf_gen;
+};
+
+/* ---- ops.c ---- */
+/* azfs_rooms_init: the rooms of fs over fs->blob and fs->o, wired to
+ * each other. 0, or -1 out of memory. azfs_rooms_release frees them. */
+int azfs_rooms_init(struct azfs *fs);
+void azfs_rooms_release(struct azfs *fs);
+/*
+ * azfs_kernel_forget: makes the kernel drop its cached attributes and
+ * pages of path (the blob changed on the server behind its back, e.g. a
+ * copy started into it). Asynchronous; call from a FUSE operation.
+ */
+void azfs_kernel_forget(const char *path);
+/* the operations table */
+extern const struct fuse_operations azfs_ops;
+
+/* ---- file.c ---- */
+struct handle *azfs_handle(const struct fuse_file_info *fi);
+int azfs_open(const char *path, struct fuse_file_info *fi);
+int azfs_create(const char *path, mode_t mode, struct fuse_file_info *fi);
+int azfs_read(const char *path, char *buf, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+int azfs_write(const char *path, const char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi);
+int azfs_flush(const char *path, struct fuse_file_info *fi);
+int azfs_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int azfs_release(const char *path, struct fuse_file_info *fi);
+int azfs_truncate(const char *path, off_t size, struct fuse_file_info *fi);
+
+/* ---- namespace.c ---- */
+int azfs_unlink(const char *path);
+int azfs_mkdir(const char *path, mode_t mode);
+int azfs_rmdir(const char *path);
+int azfs_symlink(const char *target, const char *path);
+int azfs_readlink(const char *path, char *buf, size_t size);
+int azfs_utimens(const char *path, const struct timespec tv[2],
+		 struct fuse_file_info *fi);
+int azfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
+int azfs_chown(const char *path, uid_t uid, gid_t gid,
+	       struct fuse_file_info *fi);
+/* azfs_delete_if_exists: Delete Blob name; absent is success. 0 or -errno. */
+int azfs_delete_if_exists(struct azfs *fs, const char *name);
+
+/* ---- dir.c ---- */
+/* opendir/readdir/releasedir: the listing of an open directory, read at
+ * offset 0 and served by offset (see dir.c) */
+int azfs_opendir(const char *path, struct fuse_file_info *fi);
+int azfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		 off_t off, struct fuse_file_info *fi,
+		 enum fuse_readdir_flags flags);
+int azfs_releasedir(const char *path, struct fuse_file_info *fi);
+
+/* ---- xattr.c ---- */
+int azfs_getxattr(const char *path, const char *name, char *value,
+		  size_t size);
+int azfs_setxattr(const char *path, const char *name, const char *value,
+		  size_t size, int flags);
+int azfs_listxattr(const char *path, char *list, size_t size);
+int azfs_removexattr(const char *path, const char *name);
+
+/* ---- rename.c ---- */
+int azfs_rename(const char *from, const char *to, unsigned int flags);
+
+/* ---- copy.c (fs side of server-side copies) ---- */
+ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
+			     off_t off_in, const char *path_out,
+			     struct fuse_file_info *fi_out, off_t off_out,
+			     size_t len, int flags);
+/* azfs_server_copy: Copy Blob src_name -> dst_name and (sync) wait. */
+int azfs_server_copy(struct azfs *fs, const char *src_name,
+		     const char *dst_name, const char *src_etag, int wait);
+/* azfs_delete_blob: aborts a pending copy into name first. 0 or -errno. */
+int azfs_delete_blob(struct azfs *fs, const char *name);
+
+static inline struct azfs *azfs_get(void)
+{
+	return fuse_get_context()->private_data;
+}
+
+#endif

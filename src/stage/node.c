@@ -1,0 +1,475 @@
+/*
+ * node.c -- the node table: one node per open path, shared by its
+ * handles, kept while it holds data the server does not have; the
+ * phases that order work on a staging file; and what fs/ asks of a node.
+ * See stage.h for the lock.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sys/xattr.h>
+
+#include "stage/stage.h"
+#include "util/buf.h"
+#include "util/log.h"
+#include "util/pool.h"
+#include "util/str.h"
+
+#define STAGE_BUCKETS 1024
+
+static size_t hash(const char *s)
+{
+	return str_hash(s) % STAGE_BUCKETS;
+}
+
+int stage_init(struct stage *sg, struct blob_client *blob,
+	       const struct core_opts *o)
+{
+	memset(sg, 0, sizeof(*sg));
+	sg->blob = blob;
+	sg->o = o;
+	sg->buckets = STAGE_BUCKETS;
+	sg->nodes = calloc(STAGE_BUCKETS, sizeof(*sg->nodes));
+	if (!sg->nodes)
+		return -1;
+	pthread_mutex_init(&sg->lock, NULL);
+	return 0;
+}
+
+void stage_meta_free(struct blob_meta *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(m[i].name);
+		free(m[i].value);
+	}
+	free(m);
+}
+
+static void node_free(struct node *n)
+{
+	if (n->fd >= 0)
+		close(n->fd);
+	if (n->stage_path) {
+		/* never throw away data the server does not have */
+		if ((n->dirty || n->is_new) && !n->unlinked)
+			log_error("unsaved data of %s is kept in %s", n->name,
+				  n->stage_path);
+		else
+			unlink(n->stage_path);
+		free(n->stage_path);
+	}
+	stage_meta_free(n->meta, n->n_meta);
+	free(n->bstate);
+	pthread_cond_destroy(&n->cond);
+	free(n->path);
+	free(n->name);
+	free(n);
+}
+
+void stage_release(struct stage *sg)
+{
+	size_t i;
+
+	if (!sg->nodes)
+		return;
+	for (i = 0; i < sg->buckets; i++) {
+		struct node *n = sg->nodes[i], *nx;
+
+		for (; n; n = nx) {
+			nx = n->next;
+			node_free(n);
+		}
+	}
+	free(sg->nodes);
+	sg->nodes = NULL;
+	pthread_mutex_destroy(&sg->lock);
+}
+
+static struct node *lookup_locked(struct stage *sg, const char *path)
+{
+	struct node *n;
+
+	for (n = sg->nodes[hash(path)]; n; n = n->next)
+		if (strcmp(n->path, path) == 0)
+			return n;
+	return NULL;
+}
+
+struct node *stage_find(struct stage *sg, const char *path)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&sg->lock);
+	n = lookup_locked(sg, path);
+	if (n)
+		n->refs++;
+	pthread_mutex_unlock(&sg->lock);
+	return n;
+}
+
+struct node *stage_get(struct stage *sg, const char *path, const char *name)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&sg->lock);
+	n = lookup_locked(sg, path);
+	if (n) {
+		n->refs++;
+		pthread_mutex_unlock(&sg->lock);
+		return n;
+	}
+	n = calloc(1, sizeof(*n));
+	if (n) {
+		n->path = str_ndup(path, strlen(path));
+		n->name = str_ndup(name, strlen(name));
+		n->fd = -1;
+		n->refs = 1;
+		pthread_cond_init(&n->cond, NULL);
+		if (!n->path || !n->name) {
+			free(n->path);
+			free(n->name);
+			pthread_cond_destroy(&n->cond);
+			free(n);
+			n = NULL;
+		} else {
+			size_t b = hash(path);
+
+			n->next = sg->nodes[b];
+			sg->nodes[b] = n;
+		}
+	}
+	pthread_mutex_unlock(&sg->lock);
+	return n;
+}
+
+void stage_put(struct stage *sg, struct node *n)
+{
+	struct node **pp;
+	int last;
+
+	pthread_mutex_lock(&sg->lock);
+	last = --n->refs == 0;
+	/* data not yet on the server keeps its node (and staging file):
+	 * a later open, fsync or the unmount uploads it */
+	if (last && (n->dirty || (n->is_new && n->fd >= 0)) && !n->unlinked)
+		last = 0;
+	if (last) {
+		for (pp = &sg->nodes[hash(n->path)]; *pp; pp = &(*pp)->next) {
+			if (*pp == n) {
+				*pp = n->next;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&sg->lock);
+	if (last)
+		node_free(n);
+}
+
+void stage_unlinked(struct stage *sg, struct node *n, int *was_new)
+{
+	struct node **pp;
+
+	pthread_mutex_lock(&sg->lock);
+	*was_new = n->is_new;
+	n->unlinked = 1;
+	n->dirty = 0;
+	n->is_new = 0;
+	/* out of the table: a file created anew under the name gets a node
+	 * of its own, not this one, which never uploads again */
+	for (pp = &sg->nodes[hash(n->path)]; *pp; pp = &(*pp)->next) {
+		if (*pp == n) {
+			*pp = n->next;
+			n->next = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sg->lock);
+}
+
+void stage_begin(struct stage *sg, struct node *n, int excl)
+{
+	pthread_mutex_lock(&sg->lock);
+	if (excl) {
+		while (n->excl || n->shared)
+			pthread_cond_wait(&n->cond, &sg->lock);
+		n->excl = 1;
+	} else {
+		while (n->excl)
+			pthread_cond_wait(&n->cond, &sg->lock);
+		n->shared++;
+	}
+	pthread_mutex_unlock(&sg->lock);
+}
+
+void stage_end(struct stage *sg, struct node *n, int excl)
+{
+	pthread_mutex_lock(&sg->lock);
+	if (excl)
+		n->excl = 0;
+	else
+		n->shared--;
+	pthread_cond_broadcast(&n->cond);
+	pthread_mutex_unlock(&sg->lock);
+}
+
+void stage_rename(struct stage *sg, const char *from, const char *to,
+		 const char *name)
+{
+	struct node *n, **pp;
+	char *np = str_ndup(to, strlen(to)), *nn = str_ndup(name, strlen(name));
+
+	pthread_mutex_lock(&sg->lock);
+	n = lookup_locked(sg, from);
+	if (n && np && nn) {
+		for (pp = &sg->nodes[hash(n->path)]; *pp; pp = &(*pp)->next) {
+			if (*pp == n) {
+				*pp = n->next;
+				break;
+			}
+		}
+		free(n->path);
+		free(n->name);
+		n->path = np;
+		n->name = nn;
+		np = nn = NULL;
+		n->next = sg->nodes[hash(n->path)];
+		sg->nodes[hash(n->path)] = n;
+	}
+	pthread_mutex_unlock(&sg->lock);
+	free(np);
+	free(nn);
+}
+
+int stage_size(struct stage *sg, const char *path, uint64_t *size)
+{
+	struct node *n;
+	int have = 0;
+
+	pthread_mutex_lock(&sg->lock);
+	n = lookup_locked(sg, path);
+	if (n && (n->loaded || n->is_new)) {
+		*size = n->size;
+		have = 1;
+	}
+	pthread_mutex_unlock(&sg->lock);
+	return have;
+}
+
+int stage_dup_meta(const struct blob_meta *src, size_t n,
+		    struct blob_meta **out)
+{
+	struct blob_meta *m = calloc(n ? n : 1, sizeof(*m));
+	size_t i;
+
+	if (!m)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		m[i].name = str_ndup(src[i].name, strlen(src[i].name));
+		m[i].value = str_ndup(src[i].value, strlen(src[i].value));
+		if (!m[i].name || !m[i].value) {
+			stage_meta_free(m, n);
+			return -ENOMEM;
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+
+int stage_meta_set(struct stage *sg, struct node *n, const char *key,
+		  const char *value, int xflags)
+{
+	struct blob_meta *m;
+	size_t i;
+	int rc = 0;
+
+	pthread_mutex_lock(&sg->lock);
+	if (!(n->dirty || n->is_new) || n->unlinked) {
+		rc = STAGE_CLEAN;
+		goto out_unlock;
+	}
+	for (i = 0; i < n->n_meta; i++)
+		if (strcasecmp(n->meta[i].name, key) == 0)
+			break;
+	if (i < n->n_meta && (xflags & XATTR_CREATE)) {
+		rc = -EEXIST;
+	} else if (i == n->n_meta && (!value || (xflags & XATTR_REPLACE))) {
+		rc = -ENODATA;
+	} else if (!value) {
+		free(n->meta[i].name);
+		free(n->meta[i].value);
+		n->meta[i] = n->meta[--n->n_meta];
+	} else if (i < n->n_meta) {
+		char *v = str_ndup(value, strlen(value));
+
+		if (!v) {
+			rc = -ENOMEM;
+		} else {
+			free(n->meta[i].value);
+			n->meta[i].value = v;
+		}
+	} else {
+		m = realloc(n->meta, (n->n_meta + 1) * sizeof(*m));
+		if (!m) {
+			rc = -ENOMEM;
+			goto out_unlock;
+		}
+		n->meta = m;
+		m[n->n_meta].name = str_ndup(key, strlen(key));
+		m[n->n_meta].value = str_ndup(value, strlen(value));
+		if (!m[n->n_meta].name || !m[n->n_meta].value) {
+			free(m[n->n_meta].name);
+			free(m[n->n_meta].value);
+			rc = -ENOMEM;
+		} else {
+			n->n_meta++;
+		}
+	}
+out_unlock:
+	pthread_mutex_unlock(&sg->lock);
+	return rc;
+}
+
+int stage_meta_get(struct stage *sg, struct node *n, struct blob_meta **out,
+		  size_t *count)
+{
+	int rc = STAGE_CLEAN;
+
+	pthread_mutex_lock(&sg->lock);
+	if ((n->dirty || n->is_new) && !n->unlinked) {
+		rc = stage_dup_meta(n->meta, n->n_meta, out);
+		if (rc == 0)
+			*count = n->n_meta;
+	}
+	pthread_mutex_unlock(&sg->lock);
+	return rc;
+}
+
+
+void stage_invalidate(struct stage *sg, const char *path)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&sg->lock);
+	n = lookup_locked(sg, path);
+	if (n && !n->dirty && !n->is_new) {
+		n->loaded = 0;
+		n->gen++;
+	}
+	pthread_mutex_unlock(&sg->lock);
+}
+
+void stage_ref(struct stage *sg, struct node *n)
+{
+	pthread_mutex_lock(&sg->lock);
+	n->refs++;
+	pthread_mutex_unlock(&sg->lock);
+}
+
+void stage_created(struct stage *sg, struct node *n, int no_clobber)
+{
+	pthread_mutex_lock(&sg->lock);
+	if (!n->loaded) {
+		n->is_new = 1;
+		n->no_clobber = no_clobber;
+		n->loaded = 1;
+		n->size = 0;
+		n->unlinked = 0;
+	}
+	pthread_mutex_unlock(&sg->lock);
+}
+
+void stage_made(struct stage *sg, struct node *n, const char *etag)
+{
+	/* the empty blob is on the server: writes stage on top of it and
+	 * go up over this version (If-Match) */
+	pthread_mutex_lock(&sg->lock);
+	n->is_new = 0;
+	n->dirty = 0;
+	n->no_clobber = 0;
+	n->loaded = 1;
+	n->size = 0;
+	n->unlinked = 0;
+	n->gen++;
+	snprintf(n->etag, sizeof(n->etag), "%s", etag);
+	pthread_mutex_unlock(&sg->lock);
+}
+
+uint64_t stage_state(struct stage *sg, struct node *n, int *changed)
+{
+	uint64_t gen;
+
+	pthread_mutex_lock(&sg->lock);
+	gen = n->gen;
+	*changed = n->dirty || n->is_new;
+	pthread_mutex_unlock(&sg->lock);
+	return gen;
+}
+
+void stage_content_changed(struct stage *sg, struct node *n)
+{
+	pthread_mutex_lock(&sg->lock);
+	n->gen++;
+	pthread_mutex_unlock(&sg->lock);
+}
+
+int stage_set_mtime(struct stage *sg, struct node *n,
+		    const struct timespec *mtime)
+{
+	int pending;
+
+	pthread_mutex_lock(&sg->lock);
+	pending = n->dirty || n->is_new;
+	if (pending) {
+		n->mtime = *mtime;
+		n->mtime_set = 1;
+	}
+	pthread_mutex_unlock(&sg->lock);
+	return pending;
+}
+
+int stage_copy_target(struct stage *sg, struct node *n, int *known)
+{
+	int ok;
+
+	pthread_mutex_lock(&sg->lock);
+	*known = n->loaded || n->is_new;
+	ok = !*known || n->size == 0;
+	pthread_mutex_unlock(&sg->lock);
+	return ok;
+}
+
+void stage_copy_done(struct stage *sg, struct node *n, uint64_t size)
+{
+	pthread_mutex_lock(&sg->lock);
+	n->loaded = 0;
+	n->dirty = 0;
+	n->is_new = 0;
+	n->size = 0;
+	n->copied_size = size;
+	n->gen++;
+	pthread_mutex_unlock(&sg->lock);
+	/* nothing staged is worth keeping: the copy made the content */
+	if (n->fd >= 0 && ftruncate(n->fd, 0) < 0)
+		log_warn("cannot empty a staging file: %s", strerror(errno));
+}
+
+uint64_t stage_copied(struct stage *sg, struct node *n)
+{
+	uint64_t done;
+
+	pthread_mutex_lock(&sg->lock);
+	done = n->copied_size;
+	pthread_mutex_unlock(&sg->lock);
+	return done;
+}

@@ -1,0 +1,211 @@
+/*
+ * stage.h -- the staging room: open files, their staging files, and
+ * getting them to the server.
+ *
+ * Layer: a room of the filesystem (uses core, blob). One node per path
+ * shared by all its open handles, with a private staging file under
+ * cache_dir that holds written data until it is uploaded: Put Blob when
+ * small; when large, blocks go up in the background while the file is
+ * written (each block's state: BLOCK_* in blocks.c) and Put Block List
+ * commits them. An append to a large blob stages only the new tail
+ * (tail mode). Knows nothing of FUSE.
+ *
+ * Lock: stage.lock guards the node table and every field of every
+ * struct node marked (L). It is a leaf: no request is made and no other
+ * room is called while it is held (the uploaded hook runs without it).
+ * A node's staging file is read and written without the lock, between
+ * stage_begin()/stage_end(), which serialise exclusive phases (upload,
+ * download, truncate) against shared ones (read, write) with a condition
+ * variable rather than a held lock, so no HTTP ever happens under it.
+ */
+#ifndef AZB_STAGE_STAGE_H
+#define AZB_STAGE_STAGE_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "core/core.h"
+
+struct node {
+	struct node *next;     /* (L) hash chain */
+	char *path;            /* (L) FUSE path, the key */
+	char *name;            /* (L) blob name */
+	int refs;              /* (L) open handles */
+	int fd;                /* staging file, -1 until needed */
+	char *stage_path;
+	int loaded;            /* (L) staging holds the whole content */
+	int dirty;             /* (L) staging differs from the blob */
+	int is_new;            /* (L) not yet on the server */
+	int no_clobber;        /* (L) created without O_TRUNC: the first upload
+				* asks If-None-Match: *, so a blob another
+				* client made meanwhile is never replaced */
+	uint64_t size;         /* (L) size while loaded */
+	char etag[BLOB_ETAG_MAX]; /* (L) of the blob the staging came from */
+	struct blob_meta *meta;   /* (L) metadata to keep on upload */
+	size_t n_meta;
+	struct timespec mtime; /* (L) explicit mtime for the next upload */
+	int mtime_set;
+	int shared;            /* (L) read/write phases in progress */
+	int excl;              /* (L) an exclusive phase is in progress */
+	pthread_cond_t cond;   /* signalled when shared/excl drop */
+	/* copy_file_range: a whole-file copy answered, for later calls */
+	uint64_t copied_size;  /* (L) */
+	int unlinked;          /* (L) removed: never upload again */
+	uint64_t gen;          /* (L) bumped whenever the blob's content changes */
+	/* blocks uploaded while the file is still being written (L) */
+	unsigned char *bstate; /* per block: BLOCK_* */
+	size_t n_bstate;
+	int inflight;          /* background Put Blocks running */
+	uint64_t epoch;        /* bumped when staged blocks become useless */
+	char salt[17];         /* block id prefix of this epoch */
+	/* tail mode: bytes [0, base) are only on the server, the staging
+	 * file holds [base, size) -- appends without downloading (L) */
+	int tail;
+	uint64_t base;
+};
+
+struct stage {
+	struct blob_client *blob;  /* not owned */
+	const struct core_opts *o; /* not owned */
+	/* after an upload of path: what a lookup would now find (a), or
+	 * NULL when the upload failed and what was known is stale */
+	void (*uploaded)(void *arg, const char *path, const struct attr *a);
+	void *uploaded_arg;
+	pthread_mutex_t lock;
+	struct node **nodes;
+	size_t buckets;
+};
+
+/* stage_init: an empty room; 0, or -1 out of memory. stage_release frees
+ * every node (keeping the staging files of unsaved data, logged). */
+int stage_init(struct stage *sg, struct blob_client *blob,
+	       const struct core_opts *o);
+void stage_release(struct stage *sg);
+
+/* ---- node.c: the node table ---- */
+/* stage_get: finds or creates the node of path, refs+1. NULL on ENOMEM. */
+struct node *stage_get(struct stage *sg, const char *path, const char *name);
+/* stage_find: the node of path with refs+1, or NULL. */
+struct node *stage_find(struct stage *sg, const char *path);
+/* stage_ref: refs+1 of a node the caller holds. */
+void stage_ref(struct stage *sg, struct node *n);
+/* stage_put: refs-1; frees the node (and its staging file) at 0 unless
+ * it holds data the server does not have. */
+void stage_put(struct stage *sg, struct node *n);
+/* stage_unlinked: path of n was removed: n never uploads again and leaves
+ * the table (its handles keep it). *was_new: it was never uploaded. */
+void stage_unlinked(struct stage *sg, struct node *n, int *was_new);
+/* stage_begin/stage_end: enter/leave a shared (0) or exclusive (1) phase. */
+void stage_begin(struct stage *sg, struct node *n, int excl);
+void stage_end(struct stage *sg, struct node *n, int excl);
+/* stage_rename: re-keys the node of from (if any) to to/name. */
+void stage_rename(struct stage *sg, const char *from, const char *to,
+		  const char *name);
+/* stage_size: 1 and the staged size when path has one, else 0. */
+int stage_size(struct stage *sg, const char *path, uint64_t *size);
+/* stage_invalidate: a clean node of path forgets its staged copy (the
+ * blob changed on the server through another operation). */
+void stage_invalidate(struct stage *sg, const char *path);
+/* stage_created: n is a new file not on the server yet (the first
+ * flush uploads it; If-None-Match: * when no_clobber). */
+void stage_created(struct stage *sg, struct node *n, int no_clobber);
+/* stage_made: n was just made on the server, empty, as version etag. */
+void stage_made(struct stage *sg, struct node *n, const char *etag);
+/* stage_state: n's content version (bumped at every change) and whether
+ * it holds data the server does not have. */
+uint64_t stage_state(struct stage *sg, struct node *n, int *changed);
+/* stage_content_changed: the blob's content changed behind n (a copy
+ * ended): what was read ahead of its old content is stale. */
+void stage_content_changed(struct stage *sg, struct node *n);
+/* stage_set_mtime: n, not uploaded yet, takes mtime with its upload:
+ * 1; 0 when n is clean (the caller sets it on the server). */
+int stage_set_mtime(struct stage *sg, struct node *n,
+		    const struct timespec *mtime);
+/*
+ * stage_copy_target: whether n may receive a whole-file server copy:
+ * 1 when n's staged content is empty or unknown (*known: it is staged),
+ * 0 when it holds data. stage_copy_done: a copy of size bytes filled
+ * n's blob on the server. stage_copied: that size (0: none).
+ */
+int stage_copy_target(struct stage *sg, struct node *n, int *known);
+void stage_copy_done(struct stage *sg, struct node *n, uint64_t size);
+uint64_t stage_copied(struct stage *sg, struct node *n);
+/*
+ * stage_meta_set: for a node whose data is not yet uploaded, sets (value)
+ * or removes (NULL) metadata key in memory; it goes up with the data.
+ * Returns 0 or -errno when handled, STAGE_CLEAN when the node is clean
+ * (the caller then updates the blob itself).
+ */
+enum { STAGE_CLEAN = 1 };
+int stage_meta_set(struct stage *sg, struct node *n, const char *key,
+		   const char *value, int xflags);
+/* stage_meta_get: a copy of an unsaved node's metadata; STAGE_CLEAN
+ * when it is clean. */
+int stage_meta_get(struct stage *sg, struct node *n, struct blob_meta **out,
+		   size_t *count);
+
+/* ---- load.c: the staging file ---- */
+/*
+ * stage_load: makes the staging file hold the blob's content (truncated
+ * to empty when trunc). Caller is in an exclusive phase. 0 or -errno.
+ */
+int stage_load(struct stage *sg, struct node *n, int trunc);
+/*
+ * stage_prepare_write: makes n writable at off (-1 = append): an append
+ * to a large blob stages only the new tail, anything else loads the
+ * blob. Caller is in an exclusive phase. 0 or -errno.
+ */
+int stage_prepare_write(struct stage *sg, struct node *n, int64_t off);
+/*
+ * stage_read: size bytes at off of n when it is staged (tail mode reads
+ * the server's part remotely): bytes read or -errno, *remote 0. When n
+ * is not staged: 0 with *remote 1 and the content version in *gen, to
+ * read from the server. Takes a shared phase itself.
+ */
+ssize_t stage_read(struct stage *sg, struct node *n, char *buf, size_t size,
+		   uint64_t off, int *remote, uint64_t *gen);
+/* stage_write: writes size bytes at off (append: at the end) into n's
+ * staging file, loading what it needs first. Bytes written or -errno. */
+ssize_t stage_write(struct stage *sg, struct node *n, const char *buf,
+		    size_t size, uint64_t off, int append);
+/* stage_truncate: n's content becomes size bytes. 0 or -errno. */
+int stage_truncate(struct stage *sg, struct node *n, uint64_t size);
+
+/* ---- upload.c ---- */
+/*
+ * stage_flush: uploads the staging file if it differs from the blob.
+ * Caller must NOT be in a phase; it enters an exclusive one. 0 or -errno
+ * (the data stays staged).
+ */
+int stage_flush(struct stage *sg, struct node *n);
+/* stage_flush_maybe_empty: stage_flush, except that a new, still empty
+ * file is left for later unless now (see upload.c). */
+int stage_flush_maybe_empty(struct stage *sg, struct node *n, int now);
+/* stage_flush_all: uploads every node with unsaved data (unmount). */
+int stage_flush_all(struct stage *sg);
+
+/* ---- blocks.c ---- */
+/*
+ * stage_wrote: after a write of [off, off+len): marks uploaded blocks it
+ * touched as dirty and starts background Put Block of completed blocks
+ * (at most parallel at a time). Caller holds no lock.
+ */
+void stage_wrote(struct stage *sg, struct node *n, uint64_t off, size_t len);
+
+/* ---- inside the room ---- */
+/* block states (blocks.c) */
+enum { BLOCK_NONE = 0, BLOCK_UPLOADING, BLOCK_DONE, BLOCK_DIRTY, BLOCK_REDO };
+/* (stage.lock held) forget streamed blocks; a new block id salt */
+void stage_blocks_reset(struct node *n);
+void stage_new_salt(struct node *n);
+/* wait for background Put Blocks of n (stage.lock held) */
+void stage_blocks_wait(struct stage *sg, struct node *n);
+void stage_meta_free(struct blob_meta *m, size_t n);
+int stage_dup_meta(const struct blob_meta *src, size_t n,
+		   struct blob_meta **out);
+int stage_open_file(struct stage *sg, struct node *n);
+int stage_materialize(struct stage *sg, struct node *n);
+
+#endif
