@@ -359,6 +359,138 @@ static char *account_from_endpoint(const char *ep)
 	return n ? str_ndup(h, n) : NULL;
 }
 
+/*
+ * find_source: the first of the credential sources that holds something
+ * (credentials file, connection string, account and key or SAS, service
+ * principal, auth=msi|anonymous) into *fd; a credentials file read goes
+ * into *file (*have_file set). 0, or -1 with msg filled.
+ */
+static int find_source(const struct cred_opts *o, cred_getenv_fn get,
+		       struct cred_file *file, int *have_file,
+		       struct found *fd, char *msg, size_t msglen)
+{
+	const char *v;
+
+	if (o->credentials_file) {
+		if (load_file(o->credentials_file, file, msg, msglen) < 0)
+			return -1;
+		*have_file = 1;
+		fd->source = "credentials file";
+		if (file->connection_string &&
+		    from_conn(fd, file->connection_string, msg, msglen) < 0)
+			return -1;
+		if (file->account)
+			fd->account = file->account;
+		if (file->key)
+			fd->key = file->key;
+		if (file->sas)
+			fd->sas = file->sas;
+		fd->tenant = file->tenant_id;
+		fd->client = file->client_id;
+		fd->secret = file->client_secret;
+		if (!fd->key && !fd->sas && !(fd->tenant && fd->client && fd->secret)) {
+			snprintf(msg, msglen,
+				 "credentials file %s holds no key, sas, connection_string or tenant_id+client_id+client_secret",
+				 o->credentials_file);
+			return -1;
+		}
+	} else if ((v = env_nonempty(get, "AZURE_STORAGE_CONNECTION_STRING"))) {
+		fd->source = "AZURE_STORAGE_CONNECTION_STRING";
+		if (from_conn(fd, v, msg, msglen) < 0)
+			return -1;
+	} else if (env_nonempty(get, "AZURE_STORAGE_ACCOUNT") &&
+		   (env_nonempty(get, "AZURE_STORAGE_KEY") ||
+		    env_nonempty(get, "AZURE_STORAGE_ACCESS_KEY") ||
+		    env_nonempty(get, "AZURE_STORAGE_SAS_TOKEN"))) {
+		fd->source = "environment";
+		fd->account = env_nonempty(get, "AZURE_STORAGE_ACCOUNT");
+		fd->key = env_nonempty(get, "AZURE_STORAGE_KEY");
+		if (!fd->key)
+			fd->key = env_nonempty(get, "AZURE_STORAGE_ACCESS_KEY");
+		if (!fd->key)
+			fd->sas = env_nonempty(get, "AZURE_STORAGE_SAS_TOKEN");
+	} else if (env_nonempty(get, "AZURE_CLIENT_ID") &&
+		   env_nonempty(get, "AZURE_TENANT_ID") &&
+		   (env_nonempty(get, "AZURE_CLIENT_SECRET") ||
+		    env_nonempty(get, "AZURE_FEDERATED_TOKEN_FILE"))) {
+		fd->source = "environment";
+		fd->tenant = env_nonempty(get, "AZURE_TENANT_ID");
+		fd->client = env_nonempty(get, "AZURE_CLIENT_ID");
+		fd->secret = env_nonempty(get, "AZURE_CLIENT_SECRET");
+		if (!fd->secret)
+			fd->token_file = env_nonempty(get, "AZURE_FEDERATED_TOKEN_FILE");
+	} else if (o->auth && strcmp(o->auth, "msi") == 0) {
+		fd->source = "auth=msi";
+		fd->msi = 1;
+	} else if (o->auth && strcmp(o->auth, "anonymous") == 0) {
+		fd->source = "auth=anonymous";
+		fd->anonymous = 1;
+	} else if (o->auth) {
+		snprintf(msg, msglen, "unknown auth=%.40s (use msi or anonymous)",
+			 o->auth);
+		return -1;
+	} else {
+		snprintf(msg, msglen,
+			 "no credentials: give -o credentials=FILE, set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY, or use -o auth=msi|anonymous");
+		return -1;
+	}
+	return 0;
+}
+
+/* fill_auth: a's kind and secrets from the source found. 0, or -1 with
+ * msg filled. */
+static int fill_auth(struct auth *a, const struct cred_opts *o,
+		     cred_getenv_fn get, const struct found *fd, char *msg,
+		     size_t msglen)
+{
+	const char *v;
+
+	if (fd->key) {
+		a->kind = AUTH_SHARED_KEY;
+		if (auth_set_key_base64(a, fd->key) < 0) {
+			snprintf(msg, msglen,
+				 "account key from %s is not valid base64; copy it again from the portal (Access keys)",
+				 fd->source);
+			return -1;
+		}
+	} else if (fd->sas) {
+		a->kind = AUTH_SAS;
+		a->sas = dup_str(fd->sas[0] == '?' ? fd->sas + 1 : fd->sas);
+		if (!a->sas || !strstr(a->sas, "sig=")) {
+			snprintf(msg, msglen, "SAS token from %s has no sig= parameter",
+				 fd->source);
+			return -1;
+		}
+	} else if (fd->anonymous) {
+		a->kind = AUTH_ANONYMOUS;
+	} else {
+		a->kind = AUTH_BEARER;
+		v = env_nonempty(get, "AZURE_AUTHORITY_HOST");
+		a->authority = dup_str(v ? v : "https://login.microsoftonline.com");
+		if (a->authority) {
+			size_t n = strlen(a->authority);
+
+			while (n && a->authority[n - 1] == '/')
+				a->authority[--n] = '\0';
+		}
+		if (fd->msi) {
+			a->flow = AUTH_FLOW_MSI;
+			v = env_nonempty(get, "IDENTITY_ENDPOINT");
+			a->msi_endpoint = dup_str(v ? v : "http://169.254.169.254/metadata/identity/oauth2/token");
+			v = env_nonempty(get, "IDENTITY_HEADER");
+			a->msi_header = dup_str(v);
+			a->client_id = dup_str(o->identity_client_id);
+		} else {
+			a->flow = fd->secret ? AUTH_FLOW_CLIENT_SECRET : AUTH_FLOW_FEDERATED;
+			a->tenant_id = dup_str(fd->tenant);
+			a->client_id = dup_str(fd->client);
+			a->client_secret = dup_str(fd->secret);
+			a->token_file = dup_str(fd->token_file);
+		}
+	}
+	return 0;
+}
+
 int cred_resolve(const struct cred_opts *o, cred_getenv_fn getenv_fn,
 		 struct auth *a, char **endpoint, char *msg, size_t msglen)
 {
@@ -373,69 +505,8 @@ int cred_resolve(const struct cred_opts *o, cred_getenv_fn getenv_fn,
 	memset(&file, 0, sizeof(file));
 	auth_init(a);
 
-	if (o->credentials_file) {
-		if (load_file(o->credentials_file, &file, msg, msglen) < 0)
-			goto out_free;
-		have_file = 1;
-		fd.source = "credentials file";
-		if (file.connection_string &&
-		    from_conn(&fd, file.connection_string, msg, msglen) < 0)
-			goto out_free;
-		if (file.account)
-			fd.account = file.account;
-		if (file.key)
-			fd.key = file.key;
-		if (file.sas)
-			fd.sas = file.sas;
-		fd.tenant = file.tenant_id;
-		fd.client = file.client_id;
-		fd.secret = file.client_secret;
-		if (!fd.key && !fd.sas && !(fd.tenant && fd.client && fd.secret)) {
-			snprintf(msg, msglen,
-				 "credentials file %s holds no key, sas, connection_string or tenant_id+client_id+client_secret",
-				 o->credentials_file);
-			goto out_free;
-		}
-	} else if ((v = env_nonempty(get, "AZURE_STORAGE_CONNECTION_STRING"))) {
-		fd.source = "AZURE_STORAGE_CONNECTION_STRING";
-		if (from_conn(&fd, v, msg, msglen) < 0)
-			goto out_free;
-	} else if (env_nonempty(get, "AZURE_STORAGE_ACCOUNT") &&
-		   (env_nonempty(get, "AZURE_STORAGE_KEY") ||
-		    env_nonempty(get, "AZURE_STORAGE_ACCESS_KEY") ||
-		    env_nonempty(get, "AZURE_STORAGE_SAS_TOKEN"))) {
-		fd.source = "environment";
-		fd.account = env_nonempty(get, "AZURE_STORAGE_ACCOUNT");
-		fd.key = env_nonempty(get, "AZURE_STORAGE_KEY");
-		if (!fd.key)
-			fd.key = env_nonempty(get, "AZURE_STORAGE_ACCESS_KEY");
-		if (!fd.key)
-			fd.sas = env_nonempty(get, "AZURE_STORAGE_SAS_TOKEN");
-	} else if (env_nonempty(get, "AZURE_CLIENT_ID") &&
-		   env_nonempty(get, "AZURE_TENANT_ID") &&
-		   (env_nonempty(get, "AZURE_CLIENT_SECRET") ||
-		    env_nonempty(get, "AZURE_FEDERATED_TOKEN_FILE"))) {
-		fd.source = "environment";
-		fd.tenant = env_nonempty(get, "AZURE_TENANT_ID");
-		fd.client = env_nonempty(get, "AZURE_CLIENT_ID");
-		fd.secret = env_nonempty(get, "AZURE_CLIENT_SECRET");
-		if (!fd.secret)
-			fd.token_file = env_nonempty(get, "AZURE_FEDERATED_TOKEN_FILE");
-	} else if (o->auth && strcmp(o->auth, "msi") == 0) {
-		fd.source = "auth=msi";
-		fd.msi = 1;
-	} else if (o->auth && strcmp(o->auth, "anonymous") == 0) {
-		fd.source = "auth=anonymous";
-		fd.anonymous = 1;
-	} else if (o->auth) {
-		snprintf(msg, msglen, "unknown auth=%.40s (use msi or anonymous)",
-			 o->auth);
+	if (find_source(o, get, &file, &have_file, &fd, msg, msglen) < 0)
 		goto out_free;
-	} else {
-		snprintf(msg, msglen,
-			 "no credentials: give -o credentials=FILE, set AZURE_STORAGE_CONNECTION_STRING or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY, or use -o auth=msi|anonymous");
-		goto out_free;
-	}
 
 	/* account: the command line wins over the credentials */
 	v = o->account ? o->account : fd.account;
@@ -461,49 +532,8 @@ int cred_resolve(const struct cred_opts *o, cred_getenv_fn getenv_fn,
 
 	a->account = account;
 	account = NULL;
-	if (fd.key) {
-		a->kind = AUTH_SHARED_KEY;
-		if (auth_set_key_base64(a, fd.key) < 0) {
-			snprintf(msg, msglen,
-				 "account key from %s is not valid base64; copy it again from the portal (Access keys)",
-				 fd.source);
-			goto out_free;
-		}
-	} else if (fd.sas) {
-		a->kind = AUTH_SAS;
-		a->sas = dup_str(fd.sas[0] == '?' ? fd.sas + 1 : fd.sas);
-		if (!a->sas || !strstr(a->sas, "sig=")) {
-			snprintf(msg, msglen, "SAS token from %s has no sig= parameter",
-				 fd.source);
-			goto out_free;
-		}
-	} else if (fd.anonymous) {
-		a->kind = AUTH_ANONYMOUS;
-	} else {
-		a->kind = AUTH_BEARER;
-		v = env_nonempty(get, "AZURE_AUTHORITY_HOST");
-		a->authority = dup_str(v ? v : "https://login.microsoftonline.com");
-		if (a->authority) {
-			size_t n = strlen(a->authority);
-
-			while (n && a->authority[n - 1] == '/')
-				a->authority[--n] = '\0';
-		}
-		if (fd.msi) {
-			a->flow = AUTH_FLOW_MSI;
-			v = env_nonempty(get, "IDENTITY_ENDPOINT");
-			a->msi_endpoint = dup_str(v ? v : "http://169.254.169.254/metadata/identity/oauth2/token");
-			v = env_nonempty(get, "IDENTITY_HEADER");
-			a->msi_header = dup_str(v);
-			a->client_id = dup_str(o->identity_client_id);
-		} else {
-			a->flow = fd.secret ? AUTH_FLOW_CLIENT_SECRET : AUTH_FLOW_FEDERATED;
-			a->tenant_id = dup_str(fd.tenant);
-			a->client_id = dup_str(fd.client);
-			a->client_secret = dup_str(fd.secret);
-			a->token_file = dup_str(fd.token_file);
-		}
-	}
+	if (fill_auth(a, o, get, &fd, msg, msglen) < 0)
+		goto out_free;
 	*endpoint = ep;
 	ep = NULL;
 	rc = 0;

@@ -106,15 +106,100 @@ static char *read_small_file(const char *path)
 	return b.len ? buf_take(&b) : (buf_release(&b), NULL);
 }
 
+/* msi_request: the managed identity endpoint's GET into url and hdr.
+ * 0, or -1 out of memory. */
+static int msi_request(const struct auth *a, struct buf *url, struct buf *hdr)
+{
+	if (buf_puts(url, a->msi_endpoint) < 0 ||
+	    buf_puts(url, strchr(a->msi_endpoint, '?') ? "&" : "?") < 0 ||
+	    buf_printf(url, "api-version=%s&resource=%s",
+		       a->msi_header ? "2019-08-01" : "2018-02-01",
+		       "https%3A%2F%2Fstorage.azure.com%2F") < 0)
+		return -1;
+	if (a->client_id && buf_printf(url, "&client_id=%s", a->client_id) < 0)
+		return -1;
+	if (a->msi_header)
+		return buf_printf(hdr, "X-IDENTITY-HEADER: %s", a->msi_header) < 0 ? -1 : 0;
+	return buf_puts(hdr, "Metadata: true") < 0 ? -1 : 0;
+}
+
+/* entra_request: the OAuth 2.0 client credentials POST (a client secret,
+ * or the federated token file's assertion) into url and form. 0, or -1
+ * with msg filled. */
+static int entra_request(const struct auth *a, struct buf *url,
+			 struct buf *form, char *msg, size_t msglen)
+{
+	char *assertion = NULL;
+	int rc = -1;
+
+	if (buf_printf(url, "%s/%s/oauth2/v2.0/token", a->authority,
+		       a->tenant_id) < 0 ||
+	    form_add(form, "grant_type", "client_credentials") < 0 ||
+	    form_add(form, "client_id", a->client_id) < 0 ||
+	    form_add(form, "scope", STORAGE_SCOPE) < 0)
+		goto out_nomem;
+	if (a->flow != AUTH_FLOW_FEDERATED) {
+		if (form_add(form, "client_secret", a->client_secret) < 0)
+			goto out_nomem;
+		return 0;
+	}
+	assertion = read_small_file(a->token_file);
+	if (!assertion) {
+		snprintf(msg, msglen, "cannot read federated token file %s",
+			 a->token_file);
+		return -1;
+	}
+	if (form_add(form, "client_assertion_type",
+		     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") < 0 ||
+	    form_add(form, "client_assertion", assertion) < 0)
+		goto out_nomem;
+	rc = 0;
+	goto out_free;
+out_nomem:
+	snprintf(msg, msglen, "out of memory");
+out_free:
+	if (assertion) {
+		OPENSSL_cleanse(assertion, strlen(assertion));
+		free(assertion);
+	}
+	return rc;
+}
+
+/* token_answer: the token and its lifetime from the endpoint's answer.
+ * 0, or -1 with msg filled. */
+static int token_answer(const struct http_response *resp, char **tok,
+			long *ttl, char *msg, size_t msglen)
+{
+	char *exp;
+
+	if (resp->status != 200) {
+		char *err = resp->body.data ? token_json_field(resp->body.data, "error") : NULL;
+
+		snprintf(msg, msglen, "token request refused: HTTP %ld %s",
+			 resp->status, err ? err : "");
+		free(err);
+		return -1;
+	}
+	*tok = token_json_field(resp->body.data ? resp->body.data : "", "access_token");
+	if (!*tok) {
+		snprintf(msg, msglen, "token response has no access_token");
+		return -1;
+	}
+	exp = token_json_field(resp->body.data, "expires_in");
+	*ttl = exp ? strtol(exp, NULL, 10) : 3600;
+	if (*ttl <= 0)
+		*ttl = 300;
+	free(exp);
+	return 0;
+}
+
 int token_http_fetch(void *ctx, const struct auth *a, char **tok, long *ttl,
 		     char *msg, size_t msglen)
 {
 	struct http_request req = { 0 };
 	struct http_response resp;
 	struct buf url, form, hdr;
-	const char *hdrs[3];
-	size_t nh = 0;
-	char *assertion = NULL, *exp = NULL;
+	const char *hdrs[1];
 	int rc = -1;
 
 	buf_init(&url, 0);
@@ -122,86 +207,30 @@ int token_http_fetch(void *ctx, const struct auth *a, char **tok, long *ttl,
 	buf_init(&hdr, 0);
 	http_response_init(&resp);
 	if (a->flow == AUTH_FLOW_MSI) {
-		if (buf_puts(&url, a->msi_endpoint) < 0 ||
-		    buf_puts(&url, strchr(a->msi_endpoint, '?') ? "&" : "?") < 0 ||
-		    buf_printf(&url, "api-version=%s&resource=%s",
-			       a->msi_header ? "2019-08-01" : "2018-02-01",
-			       "https%3A%2F%2Fstorage.azure.com%2F") < 0)
-			goto out_nomem;
-		if (a->client_id && buf_printf(&url, "&client_id=%s", a->client_id) < 0)
-			goto out_nomem;
-		if (a->msi_header) {
-			if (buf_printf(&hdr, "X-IDENTITY-HEADER: %s", a->msi_header) < 0)
-				goto out_nomem;
-		} else if (buf_puts(&hdr, "Metadata: true") < 0) {
-			goto out_nomem;
+		if (msi_request(a, &url, &hdr) < 0) {
+			snprintf(msg, msglen, "out of memory");
+			goto out_free;
 		}
-		hdrs[nh++] = hdr.data;
+		hdrs[0] = hdr.data;
 		req.method = "GET";
 	} else {
-		if (buf_printf(&url, "%s/%s/oauth2/v2.0/token", a->authority,
-			       a->tenant_id) < 0 ||
-		    form_add(&form, "grant_type", "client_credentials") < 0 ||
-		    form_add(&form, "client_id", a->client_id) < 0 ||
-		    form_add(&form, "scope", STORAGE_SCOPE) < 0)
-			goto out_nomem;
-		if (a->flow == AUTH_FLOW_FEDERATED) {
-			assertion = read_small_file(a->token_file);
-			if (!assertion) {
-				snprintf(msg, msglen,
-					 "cannot read federated token file %s",
-					 a->token_file);
-				goto out_free;
-			}
-			if (form_add(&form, "client_assertion_type",
-				     "urn:ietf:params:oauth:client-assertion-type:jwt-bearer") < 0 ||
-			    form_add(&form, "client_assertion", assertion) < 0)
-				goto out_nomem;
-		} else if (form_add(&form, "client_secret", a->client_secret) < 0) {
-			goto out_nomem;
-		}
-		hdrs[nh++] = "Content-Type: application/x-www-form-urlencoded";
+		if (entra_request(a, &url, &form, msg, msglen) < 0)
+			goto out_free;
+		hdrs[0] = "Content-Type: application/x-www-form-urlencoded";
 		req.method = "POST";
 		req.body = form.data;
 		req.body_len = form.len;
 	}
 	req.url = url.data;
 	req.headers = hdrs;
-	req.n_headers = nh;
+	req.n_headers = 1;
 	req.idempotent = 1;
 	req.body_max = 1 << 20;
-	if (http_client_perform(ctx, &req, &resp) < 0) {
-		snprintf(msg, msglen, "token endpoint unreachable: %s",
-			 resp.errmsg);
-		goto out_free;
-	}
-	if (resp.status != 200) {
-		char *err = resp.body.data ? token_json_field(resp.body.data, "error") : NULL;
-
-		snprintf(msg, msglen, "token request refused: HTTP %ld %s",
-			 resp.status, err ? err : "");
-		free(err);
-		goto out_free;
-	}
-	*tok = token_json_field(resp.body.data ? resp.body.data : "", "access_token");
-	if (!*tok) {
-		snprintf(msg, msglen, "token response has no access_token");
-		goto out_free;
-	}
-	exp = token_json_field(resp.body.data, "expires_in");
-	*ttl = exp ? strtol(exp, NULL, 10) : 3600;
-	if (*ttl <= 0)
-		*ttl = 300;
-	rc = 0;
-	goto out_free;
-out_nomem:
-	snprintf(msg, msglen, "out of memory");
+	if (http_client_perform(ctx, &req, &resp) < 0)
+		snprintf(msg, msglen, "token endpoint unreachable: %s", resp.errmsg);
+	else
+		rc = token_answer(&resp, tok, ttl, msg, msglen);
 out_free:
-	free(exp);
-	if (assertion) {
-		OPENSSL_cleanse(assertion, strlen(assertion));
-		free(assertion);
-	}
 	if (form.data)
 		OPENSSL_cleanse(form.data, form.len);
 	if (resp.body.data)

@@ -276,6 +276,80 @@ static enum http_err map_curl(CURLcode cc)
 	}
 }
 
+/* set_options: everything of req on x's handle but the method. */
+static void set_options(struct pool *pool, struct xfer *x,
+			const struct http_request *req, struct curl_slist *hdrs)
+{
+	CURL *h = x->c->h;
+
+	/* one connection per handle, whose socket we know (on_sockopt) */
+	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, x->c);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
+	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, x->c);
+	curl_easy_setopt(h, CURLOPT_URL, req->url);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+			 req->timeout_ms < 10000 ? req->timeout_ms : 10000L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* a blob named "a/../b" is that blob, not "b" */
+	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+	/* large bodies in few system calls: a 512 KiB receive buffer for
+	 * downloads into the caller's memory, 1 MiB of send buffer for
+	 * uploads (libcurl's defaults, 16 and 64 KiB, cost a recv/send per
+	 * few pages) */
+	if ((req->recv_buf && req->recv_cap >= HTTP_BIG_BODY) || req->recv_sink)
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
+	if (req->body_len >= HTTP_BIG_BODY)
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
+	/* libcurl silently resends a request whose reused connection turns
+	 * out dead; a request that must not run twice gets its own */
+	if (!req->idempotent)
+		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	if (pool->cafile)
+		curl_easy_setopt(h, CURLOPT_CAINFO, pool->cafile);
+}
+
+/* set_method: the method and the request body of req on h. */
+static void set_method(CURL *h, const struct http_request *req,
+		       struct xfer *x)
+{
+	if (strcmp(req->method, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(req->method, "GET") == 0) {
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
+		if (req->body_file) {
+			/* straight from the file into libcurl's send buffer */
+			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(h, CURLOPT_READDATA, x);
+			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+			curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
+			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
+					 (curl_off_t)req->body_len);
+		} else if (req->body || strcmp(req->method, "PUT") == 0 ||
+		    strcmp(req->method, "POST") == 0) {
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS,
+					 req->body ? req->body : "");
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+					 (curl_off_t)req->body_len);
+		}
+	}
+}
+
 static int curl_perform(void *ctx, const struct http_request *req,
 			struct http_response *resp)
 {
@@ -314,66 +388,8 @@ static int curl_perform(void *ctx, const struct http_request *req,
 	}
 
 	h = x.c->h;
-	/* one connection per handle, whose socket we know (on_sockopt) */
-	curl_easy_setopt(h, CURLOPT_MAXCONNECTS, 1L);
-	curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
-	curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, x.c);
-	curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
-	curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, x.c);
-	curl_easy_setopt(h, CURLOPT_URL, req->url);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-			 req->timeout_ms < 10000 ? req->timeout_ms : 10000L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	/* a blob named "a/../b" is that blob, not "b" */
-	curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-	/* large bodies in few system calls: a 512 KiB receive buffer for
-	 * downloads into the caller's memory, 1 MiB of send buffer for
-	 * uploads (libcurl's defaults, 16 and 64 KiB, cost a recv/send per
-	 * few pages) */
-	if ((req->recv_buf && req->recv_cap >= HTTP_BIG_BODY) || req->recv_sink)
-		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, 512L * 1024);
-	if (req->body_len >= HTTP_BIG_BODY)
-		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024);
-	/* libcurl silently resends a request whose reused connection turns
-	 * out dead; a request that must not run twice gets its own */
-	if (!req->idempotent)
-		curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
-	if (pool->cafile)
-		curl_easy_setopt(h, CURLOPT_CAINFO, pool->cafile);
-	if (strcmp(req->method, "HEAD") == 0) {
-		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
-	} else if (strcmp(req->method, "GET") == 0) {
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	} else {
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method);
-		if (req->body_file) {
-			/* straight from the file into libcurl's send buffer */
-			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(h, CURLOPT_READDATA, &x);
-			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-			curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
-			curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE,
-					 (curl_off_t)req->body_len);
-		} else if (req->body || strcmp(req->method, "PUT") == 0 ||
-		    strcmp(req->method, "POST") == 0) {
-			curl_easy_setopt(h, CURLOPT_POSTFIELDS,
-					 req->body ? req->body : "");
-			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-					 (curl_off_t)req->body_len);
-		}
-	}
+	set_options(pool, &x, req, hdrs);
+	set_method(h, req, &x);
 
 	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
