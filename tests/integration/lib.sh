@@ -1,8 +1,10 @@
 # lib.sh -- mounting azblobfs and asserting outcomes in integration tests.
 #
 # Source after services.sh from a script running under "set -eu". Each
-# check prints "ok N - what" or "not ok N - what"; azb_done prints the
-# closing "N passed, M failed" line and exits 1 if anything failed.
+# check prints a TAP line, "ok N - what" or "not ok N - what"; azb_done
+# prints the closing "# N passed, M failed" line and the plan "1..N", and
+# exits 1 if anything failed. automake's tap-driver.sh reads them, so
+# make check reports every check by name.
 # AZBLOBFS_BIN names the binary under test (make check sets it).
 
 . "$(dirname "${BASH_SOURCE[0]}")/services.sh"
@@ -179,7 +181,8 @@ azb_done() {
       ok "no secret in $(basename "$log") ($(wc -l <"$log") lines)" true
     fi
   done
-  echo "$AZB_PASS passed, $AZB_FAIL failed"
+  echo "# $AZB_PASS passed, $AZB_FAIL failed"
+  echo "1..$AZB_N" # the TAP plan: make check lists every check by name
   [ "$AZB_FAIL" -eq 0 ]
 }
 
