@@ -50,7 +50,9 @@
 #include "util/pool.h"
 
 #define RA_SLACK (8u << 20) /* how far from the last end still counts as sequential */
+#ifndef RA_LAG
 #define RA_LAG (2u << 20)   /* bytes kept behind the reader, for reads that come out of order */
+#endif
 #define RA_LAG_READS 4      /* ... at least this many of its largest reads */
 /* ... at most this much, however late reads come: with the most a read
  * waits for at once (RA_RING / 4), the lowest read's bytes fit in a ring */

@@ -1,0 +1,216 @@
+/*
+ * test_meta.c -- the metadata room (meta/) against an in-memory Blob
+ * service: what a lookup costs, the answers a loop creating files gets
+ * from one listing, the staged size of an open file, failures.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memstore.h"
+#include "meta/meta.h"
+
+struct env {
+	struct memstore *ms;
+	struct blob_client blob;
+	struct core_opts o;
+	struct meta m;
+	const char *staged_path; /* the staged_size hook's one open file */
+	uint64_t staged;
+};
+
+static int staged_size(void *arg, const char *path, uint64_t *size)
+{
+	struct env *e = arg;
+
+	if (!e->staged_path || strcmp(path, e->staged_path) != 0)
+		return 0;
+	*size = e->staged;
+	return 1;
+}
+
+static int setup(void **st)
+{
+	struct env *e = calloc(1, sizeof(*e));
+
+	e->ms = memstore_new();
+	memstore_attach(e->ms, &e->blob);
+	e->o.prefix = (char *)"";
+	e->o.attr_timeout = 10;
+	assert_int_equal(meta_init(&e->m, &e->blob, &e->o), 0);
+	e->m.staged_size = staged_size;
+	e->m.staged_arg = e;
+	*st = e;
+	return 0;
+}
+
+static int teardown(void **st)
+{
+	struct env *e = *st;
+
+	meta_release(&e->m);
+	blob_client_release(&e->blob);
+	memstore_free(e->ms);
+	free(e);
+	return 0;
+}
+
+static unsigned requests(struct env *e)
+{
+	unsigned n = 0;
+	int op;
+
+	for (op = 0; op < MS_N_OPS; op++)
+		n += memstore_count(e->ms, op);
+	return n;
+}
+
+/* a file costs a List Blobs of "name/" and a HEAD; asked again, nothing */
+static void test_lookup_file_then_cached(void **st)
+{
+	struct env *e = *st;
+	struct attr a;
+
+	memstore_put(e->ms, "d/f", "12345", 5, "mtime", "2001-02-03T04:05:06Z");
+	assert_int_equal(meta_lookup(&e->m, "/d/f", &a), 0);
+	assert_int_equal(a.kind, ATTR_FILE);
+	assert_int_equal(a.size, 5);
+	assert_int_equal(a.mtime.tv_sec, 981173106);
+	assert_int_equal(memstore_count(e->ms, MS_LIST), 1);
+	assert_int_equal(memstore_count(e->ms, MS_GET_PROPS), 1);
+	assert_int_equal(meta_lookup(&e->m, "/d/f", &a), 0);
+	assert_int_equal(requests(e), 2);
+	/* a directory is known from its first listing page */
+	assert_int_equal(meta_lookup(&e->m, "/d", &a), 0);
+	assert_int_equal(a.kind, ATTR_DIR);
+	assert_int_equal(memstore_count(e->ms, MS_GET_PROPS), 1);
+}
+
+/* a loop creating files: after META_CREATE_LOOP creates of names found
+ * absent, one List Blobs of the directory answers the next names */
+static void test_create_loop(void **st)
+{
+	struct env *e = *st;
+	struct attr a;
+	char path[64];
+	unsigned before;
+	int i;
+
+	memstore_put(e->ms, "loop/existing", "x", 1, NULL, NULL);
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/loop/new%d", i);
+		assert_int_equal(meta_lookup(&e->m, path, &a), -ENOENT);
+		meta_dir_created(&e->m, path);
+		/* the create uploaded it */
+		memstore_put(e->ms, path + 1, "", 0, NULL, NULL);
+	}
+	before = requests(e);
+	for (i = 3; i < 40; i++) {
+		snprintf(path, sizeof(path), "/loop/new%d", i);
+		assert_int_equal(meta_lookup(&e->m, path, &a), -ENOENT);
+		meta_dir_created(&e->m, path);
+	}
+	/* the listing, then nothing per name */
+	assert_int_equal(requests(e) - before, 1);
+	assert_int_equal(memstore_count(e->ms, MS_LIST) >= 1, 1);
+	/* a name the listing holds is not answered absent */
+	assert_int_equal(meta_lookup(&e->m, "/loop/existing", &a), 0);
+	assert_int_equal(a.size, 1);
+}
+
+/* when the listing of a create loop fails, the names are asked of the
+ * server one by one: still right, only dearer */
+static void test_create_loop_listing_fails(void **st)
+{
+	struct env *e = *st;
+	struct attr a;
+	char path[64];
+	unsigned before;
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "/l2/n%d", i);
+		assert_int_equal(meta_lookup(&e->m, path, &a), -ENOENT);
+		meta_dir_created(&e->m, path);
+	}
+	memstore_put(e->ms, "l2/n3", "abc", 3, NULL, NULL);
+	before = memstore_count(e->ms, MS_LIST);
+	memstore_fail(e->ms, MS_LIST, 1, 503, "ServerBusy");
+	assert_int_equal(meta_lookup(&e->m, "/l2/n3", &a), 0);
+	assert_int_equal(a.size, 3);
+	assert_true(memstore_count(e->ms, MS_LIST) > before + 1);
+}
+
+/* an open file's staged size wins over what the server says */
+static void test_staged_size_wins(void **st)
+{
+	struct env *e = *st;
+	struct attr a;
+
+	memstore_put(e->ms, "s", "1234", 4, NULL, NULL);
+	e->staged_path = "/s";
+	e->staged = 4096;
+	assert_int_equal(meta_lookup(&e->m, "/s", &a), 0);
+	assert_int_equal(a.size, 4096);
+	assert_int_equal(requests(e), 0);
+	/* a listing of the directory does not overwrite it either */
+	a.kind = ATTR_FILE;
+	a.size = 4;
+	assert_int_equal(meta_remember(&e->m, "/", "s", &a), 0);
+	assert_int_equal(a.size, 4096);
+}
+
+/* a failed HEAD is an error, not an absent file, and is not cached */
+static void test_lookup_failure(void **st)
+{
+	struct env *e = *st;
+	struct attr a;
+
+	memstore_put(e->ms, "q", "1", 1, NULL, NULL);
+	memstore_fail(e->ms, MS_GET_PROPS, 1, 403, "AuthorizationFailure");
+	assert_int_equal(meta_lookup(&e->m, "/q", &a), -EACCES);
+	assert_int_equal(meta_lookup(&e->m, "/q", &a), 0);
+	assert_int_equal(a.size, 1);
+	/* absence is remembered, for a short time */
+	assert_int_equal(meta_lookup(&e->m, "/none", &a), -ENOENT);
+	assert_int_equal(meta_get(&e->m, "/none", &a), 1);
+	assert_int_equal(a.kind, ATTR_NONE);
+}
+
+/* struct stat from attributes and the mount's options */
+static void test_fill_stat(void **st)
+{
+	struct env *e = *st;
+	struct attr a;
+	struct stat s;
+
+	memset(&a, 0, sizeof(a));
+	a.kind = ATTR_FILE;
+	a.size = 1000;
+	e->o.umask = 027;
+	e->o.uid = 7;
+	meta_fill_stat(&e->o, &a, &s);
+	assert_int_equal(s.st_mode, S_IFREG | 0640);
+	assert_int_equal(s.st_uid, 7);
+	assert_int_equal(s.st_blocks, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_lookup_file_then_cached, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_loop, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_create_loop_listing_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staged_size_wins, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lookup_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fill_stat, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
