@@ -22,6 +22,7 @@
 #include "fs/azfs.h"
 #include "fs/options.h"
 #include "util/log.h"
+#include "util/notify.h"
 #include "util/str.h"
 
 #ifndef PACKAGE_VERSION
@@ -264,7 +265,11 @@ int main(int argc, char *argv[])
 	}
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out_unmount;
+	/* the mount is live: tell a Type=notify service manager */
+	if (notify_send("READY=1") < 0)
+		log_warn("cannot notify the service manager: %s", strerror(errno));
 	rc = fuse_loop_mt(fuse, 0) ? 1 : 0;
+	notify_send("STOPPING=1");
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:
 	fuse_unmount(fuse);
