@@ -1,5 +1,5 @@
 /* test_util.c -- buffers, strings, time stamps, the task pool, readiness
- * notification. */
+ * notification, the syslog priority of log lines. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,10 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <syslog.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/notify.h"
 #include "util/pool.h"
 #include "util/str.h"
@@ -253,6 +255,86 @@ static void test_notify_bad(void **st)
 	unsetenv("NOTIFY_SOCKET");
 }
 
+/* log.c's openlog and syslog calls land here: the test binary is linked
+ * with -Wl,--wrap for them (Makefile.am); __syslog_chk is what syslog
+ * becomes under _FORTIFY_SOURCE */
+#define WRAPPED_MAX 8
+static int wrapped_facility = -1;
+static int wrapped_n;
+static int wrapped_prio[WRAPPED_MAX];
+static char wrapped_text[WRAPPED_MAX][64];
+
+void __wrap_openlog(const char *ident, int option, int facility);
+void __wrap_syslog(int prio, const char *fmt, ...);
+void __wrap___syslog_chk(int prio, int flag, const char *fmt, ...);
+
+void __wrap_openlog(const char *ident, int option, int facility)
+{
+	(void)ident;
+	(void)option;
+	wrapped_facility = facility;
+}
+
+static void wrapped_record(int prio, const char *fmt, va_list ap)
+{
+	if (wrapped_n == WRAPPED_MAX)
+		return;
+	wrapped_prio[wrapped_n] = prio;
+	vsnprintf(wrapped_text[wrapped_n], sizeof(wrapped_text[0]), fmt, ap);
+	wrapped_n++;
+}
+
+void __wrap_syslog(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	wrapped_record(prio, fmt, ap);
+	va_end(ap);
+}
+
+void __wrap___syslog_chk(int prio, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)flag;
+	va_start(ap, fmt);
+	wrapped_record(prio, fmt, ap);
+	va_end(ap);
+}
+
+/* at log=syslog each line carries its level as the syslog priority, which
+ * journald keeps (journalctl -p) */
+static void test_log_syslog_priority(void **st)
+{
+	(void)st;
+	wrapped_n = 0;
+	log_setup(LOG_LVL_DEBUG, LOG_SINK_SYSLOG);
+	assert_int_equal(wrapped_facility, LOG_DAEMON);
+	log_error("e %d", 1);
+	log_warn("w %s", "x");
+	log_info("i");
+	log_debug("d");
+	assert_int_equal(wrapped_n, 4);
+	assert_int_equal(wrapped_prio[0], LOG_ERR);
+	assert_string_equal(wrapped_text[0], "e 1");
+	assert_int_equal(wrapped_prio[1], LOG_WARNING);
+	assert_string_equal(wrapped_text[1], "w x");
+	assert_int_equal(wrapped_prio[2], LOG_INFO);
+	assert_string_equal(wrapped_text[2], "i");
+	assert_int_equal(wrapped_prio[3], LOG_DEBUG);
+	assert_string_equal(wrapped_text[3], "d");
+	/* below the level: nothing reaches syslog */
+	wrapped_n = 0;
+	log_setup(LOG_LVL_WARN, LOG_SINK_SYSLOG);
+	log_info("not this");
+	log_debug("nor this");
+	log_warn("this");
+	assert_int_equal(wrapped_n, 1);
+	assert_int_equal(wrapped_prio[0], LOG_WARNING);
+	log_setup(LOG_LVL_WARN, LOG_SINK_STDERR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_notify_path),
 		cmocka_unit_test(test_notify_abstract),
 		cmocka_unit_test(test_notify_bad),
+		cmocka_unit_test(test_log_syslog_priority),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
