@@ -293,3 +293,18 @@ while True:
   cat "$3.err" >&2
   azb_die "the notify listener on $1 did not start"
 }
+
+# azb_machine_lock "$@" : first thing after sourcing lib.sh in a test that
+# changes the machine itself (/usr/local/bin, /etc/fstab, installed
+# packages). Runs the script again, from the top, holding
+# /run/lock/azblobfs-machine-tests.lock, so that such tests take turns
+# whether one "make -j check" or several people start them. flock(1)
+# holds the lock, not a descriptor of the script, so no daemon the script
+# starts can keep it after the script ended.
+azb_machine_lock() {
+  local lock=/run/lock/azblobfs-machine-tests.lock rc=0
+  [ -z "${AZB_MACHINE_LOCKED:-}" ] || return 0
+  AZB_MACHINE_LOCKED=1 flock -w 900 -E 98 -o "$lock" "$BASH" "$0" "$@" || rc=$?
+  [ "$rc" -ne 98 ] || azb_die "$lock stayed taken for 15 minutes (another test that changes the machine?)"
+  exit "$rc"
+}
