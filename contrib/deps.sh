@@ -24,13 +24,17 @@
 #   azb_configure_once DIR ARGS... the same, unless DIR is configured already
 #   azb_find_binary DIR            print the path of the built azblobfs
 
-# Debian packages needed to build azblobfs and run its tests.  nodejs and npm
+# Debian packages needed to build azblobfs and its Debian package (make deb)
+# and to run its tests (t_package.sh: lintian, systemd-analyze and the fstab
+# generator, strace; python3 listens for the daemon's readiness datagrams
+# in t_notify.sh).  nodejs and npm
 # are handled apart: an existing Node.js of a suitable version is kept, whatever
 # package (or none) it came from.
 AZB_DEB_PACKAGES=(
   build-essential autoconf automake libtool pkg-config
   libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev libxml2-dev
   libcmocka-dev attr curl rclone valgrind util-linux-extra
+  debhelper lintian systemd strace python3
 )
 AZB_NODE_MIN_MAJOR=18
 

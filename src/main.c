@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include "fs/fs.h"
 #include "options.h"
 #include "util/log.h"
+#include "util/notify.h"
 #include "util/str.h"
 
 #ifndef PACKAGE_VERSION
@@ -170,7 +172,7 @@ static void mount_release(struct azfs *fs, int rooms)
 static int run_fuse(struct azfs *fs, struct cli *c, struct fuse_args *args)
 {
 	struct fuse *fuse;
-	int rc = 1;
+	int rc = 1, res;
 
 	/* FUSE gets the mountpoint and the options we did not consume */
 	fuse_opt_add_arg(args, "-o");
@@ -196,7 +198,14 @@ static int run_fuse(struct azfs *fs, struct cli *c, struct fuse_args *args)
 	}
 	if (fuse_set_signal_handlers(fuse_get_session(fuse)) != 0)
 		goto out_unmount;
-	rc = fuse_loop_mt(fuse, 0) ? 1 : 0;
+	/* the mount is live: tell a Type=notify service manager */
+	if (notify_send("READY=1") < 0)
+		log_warn("cannot notify the service manager: %s", strerror(errno));
+	/* the loop ends with the number of the signal that stopped it: a
+	 * stop asked for (SIGTERM, SIGINT, SIGHUP) is a clean end */
+	res = fuse_loop_mt(fuse, 0);
+	rc = res == 0 || res == SIGTERM || res == SIGINT || res == SIGHUP ? 0 : 1;
+	notify_send("STOPPING=1");
 	fuse_remove_signal_handlers(fuse_get_session(fuse));
 out_unmount:
 	fuse_unmount(fuse);

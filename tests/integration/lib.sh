@@ -279,3 +279,55 @@ azb_start_counter() {
 }
 azb_cnt_log() { curl -sS --fail "http://127.0.0.1:$CNT_PORT/__emu/log"; }
 azb_cnt_reset() { curl -sS --fail -o /dev/null -X POST "http://127.0.0.1:$CNT_PORT/__emu/reset"; }
+
+# azb_notify_listen ADDR MNT OUT : a service manager's end of NOTIFY_SOCKET.
+# Binds ADDR (a path, or an abstract name starting with '@') and appends one
+# line to OUT per datagram: its text (newlines as '|'), a tab, and "mounted"
+# or "unmounted": whether MNT was a mount point when the datagram arrived
+# (read from /proc/self/mountinfo, which never waits for the daemon).
+azb_notify_listen() {
+  local py pid i
+  py=/usr/bin/python3
+  [ -x "$py" ] || py=$(command -v python3) || azb_die "python3 missing: apt-get install python3"
+  _azb_tmp
+  : >"$3"
+  "$py" -c '
+import socket, sys
+addr, mnt, out = sys.argv[1:4]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + addr[1:] if addr.startswith("@") else addr)
+open(out + ".ready", "w").close()
+def mounted():
+    with open("/proc/self/mountinfo") as f:
+        return any(l.split()[4] == mnt for l in f)
+while True:
+    data = s.recv(4096).decode("utf-8", "replace")
+    state = "mounted" if mounted() else "unmounted"
+    with open(out, "a") as f:
+        f.write(data.replace("\n", "|") + "\t" + state + "\n")
+' "$1" "$2" "$3" 2>"$3.err" &
+  pid=$!
+  AZB_PIDS+=("$pid")
+  for ((i = 0; i < 100; i++)); do
+    [ -e "$3.ready" ] && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$3.err" >&2
+  azb_die "the notify listener on $1 did not start"
+}
+
+# azb_machine_lock "$@" : first thing after sourcing lib.sh in a test that
+# changes the machine itself (/usr/local/bin, /etc/fstab, installed
+# packages). Runs the script again, from the top, holding
+# /run/lock/azblobfs-machine-tests.lock, so that such tests take turns
+# whether one "make -j check" or several people start them. flock(1)
+# holds the lock, not a descriptor of the script, so no daemon the script
+# starts can keep it after the script ended.
+azb_machine_lock() {
+  local lock=/run/lock/azblobfs-machine-tests.lock rc=0
+  [ -z "${AZB_MACHINE_LOCKED:-}" ] || return 0
+  AZB_MACHINE_LOCKED=1 flock -w 900 -E 98 -o "$lock" "$BASH" "$0" "$@" || rc=$?
+  [ "$rc" -ne 98 ] || azb_die "$lock stayed taken for 15 minutes (another test that changes the machine?)"
+  exit "$rc"
+}

@@ -2,12 +2,14 @@
 # and an fstab line (mount.fuse3 runs azblobfs from PATH, daemonized).
 set -eu
 . "$(dirname "$0")/lib.sh"
+azb_machine_lock "$@"
 command -v mount.fuse3 >/dev/null || azb_die "mount.fuse3 missing: apt-get install fuse3"
 azb_start_azurite
 C=fstab
 azb_sdk mkcontainer $C >/dev/null
 # mount(8) runs helpers with a fixed PATH: put the binary under test in
 # /usr/local/bin for the duration of the test, restoring what was there.
+# t_package.sh, which installs /usr/bin/azblobfs, takes turns with it.
 inst=/usr/local/bin/azblobfs
 if [ -e "$inst" ] || [ -L "$inst" ]; then
   mv "$inst" "$AZB_TMP/azblobfs.saved"

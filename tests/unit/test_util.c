@@ -1,13 +1,22 @@
-/* test_util.c -- buffers, strings, time stamps, the task pool. */
+/* test_util.c -- buffers, strings, time stamps, the task pool, readiness
+ * notification, the syslog priority of log lines. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "util/buf.h"
+#include "util/log.h"
+#include "util/notify.h"
 #include "util/pool.h"
 #include "util/str.h"
 
@@ -140,6 +149,192 @@ static void test_pool(void **st)
 	assert_int_equal(pool_run(0, 4, square, big), 0);
 }
 
+/* bind_dgram: an AF_UNIX datagram socket bound to name (a path, or an
+ * abstract name when it starts with '@'); the descriptor */
+static int bind_dgram(const char *name)
+{
+	struct sockaddr_un sa;
+	size_t n = strlen(name);
+	int fd;
+
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	assert_true(fd >= 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	assert_true(n < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, name, n);
+	if (name[0] == '@')
+		sa.sun_path[0] = '\0';
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa,
+			      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)), 0);
+	return fd;
+}
+
+/* recv_text: the next datagram on fd as a string (waits at most 2 s) */
+static void recv_text(int fd, char *out, size_t size)
+{
+	struct timeval tv = { 2, 0 };
+	ssize_t n;
+
+	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	n = recv(fd, out, size - 1, 0);
+	assert_true(n >= 0);
+	out[n] = '\0';
+}
+
+static void test_notify_unset(void **st)
+{
+	(void)st;
+	assert_int_equal(unsetenv("NOTIFY_SOCKET"), 0);
+	assert_int_equal(notify_send("READY=1"), 0);
+	assert_int_equal(setenv("NOTIFY_SOCKET", "", 1), 0);
+	assert_int_equal(notify_send("READY=1"), 0);
+	unsetenv("NOTIFY_SOCKET");
+}
+
+static void test_notify_path(void **st)
+{
+	char dir[] = "/tmp/azb-notify.XXXXXX", path[128], got[64];
+	int fd;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/notify", dir);
+	fd = bind_dgram(path);
+	assert_int_equal(setenv("NOTIFY_SOCKET", path, 1), 0);
+	assert_int_equal(notify_send("READY=1"), 1);
+	recv_text(fd, got, sizeof(got));
+	assert_string_equal(got, "READY=1");
+	assert_int_equal(notify_send("STOPPING=1\nSTATUS=unmounting"), 1);
+	recv_text(fd, got, sizeof(got));
+	assert_string_equal(got, "STOPPING=1\nSTATUS=unmounting");
+	close(fd);
+	/* nobody listens any more: an error, not a hang */
+	unlink(path);
+	errno = 0;
+	assert_int_equal(notify_send("READY=1"), -1);
+	assert_int_equal(errno, ENOENT);
+	rmdir(dir);
+	unsetenv("NOTIFY_SOCKET");
+}
+
+static void test_notify_abstract(void **st)
+{
+	char name[64], got[64];
+	int fd;
+
+	(void)st;
+	snprintf(name, sizeof(name), "@azb-notify-test-%ld", (long)getpid());
+	fd = bind_dgram(name);
+	assert_int_equal(setenv("NOTIFY_SOCKET", name, 1), 0);
+	assert_int_equal(notify_send("READY=1"), 1);
+	recv_text(fd, got, sizeof(got));
+	assert_string_equal(got, "READY=1");
+	close(fd);
+	unsetenv("NOTIFY_SOCKET");
+}
+
+static void test_notify_bad(void **st)
+{
+	char longname[200];
+
+	(void)st;
+	/* neither a path nor an abstract name */
+	assert_int_equal(setenv("NOTIFY_SOCKET", "run/notify", 1), 0);
+	errno = 0;
+	assert_int_equal(notify_send("READY=1"), -1);
+	assert_int_equal(errno, EAFNOSUPPORT);
+	/* longer than sun_path: refused, not cut to another name */
+	memset(longname, 'x', sizeof(longname) - 1);
+	longname[0] = '/';
+	longname[sizeof(longname) - 1] = '\0';
+	assert_int_equal(setenv("NOTIFY_SOCKET", longname, 1), 0);
+	errno = 0;
+	assert_int_equal(notify_send("READY=1"), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	unsetenv("NOTIFY_SOCKET");
+}
+
+/* log.c's openlog and syslog calls land here: the test binary is linked
+ * with -Wl,--wrap for them (Makefile.am); __syslog_chk is what syslog
+ * becomes under _FORTIFY_SOURCE */
+#define WRAPPED_MAX 8
+static int wrapped_facility = -1;
+static int wrapped_n;
+static int wrapped_prio[WRAPPED_MAX];
+static char wrapped_text[WRAPPED_MAX][64];
+
+void __wrap_openlog(const char *ident, int option, int facility);
+void __wrap_syslog(int prio, const char *fmt, ...);
+void __wrap___syslog_chk(int prio, int flag, const char *fmt, ...);
+
+void __wrap_openlog(const char *ident, int option, int facility)
+{
+	(void)ident;
+	(void)option;
+	wrapped_facility = facility;
+}
+
+static void wrapped_record(int prio, const char *fmt, va_list ap)
+{
+	if (wrapped_n == WRAPPED_MAX)
+		return;
+	wrapped_prio[wrapped_n] = prio;
+	vsnprintf(wrapped_text[wrapped_n], sizeof(wrapped_text[0]), fmt, ap);
+	wrapped_n++;
+}
+
+void __wrap_syslog(int prio, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	wrapped_record(prio, fmt, ap);
+	va_end(ap);
+}
+
+void __wrap___syslog_chk(int prio, int flag, const char *fmt, ...)
+{
+	va_list ap;
+
+	(void)flag;
+	va_start(ap, fmt);
+	wrapped_record(prio, fmt, ap);
+	va_end(ap);
+}
+
+/* at log=syslog each line carries its level as the syslog priority, which
+ * journald keeps (journalctl -p) */
+static void test_log_syslog_priority(void **st)
+{
+	(void)st;
+	wrapped_n = 0;
+	log_setup(LOG_LVL_DEBUG, LOG_SINK_SYSLOG);
+	assert_int_equal(wrapped_facility, LOG_DAEMON);
+	log_error("e %d", 1);
+	log_warn("w %s", "x");
+	log_info("i");
+	log_debug("d");
+	assert_int_equal(wrapped_n, 4);
+	assert_int_equal(wrapped_prio[0], LOG_ERR);
+	assert_string_equal(wrapped_text[0], "e 1");
+	assert_int_equal(wrapped_prio[1], LOG_WARNING);
+	assert_string_equal(wrapped_text[1], "w x");
+	assert_int_equal(wrapped_prio[2], LOG_INFO);
+	assert_string_equal(wrapped_text[2], "i");
+	assert_int_equal(wrapped_prio[3], LOG_DEBUG);
+	assert_string_equal(wrapped_text[3], "d");
+	/* below the level: nothing reaches syslog */
+	wrapped_n = 0;
+	log_setup(LOG_LVL_WARN, LOG_SINK_SYSLOG);
+	log_info("not this");
+	log_debug("nor this");
+	log_warn("this");
+	assert_int_equal(wrapped_n, 1);
+	assert_int_equal(wrapped_prio[0], LOG_WARNING);
+	log_setup(LOG_LVL_WARN, LOG_SINK_STDERR);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -150,6 +345,11 @@ int main(void)
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_rfc3339_range),
 		cmocka_unit_test(test_pool),
+		cmocka_unit_test(test_notify_unset),
+		cmocka_unit_test(test_notify_path),
+		cmocka_unit_test(test_notify_abstract),
+		cmocka_unit_test(test_notify_bad),
+		cmocka_unit_test(test_log_syslog_priority),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
