@@ -67,7 +67,9 @@ azb_on_exit "mountpoint -q '$M' && fusermount3 -uz '$M'; kill -9 $pid 2>/dev/nul
 ok "abstract socket: READY=1 arrives" wait_lines "$N" 1
 eq "abstract socket: READY=1 while mounted" "READY=1${T}mounted" "$(cat "$N")"
 kill -TERM "$pid"
-wait "$pid" || true
+rc=0
+wait "$pid" || rc=$?
+eq "SIGTERM: the daemon exits 0 (a stop asked for)" 0 "$rc"
 ok "SIGTERM: the mount is gone" gone "$M"
 eq "SIGTERM: READY=1, then STOPPING=1" "READY=1 STOPPING=1" "$(cut -f1 "$N" | tr '\n' ' ' | sed 's/ $//')"
 
