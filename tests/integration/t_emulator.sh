@@ -21,6 +21,8 @@ check() { # DESCRIPTION CMD... : ok if CMD succeeds
   if "$@"; then ok 0 "$d"; else ok 1 "$d"; fi
 }
 props_field() { azb_sdk_emu props "$C" "$1" | azb_json "$2"; }
+# shellcheck disable=SC2317 # run through check
+fails() { ! "$@" >/dev/null 2>&1; } # CMD... : ok if CMD fails
 wait_status() { # BLOB STATUS SECONDS
   local i s
   for ((i = 0; i < $3 * 5; i++)); do
@@ -139,6 +141,64 @@ check "a server-side copy uploads no body bytes" \
 # overwriting an ended copy's destination forgets its copy state
 azb_sdk_emu putstr "$C" dest6 "fresh"
 check "overwritten destination no longer shows copy properties" test "$(props_field dest6 .copyStatus)" = null
+
+# --- leases: Lease Blob goes to Azurite, which enforces it on writes sent
+# through the emulator; Copy Blob checks x-ms-source-lease-id itself
+azb_emu_rate 8192
+azb_emu_reset
+LSRC='leased source.bin'
+azb_sdk put "$C" "$LSRC" "$WORK/src.bin"
+LSRC_URL=$(azb_sdk seturl "$C" "$LSRC")
+LID=$(azb_sdk_emu lease "$C" "$LSRC" acquire 60 || true)
+check "Lease Blob acquire through the emulator gives a lease id and the blob is leased" \
+  test -n "$LID" -a "$(props_field "$LSRC" .leaseState)" = leased
+ERR=$(azb_sdk_emu putstr "$C" "$LSRC" x 2>&1 || true)
+check "Put Blob to a leased blob without its id: the SDK sees 412 LeaseIdMissing" grep -q '412 LeaseIdMissing' <<<"$ERR"
+ERR=$(azb_sdk_emu setmeta "$C" "$LSRC" a=b 2>&1 || true)
+check "Set Blob Metadata without the lease id: 412 LeaseIdMissing" grep -q '412 LeaseIdMissing' <<<"$ERR"
+ERR=$(azb_sdk_emu delete "$C" "$LSRC" 2>&1 || true)
+check "Delete Blob without the lease id: 412 LeaseIdMissing" grep -q '412 LeaseIdMissing' <<<"$ERR"
+check "the leased blob kept its content" test "$(azb_sdk sha256 "$C" "$LSRC")" = "$SRC_SHA"
+ERR=$(azb_sdk_emu startcopy "$C" ldest1 "$LSRC_URL" --source-lease 00000000-0000-0000-0000-000000000000 2>&1 || true)
+check "Copy Blob with a wrong x-ms-source-lease-id: 412 LeaseIdMismatchWithBlobOperation" \
+  grep -q '412 LeaseIdMismatchWithBlobOperation' <<<"$ERR"
+check "... and no destination was made" fails azb_sdk props "$C" ldest1
+ERR=$(azb_sdk_emu startcopy "$C" ldest1 "$SRC_URL" --source-lease "$LID" 2>&1 || true)
+check "Copy Blob with a source lease id for an unleased source: 412 LeaseNotPresentWithBlobOperation" \
+  grep -q '412 LeaseNotPresentWithBlobOperation' <<<"$ERR"
+LCOPY=$(azb_sdk_emu startcopy "$C" ldest1 "$LSRC_URL" --source-lease "$LID" || true)
+check "Copy Blob with the source's lease id is accepted and pending" \
+  test -n "$LCOPY" -a "$(props_field ldest1 .copyStatus)" = pending
+check "the source stays leased while its copy is pending" test "$(props_field "$LSRC" .leaseState)" = leased
+ERR=$(azb_sdk_emu putstr "$C" "$LSRC" x 2>&1 || true)
+check "a write to the source while its copy is pending: 412 LeaseIdMissing" grep -q '412 LeaseIdMissing' <<<"$ERR"
+check "Lease Blob renew while the copy is pending" test "$(azb_sdk_emu lease "$C" "$LSRC" renew "$LID")" = "$LID"
+azb_emu_rate 104857600
+check "the copy from the leased source succeeds" wait_status ldest1 success 20
+check "... with the source's content" test "$(azb_sdk sha256 "$C" ldest1)" = "$SRC_SHA"
+check "Lease Blob release" azb_sdk_emu lease "$C" "$LSRC" release "$LID"
+check "after the release the source takes writes without an id" azb_sdk_emu putstr "$C" "$LSRC" free
+ORDER=$(azb_emu_log | LID=$LID LCOPY=$LCOPY KEY="$C/$LSRC" azb_json '(() => {
+  const e = process.env;
+  const l = j.leases.filter((x) => x.blob === e.KEY && x.status < 300 && x.leaseId === e.LID);
+  const c = j.copies.find((x) => x.id === e.LCOPY) || {};
+  const at = (k) => (l.find((x) => x.kind === k) || {}).time;
+  return [l.map((x) => x.kind).join(","), c.sourceLeaseId === e.LID,
+    at("acquire") <= c.startedAt && c.startedAt <= at("renew") &&
+    at("renew") <= c.endedAt && c.endedAt <= at("release")].join(" ");
+})()')
+check "/__emu/log: acquire, renew, release with the lease id; acquired before the copy, renewed while pending, released after ($ORDER)" \
+  test "$ORDER" = "acquire,renew,release true true"
+azb_sdk putstr "$C" ldest2 "old"
+DLID=$(azb_sdk_emu lease "$C" ldest2 acquire)
+ERR=$(azb_sdk_emu startcopy "$C" ldest2 "$SRC_URL" 2>&1 || true)
+check "Copy Blob onto a leased destination without x-ms-lease-id: 412 LeaseIdMissing" \
+  grep -q '412 LeaseIdMissing' <<<"$ERR"
+azb_sdk_emu startcopy "$C" ldest2 "$SRC_URL" --lease "$DLID" >/dev/null || true
+check "with the destination's lease id the copy completes" wait_status ldest2 success 20
+check "... its content arrived and the destination is still leased" \
+  test "$(azb_sdk sha256 "$C" ldest2)" = "$SRC_SHA" -a "$(props_field ldest2 .leaseState)" = leased
+azb_sdk_emu lease "$C" ldest2 release "$DLID"
 
 echo "1..$N"
 if [ "$FAILED" -ne 0 ]; then

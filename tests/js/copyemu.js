@@ -30,15 +30,28 @@
 //     Set Blob Metadata, Set Blob Properties, Delete Blob, sync copies, append
 //     and page writes) are refused with 409 PendingCopyOperation.  For Delete
 //     Blob this is stricter than the service on purpose: abort first.
+//   * Leases: Lease Blob (acquire, renew, change, release, break) goes to
+//     Azurite, which enforces leases on the writes sent through here (412
+//     LeaseIdMissing, LeaseIdMismatchWithBlobOperation); every operation is
+//     logged.  Copy Blob with x-ms-source-lease-id starts only while the
+//     source holds an active lease with that id, else 412
+//     LeaseNotPresentWithBlobOperation (no lease; snapshots and URLs outside
+//     the account have none), LeaseLost (expired or broken) or
+//     LeaseIdMismatchWithBlobOperation.  A pending copy leaves its source's
+//     lease alone (the client renews it).  A leased destination needs
+//     x-ms-lease-id on Copy Blob; the copy's final write uses the lease id
+//     last seen for it.
 //
 // What it does NOT emulate: https sources or non-loopback hosts (404),
 // incremental copies, page/append blob sources (the destination is always a
-// block blob), copies to snapshots or versions, leases and destination lease
-// checks, x-ms-tags, Blob Batch, copy sources in other accounts of the same
-// Azurite, and the service's own timing (only the rate is modelled).  Copy
-// state lives in memory only.  Every other request is forwarded unchanged to
-// Azurite (except the hop-by-hop headers Connection, Keep-Alive and Expect;
-// the Host header is kept, Shared Key signatures do not cover it).
+// block blob), copies to snapshots or versions, x-ms-tags, Blob Batch, copy
+// sources in other accounts of the same Azurite, and the service's own timing
+// (only the rate is modelled).  Leases: container leases are forwarded but not
+// logged; a copy whose destination was leased behind the emulator's back
+// (straight at Azurite, id never seen) fails at its final write.  Copy state
+// lives in memory only.  Every other request is forwarded unchanged to Azurite
+// (except the hop-by-hop headers Connection, Keep-Alive and Expect; the Host
+// header is kept, Shared Key signatures do not cover it).
 //
 // Counting mode (--passthrough): no emulation at all.  Every request,
 // Copy Blob and Abort Copy Blob included, is forwarded unchanged to Azurite
@@ -56,7 +69,9 @@
 // (tests/js/pace.js): as on a TCP connection, a closed window is lost time.
 //
 // Test hooks (never forwarded):
-//   GET  /__emu/log         JSON log of copies, aborts, deletes, counters
+//   GET  /__emu/log         JSON log of copies (with sourceLeaseId, startedAt,
+//                           endedAt), aborts, deletes, leases (kind, blob,
+//                           leaseId, status, time), counters
 //   GET  /__emu/copies      JSON of the full copy state (bytes, total, ...)
 //   POST /__emu/reset       clears the log (not the copy state)
 //   POST /__emu/rate?bps=N  changes the transfer rate
@@ -130,10 +145,11 @@ const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'copyemu-'));
 // ---------------------------------------------------------------- state
 const copies = new Map(); // "container/blob" -> copy state
 const OPS = ['PutBlob', 'PutBlock', 'PutBlockList', 'CopyBlob', 'CopyBlobSync', 'AbortCopy',
-  'GetBlob', 'GetProperties', 'ListBlobs', 'Delete', 'SetMetadata', 'SetProperties'];
+  'GetBlob', 'GetProperties', 'ListBlobs', 'Delete', 'SetMetadata', 'SetProperties', 'Lease',
+  'Snapshot'];
 let log;
 function resetLog() {
-  log = { copies: [], aborts: [], deletes: [], requests: 0, uploadBodyBytes: 0,
+  log = { copies: [], aborts: [], deletes: [], leases: [], requests: 0, uploadBodyBytes: 0,
     byMethod: {}, ops: Object.fromEntries(OPS.map((o) => [o, 0])) };
 }
 resetLog();
@@ -141,6 +157,14 @@ resetLog();
 function copyView(s) {
   return { id: s.id, dest: s.dest, source: s.source, status: s.status,
     progress: `${s.bytes}/${s.total}`, description: s.description };
+}
+
+// A copy as /__emu/log shows it: when it started and ended, and the source
+// lease id its Copy Blob request carried.
+function copyLogView(s) {
+  return { id: s.id, dest: s.dest, source: s.source, status: s.status,
+    sourceLeaseId: s.sourceLeaseId, startedAt: s.startedAt.toISOString(),
+    endedAt: s.completedOn ? s.completedOn.toISOString() : null };
 }
 
 // ---------------------------------------------------------------- helpers
@@ -279,6 +303,66 @@ function plainRequest(url, method) {
   });
 }
 
+// ---------------------------------------------------------------- leases
+// Lease Blob requests go to Azurite unchanged: it enforces the lease on
+// every write sent through here (412 LeaseIdMissing without the id).  The
+// ids its answers carry are remembered so that the emulator's own final
+// write of a copy can pass a leased destination, and every lease operation
+// is logged (kind, blob, lease id, time) for the tests.
+const leaseIds = new Map(); // "container/blob" -> id last acquired or changed
+
+function recordLease(req, t, upRes) {
+  const kind = String(req.headers['x-ms-lease-action'] || '').toLowerCase();
+  const ok = upRes.statusCode >= 200 && upRes.statusCode < 300;
+  // Lease Blob answers acquire, renew and change with x-ms-lease-id (the
+  // new id for change); release and break name none.
+  const id = upRes.headers['x-ms-lease-id'] || req.headers['x-ms-lease-id'] || leaseIds.get(t.key) || null;
+  if (ok && (kind === 'acquire' || kind === 'change')) leaseIds.set(t.key, upRes.headers['x-ms-lease-id']);
+  if (ok && kind === 'release') leaseIds.delete(t.key);
+  const e = { kind, blob: t.key, leaseId: id, status: upRes.statusCode, time: new Date().toISOString() };
+  if (kind === 'acquire') e.duration = Number(req.headers['x-ms-lease-duration']);
+  if (kind === 'break' && upRes.headers['x-ms-lease-time'] !== undefined) {
+    e.leaseTime = Number(upRes.headers['x-ms-lease-time']);
+  }
+  log.leases.push(e);
+  vlog(`lease ${kind} ${t.key}: ${upRes.statusCode} ${id || ''}`);
+}
+
+// Copy Blob with x-ms-source-lease-id (REST "Copy Blob", 2012-02-12 and
+// later): the copy starts only while the source has an active lease with
+// that id, else 412 with the codes of the Blob service error table.
+// Snapshots and URLs outside the account cannot be leased.
+async function checkSourceLease(src, leaseId) {
+  if (!src.leaseTarget) {
+    throw new HttpError(412, 'LeaseNotPresentWithBlobOperation', 'There is currently no lease on the blob.');
+  }
+  const p = await src.leaseTarget.getProperties();
+  if (p.leaseState !== 'leased' && p.leaseState !== 'breaking') {
+    if (p.leaseState === 'expired' || p.leaseState === 'broken') {
+      throw new HttpError(412, 'LeaseLost', 'A lease ID was specified, but the lease for the blob has expired.');
+    }
+    throw new HttpError(412, 'LeaseNotPresentWithBlobOperation', 'There is currently no lease on the blob.');
+  }
+  // Azurite checks a lease id given on a read against the blob's lease.
+  try {
+    await src.leaseTarget.getProperties({ conditions: { leaseId } });
+  } catch (e) {
+    if (e.statusCode !== 412) throw e;
+    throw new HttpError(412, 'LeaseIdMismatchWithBlobOperation',
+      'The lease ID specified did not match the lease ID for the blob.');
+  }
+}
+
+// The lease condition the emulator's own writes to a copy destination need:
+// none while it is not leased, else the id last seen for it (or the one the
+// Copy Blob request gave).
+async function destConditions(st) {
+  const p = await destClient(st).getProperties().catch(() => null);
+  if (!p || (p.leaseState !== 'leased' && p.leaseState !== 'breaking')) return {};
+  const id = leaseIds.get(st.dest) || st.leaseId;
+  return id ? { leaseId: id } : {};
+}
+
 // ---------------------------------------------------------------- sources
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 const CANNOT_VERIFY = 'Could not verify the copy source within the specified time.';
@@ -349,6 +433,7 @@ async function openBlobSource(u) {
     httpHeaders: { blobContentType: d.contentType, blobContentEncoding: d.contentEncoding,
       blobContentLanguage: d.contentLanguage, blobCacheControl: d.cacheControl,
       blobContentDisposition: d.contentDisposition },
+    leaseTarget: snap || ver ? null : bc,
     async probe() {
       try { return (await bc.getProperties()).etag; } catch (e) {
         if (e.statusCode === 404) return null;
@@ -449,12 +534,15 @@ async function finishJob(st, checkSource) {
   if (!checkSource(await st.src.probe()) || st.status !== 'pending') return;
   const bc = destClient(st);
   const metadata = Object.keys(st.reqMeta).length ? st.reqMeta : st.src.metadata;
-  await bc.uploadFile(st.tmp, { metadata, blobHTTPHeaders: st.src.httpHeaders });
+  const conditions = await destConditions(st);
+  await bc.uploadFile(st.tmp, { metadata, blobHTTPHeaders: st.src.httpHeaders, conditions });
   if (st.status !== 'pending') { // aborted or failed while uploading: back to zero length
-    await bc.upload(Buffer.alloc(0), 0, { metadata }).catch(() => {});
+    await bc.upload(Buffer.alloc(0), 0, { metadata, conditions }).catch(() => {});
     return;
   }
-  if (st.tier) await bc.setAccessTier(st.tier).catch((e) => vlog(`tier ${st.id}: ${e.message}`));
+  if (st.tier) {
+    await bc.setAccessTier(st.tier, { conditions }).catch((e) => vlog(`tier ${st.id}: ${e.message}`));
+  }
   st.bytes = st.total;
   endCopy(st, 'success', '');
 }
@@ -467,12 +555,16 @@ async function startCopy(req, res, t) {
   };
   if (busy()) return sendError(req, res, 409, 'PendingCopyOperation', 'There is currently a pending copy operation.');
   const source = req.headers['x-ms-copy-source'];
+  const sourceLeaseId = req.headers['x-ms-source-lease-id'] || null;
   let src;
   let created;
   const reqMeta = requestMetadata(req.rawHeaders);
   try {
     src = await openSource(source, req.headers);
+    if (sourceLeaseId) await checkSourceLease(src, sourceLeaseId);
     const conditions = {};
+    // A leased destination needs its lease id (Copy Blob, x-ms-lease-id).
+    if (req.headers['x-ms-lease-id']) conditions.leaseId = req.headers['x-ms-lease-id'];
     if (req.headers['if-match']) conditions.ifMatch = req.headers['if-match'];
     if (req.headers['if-none-match']) conditions.ifNoneMatch = req.headers['if-none-match'];
     if (req.headers['if-modified-since']) conditions.ifModifiedSince = new Date(req.headers['if-modified-since']);
@@ -494,6 +586,7 @@ async function startCopy(req, res, t) {
     id: crypto.randomUUID(), dest: t.key, container: t.container, blob: t.blob, source,
     status: 'pending', bytes: 0, total: src.total, completedOn: null, description: '',
     src, reqMeta, tier: req.headers['x-ms-access-tier'] || null, timer: null, tmp: null,
+    sourceLeaseId, leaseId: req.headers['x-ms-lease-id'] || null, startedAt: new Date(),
   };
   const old = copies.get(t.key);
   if (old) stopJob(old);
@@ -605,6 +698,7 @@ function onResponse(req, res, t, op, upRes) {
   const ok = status >= 200 && status < 300;
   let st = t.blob ? copies.get(t.key) : undefined;
   if (op === 'Delete') log.deletes.push({ dest: t.key, status });
+  if (op === 'Lease') recordLease(req, t, upRes);
   if (op === 'AbortCopy') log.aborts.push({ id: t.query.get('copyid') || '', dest: t.key, result: status });
   if (st && st.status !== 'pending' && ((ok && OVERWRITES.has(op)) ||
       (status === 404 && (op === 'GetBlob' || op === 'GetProperties')))) {
@@ -654,7 +748,7 @@ function control(req, res) {
   const post = req.method === 'POST' || req.method === 'PUT';
   switch (u.pathname) {
     case '/__emu/log':
-      return json(200, { ...log, copies: log.copies.map((s) => ({ id: s.id, dest: s.dest, source: s.source, status: s.status })) });
+      return json(200, { ...log, copies: log.copies.map(copyLogView) });
     case '/__emu/copies':
       return json(200, [...copies.values()].map(copyView));
     case '/__emu/reset':
