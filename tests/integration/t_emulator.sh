@@ -200,6 +200,27 @@ check "... its content arrived and the destination is still leased" \
   test "$(azb_sdk sha256 "$C" ldest2)" = "$SRC_SHA" -a "$(props_field ldest2 .leaseState)" = leased
 azb_sdk_emu lease "$C" ldest2 release "$DLID"
 
+# --- copies from snapshots (Azurite serves them; the emulator copies them)
+azb_emu_rate 8192
+SNAPB='snap base.bin'
+azb_sdk put "$C" "$SNAPB" "$WORK/src.bin"
+SNAPT=$(azb_sdk_emu snapshot "$C" "$SNAPB")
+azb_sdk putstr "$C" "$SNAPB" "changed after the snapshot"
+SNAPB_URL=$(azb_sdk seturl "$C" "$SNAPB")
+azb_sdk_emu startcopy "$C" "$SNAPB" "$SNAPB_URL?snapshot=$SNAPT" >/dev/null || true
+P=$(azb_sdk_emu props "$C" "$SNAPB")
+check "restoring a snapshot over its base is pending with the snapshot's size as total" \
+  test "$(echo "$P" | azb_json '[j.copyStatus, j.copyProgress.split("/")[1], j.contentLength].join(" ")')" = "pending $SIZE 0"
+SCOPY=$(azb_sdk_emu startcopy "$C" snapcopy "$SNAPB_URL?snapshot=$SNAPT" || true)
+check "a pending copy from a snapshot can be aborted" azb_sdk_emu abortcopy "$C" snapcopy "$SCOPY"
+check "... and stays aborted with length 0" \
+  test "$(azb_sdk_emu props "$C" snapcopy | azb_json '[j.copyStatus, j.contentLength].join(" ")')" = "aborted 0"
+azb_emu_rate 104857600
+check "the restore succeeds" wait_status "$SNAPB" success 20
+check "... the base holds the snapshot's content" test "$(azb_sdk sha256 "$C" "$SNAPB")" = "$SRC_SHA"
+check "... and the snapshot is unchanged" \
+  test "$(azb_sdk sha256 "$C" "$SNAPB" --snapshot "$SNAPT")" = "$SRC_SHA"
+
 echo "1..$N"
 if [ "$FAILED" -ne 0 ]; then
   echo "# $FAILED of $N failed"

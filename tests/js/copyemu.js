@@ -15,6 +15,9 @@
 //     and the requested x-ms-access-tier.  Sources on this proxy or on the
 //     upstream Azurite (same account) are read with the SDK; any other
 //     loopback http URL is fetched with a plain GET, query string included.
+//   * Copy sources may be snapshots (?snapshot=, read from Azurite); they
+//     are copied like any source (pending, progress, abort).  A snapshot
+//     copied over its own base blob restores it.
 //   * Errors: 404 CannotVerifyCopySource (source missing/unreachable),
 //     412 SourceConditionNotMet (x-ms-source-if-match / -if-none-match),
 //     409 PendingCopyOperation (destination already has a pending copy).
