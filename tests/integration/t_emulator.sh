@@ -21,6 +21,32 @@ check() { # DESCRIPTION CMD... : ok if CMD succeeds
   if "$@"; then ok 0 "$d"; else ok 1 "$d"; fi
 }
 props_field() { azb_sdk_emu props "$C" "$1" | azb_json "$2"; }
+# wait_copy CLIENT CONTAINER BLOB STATUS SECONDS : CLIENT is azb_sdk_emu or sdk_ver
+# shellcheck disable=SC2317 # run through check
+wait_copy() {
+  local i s
+  for ((i = 0; i < $5 * 5; i++)); do
+    s=$("$1" props "$2" "$3" | azb_json .copyStatus)
+    [ "$s" = "$4" ] && return 0
+    sleep 0.2
+  done
+  echo "# $2/$3: status '$s', expected '$4'" >&2
+  return 1
+}
+# ascending_ids ID... : each is a version id in the service's form (the time
+# of the write, 100 ns resolution), each later than the one before
+ID_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{7}Z$'
+# shellcheck disable=SC2317 # run through check
+ascending_ids() {
+  local prev="" id
+  for id in "$@"; do
+    grep -Eq "$ID_RE" <<<"$id" || return 1
+    [ -z "$prev" ] || [[ "$prev" < "$id" ]] || return 1
+    prev=$id
+  done
+}
+# shellcheck disable=SC2317 # run through check
+fails() { ! "$@" >/dev/null 2>&1; } # CMD... : ok if CMD fails
 wait_status() { # BLOB STATUS SECONDS
   local i s
   for ((i = 0; i < $3 * 5; i++)); do
@@ -139,6 +165,172 @@ check "a server-side copy uploads no body bytes" \
 # overwriting an ended copy's destination forgets its copy state
 azb_sdk_emu putstr "$C" dest6 "fresh"
 check "overwritten destination no longer shows copy properties" test "$(props_field dest6 .copyStatus)" = null
+
+# --- leases: Lease Blob goes to Azurite, which enforces it on writes sent
+# through the emulator; Copy Blob checks x-ms-source-lease-id itself
+azb_emu_rate 8192
+azb_emu_reset
+LSRC='leased source.bin'
+azb_sdk put "$C" "$LSRC" "$WORK/src.bin"
+LSRC_URL=$(azb_sdk seturl "$C" "$LSRC")
+LID=$(azb_sdk_emu lease "$C" "$LSRC" acquire 60 || true)
+check "Lease Blob acquire through the emulator gives a lease id and the blob is leased" \
+  test -n "$LID" -a "$(props_field "$LSRC" .leaseState)" = leased
+ERR=$(azb_sdk_emu putstr "$C" "$LSRC" x 2>&1 || true)
+check "Put Blob to a leased blob without its id: the SDK sees 412 LeaseIdMissing" grep -q '412 LeaseIdMissing' <<<"$ERR"
+ERR=$(azb_sdk_emu setmeta "$C" "$LSRC" a=b 2>&1 || true)
+check "Set Blob Metadata without the lease id: 412 LeaseIdMissing" grep -q '412 LeaseIdMissing' <<<"$ERR"
+ERR=$(azb_sdk_emu delete "$C" "$LSRC" 2>&1 || true)
+check "Delete Blob without the lease id: 412 LeaseIdMissing" grep -q '412 LeaseIdMissing' <<<"$ERR"
+check "the leased blob kept its content" test "$(azb_sdk sha256 "$C" "$LSRC")" = "$SRC_SHA"
+ERR=$(azb_sdk_emu startcopy "$C" ldest1 "$LSRC_URL" --source-lease 00000000-0000-0000-0000-000000000000 2>&1 || true)
+check "Copy Blob with a wrong x-ms-source-lease-id: 412 LeaseIdMismatchWithBlobOperation" \
+  grep -q '412 LeaseIdMismatchWithBlobOperation' <<<"$ERR"
+check "... and no destination was made" fails azb_sdk props "$C" ldest1
+ERR=$(azb_sdk_emu startcopy "$C" ldest1 "$SRC_URL" --source-lease "$LID" 2>&1 || true)
+check "Copy Blob with a source lease id for an unleased source: 412 LeaseNotPresentWithBlobOperation" \
+  grep -q '412 LeaseNotPresentWithBlobOperation' <<<"$ERR"
+LCOPY=$(azb_sdk_emu startcopy "$C" ldest1 "$LSRC_URL" --source-lease "$LID" || true)
+check "Copy Blob with the source's lease id is accepted and pending" \
+  test -n "$LCOPY" -a "$(props_field ldest1 .copyStatus)" = pending
+check "the source stays leased while its copy is pending" test "$(props_field "$LSRC" .leaseState)" = leased
+ERR=$(azb_sdk_emu putstr "$C" "$LSRC" x 2>&1 || true)
+check "a write to the source while its copy is pending: 412 LeaseIdMissing" grep -q '412 LeaseIdMissing' <<<"$ERR"
+check "Lease Blob renew while the copy is pending" test "$(azb_sdk_emu lease "$C" "$LSRC" renew "$LID")" = "$LID"
+azb_emu_rate 104857600
+check "the copy from the leased source succeeds" wait_status ldest1 success 20
+check "... with the source's content" test "$(azb_sdk sha256 "$C" ldest1)" = "$SRC_SHA"
+check "Lease Blob release" azb_sdk_emu lease "$C" "$LSRC" release "$LID"
+check "after the release the source takes writes without an id" azb_sdk_emu putstr "$C" "$LSRC" free
+ORDER=$(azb_emu_log | LID=$LID LCOPY=$LCOPY KEY="$C/$LSRC" azb_json '(() => {
+  const e = process.env;
+  const l = j.leases.filter((x) => x.blob === e.KEY && x.status < 300 && x.leaseId === e.LID);
+  const c = j.copies.find((x) => x.id === e.LCOPY) || {};
+  const at = (k) => (l.find((x) => x.kind === k) || {}).time;
+  return [l.map((x) => x.kind).join(","), c.sourceLeaseId === e.LID,
+    at("acquire") <= c.startedAt && c.startedAt <= at("renew") &&
+    at("renew") <= c.endedAt && c.endedAt <= at("release")].join(" ");
+})()')
+check "/__emu/log: acquire, renew, release with the lease id; acquired before the copy, renewed while pending, released after ($ORDER)" \
+  test "$ORDER" = "acquire,renew,release true true"
+azb_sdk putstr "$C" ldest2 "old"
+DLID=$(azb_sdk_emu lease "$C" ldest2 acquire)
+ERR=$(azb_sdk_emu startcopy "$C" ldest2 "$SRC_URL" 2>&1 || true)
+check "Copy Blob onto a leased destination without x-ms-lease-id: 412 LeaseIdMissing" \
+  grep -q '412 LeaseIdMissing' <<<"$ERR"
+azb_sdk_emu startcopy "$C" ldest2 "$SRC_URL" --lease "$DLID" >/dev/null || true
+check "with the destination's lease id the copy completes" wait_status ldest2 success 20
+check "... its content arrived and the destination is still leased" \
+  test "$(azb_sdk sha256 "$C" ldest2)" = "$SRC_SHA" -a "$(props_field ldest2 .leaseState)" = leased
+azb_sdk_emu lease "$C" ldest2 release "$DLID"
+
+# --- copies from snapshots (Azurite serves them; the emulator copies them)
+azb_emu_rate 8192
+SNAPB='snap base.bin'
+azb_sdk put "$C" "$SNAPB" "$WORK/src.bin"
+SNAPT=$(azb_sdk_emu snapshot "$C" "$SNAPB")
+azb_sdk putstr "$C" "$SNAPB" "changed after the snapshot"
+SNAPB_URL=$(azb_sdk seturl "$C" "$SNAPB")
+azb_sdk_emu startcopy "$C" "$SNAPB" "$SNAPB_URL?snapshot=$SNAPT" >/dev/null || true
+P=$(azb_sdk_emu props "$C" "$SNAPB")
+check "restoring a snapshot over its base is pending with the snapshot's size as total" \
+  test "$(echo "$P" | azb_json '[j.copyStatus, j.copyProgress.split("/")[1], j.contentLength].join(" ")')" = "pending $SIZE 0"
+SCOPY=$(azb_sdk_emu startcopy "$C" snapcopy "$SNAPB_URL?snapshot=$SNAPT" || true)
+check "a pending copy from a snapshot can be aborted" azb_sdk_emu abortcopy "$C" snapcopy "$SCOPY"
+check "... and stays aborted with length 0" \
+  test "$(azb_sdk_emu props "$C" snapcopy | azb_json '[j.copyStatus, j.contentLength].join(" ")')" = "aborted 0"
+azb_emu_rate 104857600
+check "the restore succeeds" wait_status "$SNAPB" success 20
+check "... the base holds the snapshot's content" test "$(azb_sdk sha256 "$C" "$SNAPB")" = "$SRC_SHA"
+check "... and the snapshot is unchanged" \
+  test "$(azb_sdk sha256 "$C" "$SNAPB" --snapshot "$SNAPT")" = "$SRC_SHA"
+
+# --- versions: a second emulator started with --versioning
+VER_OUT="$AZB_TMP/copyemu-versioning.out"
+NODE_PATH=$(azb_node_dir) "$AZB_NODE" "$AZB_JS_DIR/copyemu.js" --listen 0 --versioning \
+  --upstream "http://127.0.0.1:$AZURITE_PORT" --rate "$RATE" >"$VER_OUT" 2>"$VER_OUT.err" &
+AZB_PIDS+=("$!")
+VER_PORT=$(_azb_wait_listening "$VER_OUT" "$!" copyemu-versioning) || exit 99
+VER_CONN="DefaultEndpointsProtocol=http;AccountName=$AZB_ACCOUNT;AccountKey=$AZB_KEY;BlobEndpoint=http://127.0.0.1:$VER_PORT/$AZB_ACCOUNT;"
+sdk_ver() { AZB_CONN=$VER_CONN _azb_node "$AZB_JS_DIR/sdk.js" "$@"; }
+ver_rate() { curl -sS --fail -o /dev/null -X POST "http://127.0.0.1:$VER_PORT/__emu/rate?bps=$1"; }
+VC=emuversions
+azb_sdk mkcontainer "$VC"
+V1=$(sdk_ver put "$VC" doc "$WORK/src.bin" --print-version-id || true)
+check "Put Blob answers x-ms-version-id in the service's form ($V1)" ascending_ids "$V1"
+V2=$(sdk_ver putstr "$VC" doc "second" --print-version-id || true)
+V3=$(sdk_ver setmeta "$VC" doc k=v --print-version-id || true)
+check "Put Blob and Set Blob Metadata each make a newer version ($V2, $V3)" ascending_ids "$V1" "$V2" "$V3"
+P=$(sdk_ver props "$VC" doc)
+check "Get Blob Properties names the current version" \
+  test "$(echo "$P" | azb_json '[j.versionId, j.isCurrentVersion].join(" ")')" = "$V3 true"
+LV='j.filter((x) => x.name === "doc").map((x) => [x.versionId, String(x.isCurrentVersion), x.contentLength].join(":")).join(" ")'
+check "List Blobs include=versions lists every version, oldest first, the current one last" \
+  test "$(sdk_ver listversions "$VC" | azb_json "$LV")" = "$V1:null:$SIZE $V2:null:6 $V3:true:6"
+check "a previous version is served by its id (sha256)" test "$(sdk_ver sha256 "$VC" doc --version "$V1")" = "$SRC_SHA"
+check "... with its own properties: length, version id, not current, its own metadata" \
+  test "$(sdk_ver props "$VC" doc --version "$V1" | azb_json '[j.contentLength, j.versionId, j.isCurrentVersion, JSON.stringify(j.metadata)].join(" ")')" = "$SIZE $V1  {}"
+check "a range of a previous version holds those bytes" \
+  test "$(sdk_ver getrange "$VC" doc 100000 5000 --version "$V1" | sha256sum)" = "$(tail -c +100001 "$WORK/src.bin" | head -c 5000 | sha256sum)"
+check "the current version read by its id is the blob" test "$(sdk_ver get "$VC" doc - --version "$V3")" = second
+ERR=$(sdk_ver get "$VC" doc - --version 2001-01-01T00:00:00.0000000Z 2>&1 || true)
+check "an unknown version id: 404 BlobNotFound" grep -q '404 BlobNotFound' <<<"$ERR"
+DOC_URL=$(azb_sdk seturl "$VC" doc)
+ver_rate 8192
+sdk_ver startcopy "$VC" fromv1 "$DOC_URL?versionid=$V1" >/dev/null || true
+check "Copy Blob from ?versionid= is pending with the version's size as total" \
+  test "$(sdk_ver props "$VC" fromv1 | azb_json '[j.copyStatus, j.copyProgress.split("/")[1]].join(" ")')" = "pending $SIZE"
+VCOPY=$(sdk_ver startcopy "$VC" abortv "$DOC_URL?versionid=$V1" || true)
+check "a pending copy from a version can be aborted" sdk_ver abortcopy "$VC" abortv "$VCOPY"
+check "... and stays aborted with length 0" \
+  test "$(sdk_ver props "$VC" abortv | azb_json '[j.copyStatus, j.contentLength].join(" ")')" = "aborted 0"
+ver_rate 104857600
+check "the copy from a version succeeds" wait_copy sdk_ver "$VC" fromv1 success 20
+check "... with that version's content" test "$(azb_sdk sha256 "$VC" fromv1)" = "$SRC_SHA"
+OUT=$(sdk_ver startcopy "$VC" doc "$DOC_URL?versionid=$V1" --print-version-id || true)
+V4=$(sed -n 2p <<<"$OUT")
+check "restoring a version over its base answers a new version id ($V4)" ascending_ids "$V3" "$V4"
+check "the restore succeeds" wait_copy sdk_ver "$VC" doc success 20
+check "... the base holds the restored content" test "$(azb_sdk sha256 "$VC" doc)" = "$SRC_SHA"
+check "... and the replaced content is a previous version" \
+  test "$(sdk_ver listversions "$VC" | azb_json "$LV")" = "$V1:null:$SIZE $V2:null:6 $V3:null:6 $V4:true:$SIZE"
+sdk_ver delete "$VC" doc
+check "Delete Blob leaves no current blob" fails sdk_ver props "$VC" doc
+check "... and keeps every version, none of them current" \
+  test "$(sdk_ver listversions "$VC" | azb_json "$LV")" = "$V1:null:$SIZE $V2:null:6 $V3:null:6 $V4:null:$SIZE"
+check "a deleted blob's versions are still served" test "$(sdk_ver get "$VC" doc - --version "$V3")" = second
+check "Delete Blob ?versionid= of a previous version" sdk_ver delete "$VC" doc --version "$V2"
+check "... removes that version only" \
+  test "$(sdk_ver listversions "$VC" | azb_json "$LV")" = "$V1:null:$SIZE $V3:null:6 $V4:null:$SIZE"
+ERR=$(sdk_ver get "$VC" doc - --version "$V2" 2>&1 || true)
+check "... which is then 404 BlobNotFound" grep -q '404 BlobNotFound' <<<"$ERR"
+VCUR=$(sdk_ver putstr "$VC" cur one --print-version-id)
+ERR=$(sdk_ver delete "$VC" cur --version "$VCUR" 2>&1 || true)
+check "Delete Blob with the current version's id: 403 OperationNotAllowedOnRootBlob" \
+  grep -q '403 OperationNotAllowedOnRootBlob' <<<"$ERR"
+sdk_ver putstr "$VC" 'dir/gone' a >/dev/null
+sdk_ver putstr "$VC" 'dir/gone' b >/dev/null
+sdk_ver delete "$VC" 'dir/gone'
+sdk_ver putstr "$VC" zz last >/dev/null
+ITEMS='j.map((x) => x.prefix ? "P:" + x.prefix : x.name + ":" + (x.versionId || x.snapshot)).join(" ")'
+ONE=$(sdk_ver listversions "$VC" | azb_json "$ITEMS")
+PAGED=$(sdk_ver listversions "$VC" --page 1 | azb_json "$ITEMS")
+check "paged by one, the listing holds every version once, in the same order" test "$PAGED" = "$ONE"
+check "... blobs that only have previous versions are listed by name" \
+  test "$(sdk_ver listversions "$VC" | azb_json 'j.map((x) => x.name).filter((n, i, a) => a.indexOf(n) === i).join(" ")')" = "abortv cur dir/gone doc fromv1 zz"
+check "under a delimiter a directory holding only previous versions is a BlobPrefix" \
+  test "$(sdk_ver listversions "$VC" --delimiter / | azb_json 'j.filter((x) => x.prefix).map((x) => x.prefix).join(" ")')" = "dir/"
+
+# --- versioning switched on and off at run time (POST /__emu/versioning)
+VSW="http://127.0.0.1:$EMU_PORT/__emu/versioning"
+check "the emulator starts without versioning" test "$(curl -sS "$VSW" | azb_json .versioning)" = false
+check "... and then a write has no version id" test "$(azb_sdk_emu putstr "$C" switched one --print-version-id)" = null
+curl -sS --fail -o /dev/null -X POST "$VSW?on=1"
+VS=$(azb_sdk_emu putstr "$C" switched two --print-version-id || true)
+check "POST /__emu/versioning?on=1: writes get version ids ($VS)" ascending_ids "$VS"
+curl -sS --fail -o /dev/null -X POST "$VSW?on=0"
+check "POST /__emu/versioning?on=0: writes get none again" \
+  test "$(azb_sdk_emu putstr "$C" switched three --print-version-id)" = null -a "$(props_field switched .versionId)" = null
 
 echo "1..$N"
 if [ "$FAILED" -ne 0 ]; then
