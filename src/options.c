@@ -338,6 +338,7 @@ int options_settle(struct cli *c, struct core_opts *o, int *retries,
 	    settle_numbers(c, o, retries, timeout_ms, msg, msglen) ||
 	    settle_owner(c, o, msg, msglen))
 		return 1;
+	o->mounted = core_now();
 	o->read_only = c->ro;
 	o->direct_io = c->direct_io;
 	o->max_read = c->max_read;

@@ -40,6 +40,8 @@ struct core_opts {
 	int direct_io;         /* -o direct_io: reads and writes bypass the
 				* page cache */
 	unsigned max_read;     /* -o max_read=, 0 when not given */
+	struct timespec mounted;   /* when the mount started: the times of
+				    * a directory with no blob of its own */
 	int entry_timeout_given;    /* -o entry_timeout= (libfuse has it) */
 	int negative_timeout_given; /* -o negative_timeout= (likewise) */
 };
@@ -47,6 +49,10 @@ struct core_opts {
 /* seconds a negative lookup is remembered (a listing never makes a name
  * absent) */
 #define CORE_ABSENT_TTL 1.0
+
+/* bytes of one name in a path (NAME_MAX, as statfs reports): a blob
+ * name may hold longer ones, which listings leave out */
+#define CORE_NAME_MAX 255
 
 /* entries asked for per List Blobs page (the service's maximum) */
 #define CORE_LIST_PAGE 5000
@@ -60,18 +66,37 @@ struct core_opts {
 #define CORE_KEY_MTIME "mtime"
 #define CORE_KEY_FOLDER "hdi_isfolder"
 #define CORE_KEY_SYMLINK "is_symlink"
+/*
+ * POSIX attributes, under the keys rclone's --metadata uses: mode in
+ * octal with the file-type bits ("100644"), uid and gid in decimal, rdev
+ * in hexadecimal, atime in RFC 3339. A blob without them has the mount's
+ * owner and default modes.
+ */
+#define CORE_KEY_MODE "mode"
+#define CORE_KEY_UID "uid"
+#define CORE_KEY_GID "gid"
+#define CORE_KEY_RDEV "rdev"
+#define CORE_KEY_ATIME "atime"
 
-enum attr_kind { ATTR_NONE = 0, ATTR_FILE, ATTR_DIR, ATTR_LINK };
+/* ATTR_SPECIAL: a fifo, socket or device node (its mode says which) */
+enum attr_kind { ATTR_NONE = 0, ATTR_FILE, ATTR_DIR, ATTR_LINK, ATTR_SPECIAL };
 
 /* What getattr needs to know of one path. */
 struct attr {
 	enum attr_kind kind;
 	uint64_t size;
 	struct timespec mtime;
+	struct timespec atime; /* 0: as mtime */
+	struct timespec ctime; /* the blob's Last-Modified; 0: as mtime */
 	char etag[BLOB_ETAG_MAX];
 	int copy_pending;      /* a copy into this blob is pending */
 	int copy_broken;       /* the last copy into it failed or was aborted */
 	int explicit_dir;      /* a marker blob (hdi_isfolder / "dir/") exists */
+	mode_t mode;           /* stored mode with its type bits; 0: none */
+	int has_uid, has_gid;  /* uid, gid are stored */
+	uid_t uid;
+	gid_t gid;
+	dev_t rdev;
 };
 
 /* One entry of a directory listing. */
@@ -91,7 +116,8 @@ int core_fail(const char *what, const char *name, const struct blob_error *e);
 /*
  * core_blob_name: malloc'd blob name for FUSE path (prefix + path without
  * the leading '/'); "" -> the prefix without its '/'. Sets *err to
- * -ENAMETOOLONG (> 1024 bytes), -EINVAL (not UTF-8) or -ENOMEM on failure.
+ * -ENAMETOOLONG (> 1024 bytes, or a component over CORE_NAME_MAX),
+ * -EINVAL (not UTF-8) or -ENOMEM on failure.
  */
 char *core_blob_name(const struct core_opts *o, const char *path, int *err);
 /* core_child_path: malloc'd path of entry name in directory dir (a FUSE
@@ -100,6 +126,9 @@ char *core_child_path(const char *dir, const char *name);
 /* core_dir_prefix: malloc'd listing prefix of the directory whose blob
  * name is name ("name/", or "" for the root), or NULL. */
 char *core_dir_prefix(const char *name);
+/* core_is_hidden: path is the name libfuse gives a file removed while
+ * open (".fuse_hidden..."): it never reaches the server. */
+int core_is_hidden(const char *path);
 /* core_parent: path's parent directory into buf; -1 when it does not fit
  * or path has no '/'. */
 int core_parent(const char *path, char *buf, size_t size);
@@ -114,5 +143,22 @@ struct timespec core_mtime_of(const struct blob_props *p);
 void core_attr_from_props(const struct blob_props *p, struct attr *a);
 /* core_is_internal_meta: a key of CORE_KEY_*, never a user.* attribute. */
 int core_is_internal_meta(const char *name);
+
+/* ---- meta.c: metadata lists (struct blob_meta arrays, each string
+ * malloc'd and owned by the list) ---- */
+void core_meta_free(struct blob_meta *m, size_t n);
+/* core_meta_dup: a copy of src (n entries) into *out. 0 or -ENOMEM. */
+int core_meta_dup(const struct blob_meta *src, size_t n,
+		  struct blob_meta **out);
+/* core_meta_set: sets key to value (NULL: removes it) in *m (n
+ * entries), names compared without case. 0 or -ENOMEM. */
+int core_meta_set(struct blob_meta **m, size_t *n, const char *key,
+		  const char *value);
+/*
+ * core_meta_posix: sets the POSIX keys of what *a holds (mode when
+ * nonzero, uid and gid when has_uid/has_gid, rdev of a device node) in
+ * *m. 0 or -ENOMEM.
+ */
+int core_meta_posix(struct blob_meta **m, size_t *n, const struct attr *a);
 
 #endif

@@ -10,6 +10,21 @@
 #include "core/core.h"
 #include "util/str.h"
 
+/* longest: the length of the longest '/'-separated component of path */
+static size_t longest(const char *path)
+{
+	size_t most = 0, n;
+
+	while (*path) {
+		n = strcspn(path, "/");
+		if (n > most)
+			most = n;
+		path += n;
+		path += *path == '/';
+	}
+	return most;
+}
+
 char *core_blob_name(const struct core_opts *o, const char *path, int *err)
 {
 	size_t pl = strlen(o->prefix), l;
@@ -18,7 +33,7 @@ char *core_blob_name(const struct core_opts *o, const char *path, int *err)
 	while (*path == '/')
 		path++;
 	l = strlen(path);
-	if (pl + l > BLOB_NAME_MAX) {
+	if (pl + l > BLOB_NAME_MAX || longest(path) > CORE_NAME_MAX) {
 		*err = -ENAMETOOLONG;
 		return NULL;
 	}
@@ -66,4 +81,11 @@ int core_parent(const char *path, char *buf, size_t size)
 	memcpy(buf, path, n);
 	buf[n] = '\0';
 	return 0;
+}
+
+int core_is_hidden(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	return strncmp(base ? base + 1 : path, ".fuse_hidden", 12) == 0;
 }

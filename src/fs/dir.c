@@ -105,7 +105,7 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 				continue;
 			memset(&a, 0, sizeof(a));
 			a.kind = ATTR_DIR;
-			a.mtime = core_now();
+			a.mtime = fs->o.mounted;
 			if (l && rel[l - 1] == '/')
 				l--;
 			if (dents_add(d, n, &cap, rel, l, &a) < 0)

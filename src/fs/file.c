@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "copy/copy.h"
 #include "fs/fs.h"
@@ -62,49 +63,23 @@ static int keep_pages(struct azfs *fs, const char *path, const char *name,
 }
 
 /*
- * create_blob: makes the zero-length blob of a new file on the server
- * (Put Blob with If-None-Match: *), so a create never leaves a file that
- * only this mount believes in: one opened O_RDONLY|O_CREAT (flock) has no
- * later write to carry it up. Its ETag goes to etag (BLOB_ETAG_MAX).
- * 0, -EEXIST when a blob of that name exists already, or -errno.
- */
-static int create_blob(struct azfs *fs, const char *name, char *etag)
-{
-	struct blob_meta m;
-	struct blob_put_opts po;
-	struct blob_error e;
-	struct timespec now = core_now();
-	char tbuf[48];
-
-	str_rfc3339_format(&now, tbuf, sizeof(tbuf));
-	m.name = (char *)CORE_KEY_MTIME;
-	m.value = tbuf;
-	memset(&po, 0, sizeof(po));
-	po.meta = &m;
-	po.n_meta = 1;
-	po.if_none_match_any = 1;
-	if (blob_put(&fs->blob, name, "", 0, &po, etag, &e) < 0)
-		return core_fail("Put Blob", name, &e);
-	return 0;
-}
-
-/*
  * open_new: what a create does before the handle exists. A read-only
  * create has no later write or close to carry the file up: it is made
- * now (*made). A writable one goes up at its first flush (one Put Blob
- * for a small file, If-None-Match: * unless O_TRUNC). Another client may
- * have made the name since the kernel looked: O_EXCL then fails, a plain
- * O_CREAT opens what is there (*create becomes 0). 0 or -errno.
+ * now (*made), with the creator's attributes *pa. A writable one goes up
+ * at its first flush (one Put Blob for a small file, If-None-Match: *
+ * unless O_TRUNC). Another client may have made the name since the
+ * kernel looked: O_EXCL then fails, a plain O_CREAT opens what is there
+ * (*create becomes 0). 0 or -errno.
  */
 static int open_new(struct azfs *fs, const char *path, const char *name,
-		    int flags, int *create, int *made, char *etag)
+		    int flags, int *create, int *made, struct attr *pa)
 {
 	uint64_t size;
 	int rc;
 
 	if ((flags & O_ACCMODE) != O_RDONLY || stage_size(&fs->stage, path, &size))
 		return 0;
-	rc = create_blob(fs, name, etag);
+	rc = azfs_put_entry(fs, name, NULL, "", pa, pa->etag);
 	if (rc == -EEXIST && !(flags & O_EXCL)) {
 		meta_drop(&fs->meta, path);
 		*create = 0;
@@ -115,24 +90,27 @@ static int open_new(struct azfs *fs, const char *path, const char *name,
 	return rc;
 }
 
-/* open_created: the attributes and the node of a file just created. */
-static void open_created(struct azfs *fs, struct handle *h, const char *path,
-			 int flags, int made, const char *etag)
+/* open_created: the node of a file just created (made on the server, or
+ * to be uploaded with its first flush) knows its metadata, and the
+ * cache its attributes *pa. */
+static int open_created(struct azfs *fs, struct handle *h, const char *path,
+			int flags, int made, const struct attr *pa)
 {
-	struct attr a;
+	struct blob_meta *m;
+	size_t n;
+	int rc;
 
-	if (made) {
-		stage_made(&fs->stage, h->node, etag);
-		memset(&a, 0, sizeof(a));
-		a.kind = ATTR_FILE;
-		a.mtime = core_now();
-		snprintf(a.etag, sizeof(a.etag), "%s", etag);
-		meta_put(&fs->meta, path, &a);
-	} else {
-		stage_created(&fs->stage, h->node, !(flags & O_TRUNC));
-		meta_drop(&fs->meta, path);
-	}
+	rc = azfs_entry_meta(pa, NULL, &m, &n);
+	if (rc < 0)
+		return rc;
+	if (made)
+		rc = stage_made(&fs->stage, h->node, pa->etag, m, n);
+	else
+		rc = stage_created(&fs->stage, h->node, !(flags & O_TRUNC), m, n);
+	core_meta_free(m, n);
+	meta_put(&fs->meta, path, pa);
 	meta_dir_created(&fs->meta, path);
+	return rc;
 }
 
 /* handle_new: a handle of path's node; the kernel looked the file up just
@@ -184,13 +162,13 @@ static void handle_free(struct azfs *fs, struct handle *h)
 	free(h);
 }
 
-static int open_common(const char *path, struct fuse_file_info *fi, int create)
+static int open_common(const char *path, struct fuse_file_info *fi,
+		       mode_t mode, int create)
 {
 	struct azfs *fs = azfs_get();
 	int acc = fi->flags & O_ACCMODE, rc = 0, made = 0;
-	char etag[BLOB_ETAG_MAX] = "";
 	struct handle *h;
-	struct attr a;
+	struct attr a, pa;
 	char *name;
 
 	name = core_blob_name(&fs->o, path, &rc);
@@ -198,8 +176,10 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 		return rc;
 	if ((acc != O_RDONLY || create) && fs->o.read_only)
 		rc = -EROFS;
-	else if (create)
-		rc = open_new(fs, path, name, fi->flags, &create, &made, etag);
+	else if (create) {
+		azfs_creator(S_IFREG | (mode & 07777), 0, &pa);
+		rc = open_new(fs, path, name, fi->flags, &create, &made, &pa);
+	}
 	if (rc == 0 && !create && acc != O_RDONLY) {
 		meta_drop(&fs->meta, path);
 		rc = meta_lookup(&fs->meta, path, &a);
@@ -212,14 +192,13 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 		return rc;
 	if (!h)
 		return -ENOMEM;
-	if (create) {
-		open_created(fs, h, path, fi->flags, made, etag);
-	} else if ((fi->flags & O_TRUNC) && h->writable) {
+	if (create)
+		rc = open_created(fs, h, path, fi->flags, made, &pa);
+	else if ((fi->flags & O_TRUNC) && h->writable)
 		rc = stage_truncate(&fs->stage, h->node, 0);
-		if (rc < 0) {
-			handle_free(fs, h);
-			return rc;
-		}
+	if (rc < 0) {
+		handle_free(fs, h);
+		return rc;
 	}
 	/*
 	 * A write-only handle bypasses the kernel's page cache: the bytes go
@@ -236,13 +215,12 @@ static int open_common(const char *path, struct fuse_file_info *fi, int create)
 
 int azfs_open(const char *path, struct fuse_file_info *fi)
 {
-	return open_common(path, fi, 0);
+	return open_common(path, fi, 0, 0);
 }
 
 int azfs_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 {
-	(void)mode;
-	return open_common(path, fi, 1);
+	return open_common(path, fi, mode, 1);
 }
 
 /*
@@ -259,6 +237,8 @@ static int read_copied(struct azfs *fs, struct node *n, const char *path,
 	size_t got = 0;
 	int rc;
 
+	if (!path)
+		return 0; /* removed since it was opened */
 	meta_drop(&fs->meta, path);
 	rc = meta_lookup(&fs->meta, path, &a);
 	if (rc == 0 && a.copy_broken && a.size == 0)
@@ -325,7 +305,7 @@ int azfs_flush(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (!h->writable)
 		return 0;
-	return stage_flush_maybe_empty(&azfs_get()->stage, h->node, 0);
+	return stage_flush_close(&azfs_get()->stage, h->node);
 }
 
 int azfs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
@@ -387,7 +367,8 @@ int azfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	rc = stage_truncate(&fs->stage, n, (uint64_t)size);
 	if (rc == 0 && !fi)
 		rc = stage_flush(&fs->stage, n);
-	meta_drop(&fs->meta, path);
+	if (path)
+		meta_drop(&fs->meta, path);
 	stage_put(&fs->stage, n);
 	return rc;
 }

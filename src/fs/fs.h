@@ -86,13 +86,33 @@ int azfs_mkdir(const char *path, mode_t mode);
 int azfs_rmdir(const char *path);
 int azfs_symlink(const char *target, const char *path);
 int azfs_readlink(const char *path, char *buf, size_t size);
+int azfs_mknod(const char *path, mode_t mode, dev_t rdev);
+int azfs_link(const char *from, const char *to);
+/* azfs_delete_if_exists: Delete Blob name; absent is success. 0 or -errno. */
+int azfs_delete_if_exists(struct azfs *fs, const char *name);
+
+/* ---- attrs.c ---- */
 int azfs_utimens(const char *path, const struct timespec tv[2],
 		 struct fuse_file_info *fi);
 int azfs_chmod(const char *path, mode_t mode, struct fuse_file_info *fi);
 int azfs_chown(const char *path, uid_t uid, gid_t gid,
 	       struct fuse_file_info *fi);
-/* azfs_delete_if_exists: Delete Blob name; absent is success. 0 or -errno. */
-int azfs_delete_if_exists(struct azfs *fs, const char *name);
+/* azfs_creator: the attributes of a new entry of mode (with its type
+ * bits) and rdev: the calling process's uid and gid, times now. */
+void azfs_creator(mode_t mode, dev_t rdev, struct attr *a);
+/* azfs_entry_meta: the metadata a new entry with attributes a is made
+ * with (mtime, the POSIX keys, key=true when key): *m, *n (free with
+ * core_meta_free). 0 or -ENOMEM. */
+int azfs_entry_meta(const struct attr *a, const char *key,
+		    struct blob_meta **m, size_t *n);
+/*
+ * azfs_put_entry: makes blob name, body as its content (NULL: empty),
+ * with the metadata of azfs_entry_meta, only if no blob has the name
+ * (If-None-Match: *); its ETag into etag when not NULL. 0, -EEXIST or
+ * -errno.
+ */
+int azfs_put_entry(struct azfs *fs, const char *name, const char *key,
+		   const char *body, const struct attr *a, char *etag);
 
 /* ---- dir.c ---- */
 /* opendir/readdir/releasedir: the listing of an open directory, read at

@@ -28,7 +28,20 @@ static int op_getattr(const char *path, struct stat *st,
 	struct attr a;
 	int rc;
 
-	(void)fi;
+	if (!path) {
+		/* fstat of a file removed since it was opened */
+		struct handle *h = fi ? azfs_handle(fi) : NULL;
+
+		if (!h)
+			return -ENOENT;
+		memset(&a, 0, sizeof(a));
+		a.kind = ATTR_FILE;
+		a.mtime = core_now();
+		if (!stage_node_size(&fs->stage, h->node, &a.size))
+			a.size = h->ra.size_hint != UINT64_MAX ? h->ra.size_hint : 0;
+		meta_fill_stat(&fs->o, &a, st);
+		return 0;
+	}
 	rc = meta_lookup(&fs->meta, path, &a);
 	if (rc < 0)
 		return rc;
@@ -98,7 +111,9 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (!fs->o.negative_timeout_given)
 		cfg->negative_timeout = fs->o.attr_timeout < CORE_ABSENT_TTL ? fs->o.attr_timeout : CORE_ABSENT_TTL;
 	cfg->use_ino = 0;
-	cfg->hard_remove = 1;
+	/* a file removed while open is renamed to a hidden name (rename.c,
+	 * hide), so its handles keep a path: fstat works */
+	cfg->hard_remove = 0;
 	cfg->direct_io = fs->o.direct_io;
 	if (fs->o.max_read)
 		conn->max_read = fs->o.max_read;
@@ -124,10 +139,10 @@ static void op_destroy(void *data)
 	stage_flush_all(&fs->stage);
 }
 
-/* the staging room's sizes for the metadata room's lookups */
-static int staged_size(void *arg, const char *path, uint64_t *size)
+/* the staging room's open files for the metadata room's lookups */
+static int staged(void *arg, const char *path, struct attr *a)
 {
-	return stage_size(arg, path, size);
+	return stage_attr(arg, path, a);
 }
 
 /* an upload's outcome for the metadata room */
@@ -148,7 +163,7 @@ int azfs_rooms_init(struct azfs *fs)
 		return -1;
 	}
 	ra_init(&fs->ra, &fs->blob, &fs->o);
-	fs->meta.staged_size = staged_size;
+	fs->meta.staged = staged;
 	fs->meta.staged_arg = &fs->stage;
 	fs->stage.uploaded = uploaded;
 	fs->stage.uploaded_arg = &fs->meta;
@@ -184,6 +199,8 @@ const struct fuse_operations azfs_ops = {
 	.readlink = azfs_readlink,
 	.rename = azfs_rename,
 	.utimens = azfs_utimens,
+	.mknod = azfs_mknod,
+	.link = azfs_link,
 	.chmod = azfs_chmod,
 	.chown = azfs_chown,
 	.statfs = op_statfs,

@@ -148,6 +148,47 @@ out_free:
 	return rc;
 }
 
+/*
+ * hide: libfuse renames a file removed while open to a hidden name
+ * (".fuse_hidden...", hard_remove off) so that its handles go on with
+ * it and fstat still works. The blob goes now, as rm asked; the node
+ * stays under the hidden name, its content staged, until the last
+ * handle closes (and unlink of the hidden name ends it).
+ */
+static int hide(struct azfs *fs, const char *from, const char *to)
+{
+	struct node *n = stage_find(&fs->stage, from);
+	char *name;
+	int rc;
+
+	if (!n)
+		return -ENOENT;
+	name = core_blob_name(&fs->o, from, &rc);
+	if (!name)
+		goto out_put;
+	rc = stage_keep(&fs->stage, n);
+	if (rc < 0)
+		log_warn("%s removed while open: its content is not kept (%s)",
+			 name, strerror(-rc));
+	rc = azfs_delete_blob(fs, name);
+	if (rc == -ENOENT)
+		rc = 0; /* never uploaded */
+	if (rc == 0) {
+		struct attr a;
+
+		stage_hide(&fs->stage, n, to);
+		memset(&a, 0, sizeof(a));
+		meta_put(&fs->meta, from, &a);
+	} else {
+		meta_drop(&fs->meta, from);
+	}
+	meta_dir_changed(&fs->meta, from);
+	free(name);
+out_put:
+	stage_put(&fs->stage, n);
+	return rc;
+}
+
 int azfs_rename(const char *from, const char *to, unsigned int flags)
 {
 	struct azfs *fs = azfs_get();
@@ -160,6 +201,8 @@ int azfs_rename(const char *from, const char *to, unsigned int flags)
 		return -EROFS;
 	if (flags & RENAME_EXCHANGE)
 		return -EINVAL;
+	if (core_is_hidden(to))
+		return hide(fs, from, to);
 	rc = meta_lookup(&fs->meta, from, &fa);
 	if (rc < 0)
 		return rc;

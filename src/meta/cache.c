@@ -211,10 +211,14 @@ int meta_remember(struct meta *m, const char *dir, const char *name,
 		  struct attr *a)
 {
 	char *path = core_child_path(dir, name);
+	struct attr st;
 
 	if (!path)
 		return -1;
-	if (!m->staged_size || !m->staged_size(m->staged_arg, path, &a->size))
+
+	if (m->staged && m->staged(m->staged_arg, path, &st))
+		a->size = st.size;
+	else
 		meta_put(m, path, a);
 	free(path);
 	return 0;

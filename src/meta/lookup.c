@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "meta/meta.h"
+#include "util/pool.h"
 #include "util/str.h"
 
 #define LOOKUP_PEEK 32 /* entries a lookup's List Blobs asks for */
@@ -22,6 +23,21 @@
 
 /* a lookup step that does not know the answer: the next one asks */
 enum { LOOKUP_UNKNOWN = 1 };
+
+/* dir_attr: a directory that has names below it; its attributes are
+ * those of its marker blob (props, NULL when none) when it has one */
+static void dir_attr(const struct meta *m, const struct blob_props *props,
+		     struct attr *a)
+{
+	if (props) {
+		core_attr_from_props(props, a);
+		if (a->kind == ATTR_DIR)
+			return;
+	}
+	memset(a, 0, sizeof(*a));
+	a->kind = ATTR_DIR;
+	a->mtime = m->o->mounted; /* the same at every look (tar checks) */
+}
 
 /*
  * lookup_peek: what blob name is, from the first LOOKUP_PEEK entries of a
@@ -50,20 +66,20 @@ static int lookup_peek(struct meta *m, const char *name, struct attr *a)
 		rc = core_fail("List Blobs", name, &e);
 		goto out_free;
 	}
-	/* a directory "name/" wins over a blob "name", as with List name/ */
-	for (i = 0; i < pg.n_prefixes; i++) {
-		if (strcmp(pg.prefixes[i], dir) == 0) {
-			a->kind = ATTR_DIR;
-			a->mtime = core_now();
-			rc = 0;
-			goto out_release;
-		}
-		past |= strcmp(pg.prefixes[i], dir) > 0;
-	}
 	for (i = 0; i < pg.n_items; i++) {
 		if (strcmp(pg.items[i].name, name) == 0)
 			file = &pg.items[i];
 		past |= strcmp(pg.items[i].name, dir) > 0;
+	}
+	/* a directory "name/" wins over a blob "name", as with List name/;
+	 * a marker blob "name" gives it its attributes */
+	for (i = 0; i < pg.n_prefixes; i++) {
+		if (strcmp(pg.prefixes[i], dir) == 0) {
+			dir_attr(m, file ? &file->props : NULL, a);
+			rc = 0;
+			goto out_release;
+		}
+		past |= strcmp(pg.prefixes[i], dir) > 0;
 	}
 	if (pg.next_marker && !past)
 		rc = LOOKUP_UNKNOWN; /* the page stopped short of "name/" */
@@ -133,7 +149,7 @@ static void snapshot(struct meta *m, const char *path)
 			core_attr_from_props(&pg.items[i].props, &a);
 		} else {
 			a.kind = ATTR_DIR;
-			a.mtime = core_now();
+			a.mtime = m->o->mounted;
 		}
 		meta_remember(m, dir, names[n], &a);
 		n++;
@@ -169,30 +185,83 @@ static int cached(struct meta *m, const char *path, struct attr *a)
 	return 0;
 }
 
+/* the two requests of a lookup, made at once (ask_server) */
+struct ask {
+	struct meta *m;
+	const char *name;
+	char *prefix;
+	struct blob_list_page pg;
+	struct blob_props p;
+	struct blob_error le, he;
+	int list_rc, head_rc;
+};
+
+static int ask_one(void *ctx, size_t i)
+{
+	struct ask *q = ctx;
+
+	if (i == 0)
+		q->list_rc = blob_list(q->m->blob, q->prefix, "/", NULL,
+				       CORE_LIST_PAGE, &q->pg, &q->le);
+	else
+		q->head_rc = blob_get_props(q->m->blob, q->name, &q->p, &q->he);
+	return 0;
+}
+
+/*
+ * ask_server: what blob name (path) is, from a List Blobs of "name/" and
+ * a Get Blob Properties of "name" sent at once: a directory when the
+ * listing shows names below it (its first page kept for the readdir),
+ * else the blob. 0 with *a, -ENOENT with *a cleared, or -errno.
+ */
+static int ask_server(struct meta *m, const char *path, const char *name,
+		      struct attr *a)
+{
+	struct ask q;
+	int rc;
+
+	memset(&q, 0, sizeof(q));
+	q.m = m;
+	q.name = name;
+	if (asprintf(&q.prefix, "%s/", name) < 0)
+		return -ENOMEM;
+	pool_run(2, 2, ask_one, &q);
+	if (q.list_rc < 0) {
+		rc = core_fail("List Blobs", q.prefix, &q.le);
+	} else if (q.pg.n_items || q.pg.n_prefixes) {
+		dir_attr(m, q.head_rc == 0 ? &q.p : NULL, a);
+		meta_stash_put(m, path, &q.pg);
+		rc = 0;
+	} else if (q.head_rc == 0) {
+		core_attr_from_props(&q.p, a);
+		rc = 0;
+	} else if (q.he.kind == BLOB_E_NOT_FOUND) {
+		memset(a, 0, sizeof(*a));
+		rc = -ENOENT;
+	} else {
+		rc = core_fail("Get Blob Properties", name, &q.he);
+	}
+	if (q.head_rc == 0)
+		blob_props_release(&q.p);
+	blob_list_page_release(&q.pg);
+	free(q.prefix);
+	return rc;
+}
+
 int meta_lookup(struct meta *m, const char *path, struct attr *a)
 {
 	enum meta_absence absence;
-	struct blob_list_page pg;
-	struct blob_props p;
-	struct blob_error e;
-	uint64_t size;
-	char *name, *prefix = NULL;
+	char *name;
 	int rc;
 
 	memset(a, 0, sizeof(*a));
 	if (strcmp(path, "/") == 0) {
 		a->kind = ATTR_DIR;
-		a->mtime = core_now();
+		a->mtime = m->o->mounted;
 		return 0;
 	}
-	if (m->staged_size && m->staged_size(m->staged_arg, path, &size)) {
-		if (!meta_get(m, path, a) || a->kind != ATTR_FILE) {
-			a->kind = ATTR_FILE;
-			a->mtime = core_now();
-		}
-		a->size = size;
+	if (m->staged && m->staged(m->staged_arg, path, a))
 		return 0;
-	}
 	rc = cached(m, path, a);
 	if (rc != LOOKUP_UNKNOWN)
 		return rc;
@@ -225,48 +294,17 @@ int meta_lookup(struct meta *m, const char *path, struct attr *a)
 			goto out_asked;
 		}
 	}
-	/* A directory's first page answers the lookup and is kept for the
-	 * readdir that usually follows ("ls -l dir": no HEAD, and no List
-	 * twice); a file costs the List and a HEAD. */
-	if (asprintf(&prefix, "%s/", name) < 0) {
-		rc = -ENOMEM;
-		goto out_free;
-	}
-	memset(&pg, 0, sizeof(pg));
-	if (blob_list(m->blob, prefix, "/", NULL, CORE_LIST_PAGE, &pg, &e) < 0) {
-		rc = core_fail("List Blobs", prefix, &e);
-		goto out_free;
-	}
-	if (pg.n_items || pg.n_prefixes) {
-		memset(a, 0, sizeof(*a));
-		a->kind = ATTR_DIR;
-		a->mtime = core_now();
+	/* List Blobs of "name/" and a HEAD of "name", at once: a
+	 * directory's first page is kept for the readdir that usually
+	 * follows ("ls -l dir": no List twice) and its marker blob, if any,
+	 * gives its attributes; a file is the HEAD's answer */
+	rc = ask_server(m, path, name, a);
+	if (rc == 0 || rc == -ENOENT)
 		meta_put(m, path, a);
-		meta_stash_put(m, path, &pg);
-		rc = 0;
-		goto out_asked;
-	}
-	blob_list_page_release(&pg);
-	memset(&p, 0, sizeof(p));
-	if (blob_get_props(m->blob, name, &p, &e) == 0) {
-		core_attr_from_props(&p, a);
-		blob_props_release(&p);
-		meta_put(m, path, a);
-		rc = 0;
-		goto out_asked;
-	}
-	if (e.kind != BLOB_E_NOT_FOUND) {
-		rc = core_fail("Get Blob Properties", name, &e);
-		goto out_free;
-	}
-	memset(a, 0, sizeof(*a));
-	meta_put(m, path, a);
-	rc = -ENOENT;
 out_asked:
 	if (rc == 0 || rc == -ENOENT)
 		meta_dir_looked_up(m, path, rc == -ENOENT);
 out_free:
-	free(prefix);
 	free(name);
 	return rc;
 }
@@ -297,38 +335,46 @@ out_free:
 	return rc;
 }
 
+/* type_bits: the file type of a as st_mode bits */
+static mode_t type_bits(const struct attr *a)
+{
+	switch (a->kind) {
+	case ATTR_DIR:
+		return S_IFDIR;
+	case ATTR_LINK:
+		return S_IFLNK;
+	case ATTR_SPECIAL:
+		return a->mode & S_IFMT;
+	default:
+		return S_IFREG;
+	}
+}
+
 void meta_fill_stat(const struct core_opts *o, const struct attr *a,
 		    struct stat *st)
 {
 	mode_t perm;
 
 	memset(st, 0, sizeof(*st));
-	switch (a->kind) {
-	case ATTR_DIR:
-		st->st_mode = S_IFDIR;
+	st->st_mode = type_bits(a);
+	st->st_nlink = a->kind == ATTR_DIR ? 2 : 1;
+	/* the stored mode, unless umask= was given; else the defaults */
+	if (a->kind == ATTR_LINK)
 		perm = 0777;
-		st->st_nlink = 2;
-		break;
-	case ATTR_LINK:
-		st->st_mode = S_IFLNK;
-		perm = 0777;
-		st->st_nlink = 1;
-		break;
-	default:
-		st->st_mode = S_IFREG;
-		perm = 0666;
-		st->st_nlink = 1;
-		break;
-	}
-	st->st_mode |= a->kind == ATTR_LINK ? perm : perm & ~o->umask;
-	st->st_uid = o->uid;
-	st->st_gid = o->gid;
+	else if (a->mode && !o->umask_given)
+		perm = a->mode & 07777;
+	else
+		perm = (a->kind == ATTR_DIR ? 0777 : 0666) & ~o->umask;
+	st->st_mode |= perm;
+	st->st_uid = a->has_uid && !o->uid_given ? a->uid : o->uid;
+	st->st_gid = a->has_gid && !o->gid_given ? a->gid : o->gid;
+	st->st_rdev = a->rdev;
 	st->st_size = (off_t)a->size;
 	/* cp treats st_blocks < st_size/512 as sparse and avoids
 	 * copy_file_range: report every byte as allocated. */
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
 	st->st_blksize = 4096;
 	st->st_mtim = a->mtime;
-	st->st_ctim = a->mtime;
-	st->st_atim = a->mtime;
+	st->st_atim = a->atime.tv_sec || a->atime.tv_nsec ? a->atime : a->mtime;
+	st->st_ctim = a->ctime.tv_sec || a->ctime.tv_nsec ? a->ctime : a->mtime;
 }

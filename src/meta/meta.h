@@ -11,7 +11,7 @@
  *
  * Lock: meta.lock guards every field below it and every struct
  * meta_entry. It is a leaf: no request is made and no other room is
- * called while it is held (the staged_size hook runs without it). Every
+ * called while it is held (the staged hook runs without it). Every
  * function takes it itself; none is called with it held.
  */
 #ifndef AZB_META_META_H
@@ -37,9 +37,10 @@ struct meta_entry;
 struct meta {
 	struct blob_client *blob;  /* not owned */
 	const struct core_opts *o; /* not owned */
-	/* the staging room's answer for an open file: 1 and its staged
-	 * size, which wins over any listing or lookup, else 0 */
-	int (*staged_size)(void *arg, const char *path, uint64_t *size);
+	/* the staging room's answer for an open file: 1 and its
+	 * attributes as staged (size, mode, owner), which win over any
+	 * listing or lookup, else 0 */
+	int (*staged)(void *arg, const char *path, struct attr *a);
 	void *staged_arg;
 	pthread_mutex_t lock;
 	struct meta_entry **cache;

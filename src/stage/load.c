@@ -49,12 +49,12 @@ static int remember_props(struct stage *sg, struct node *n,
 			  const struct blob_props *p)
 {
 	struct blob_meta *m = NULL;
-	int rc = stage_dup_meta(p->meta, p->n_meta, &m);
+	int rc = core_meta_dup(p->meta, p->n_meta, &m);
 
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&sg->lock);
-	stage_meta_free(n->meta, n->n_meta);
+	core_meta_free(n->meta, n->n_meta);
 	n->meta = m;
 	n->n_meta = p->n_meta;
 	memcpy(n->etag, p->etag, sizeof(n->etag));

@@ -43,17 +43,6 @@ int stage_init(struct stage *sg, struct blob_client *blob,
 	return 0;
 }
 
-void stage_meta_free(struct blob_meta *m, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		free(m[i].name);
-		free(m[i].value);
-	}
-	free(m);
-}
-
 static void node_free(struct node *n)
 {
 	if (n->fd >= 0)
@@ -67,7 +56,7 @@ static void node_free(struct node *n)
 			unlink(n->stage_path);
 		free(n->stage_path);
 	}
-	stage_meta_free(n->meta, n->n_meta);
+	core_meta_free(n->meta, n->n_meta);
 	free(n->bstate);
 	pthread_cond_destroy(&n->cond);
 	free(n->path);
@@ -265,31 +254,9 @@ int stage_size(struct stage *sg, const char *path, uint64_t *size)
 	return have;
 }
 
-int stage_dup_meta(const struct blob_meta *src, size_t n,
-		    struct blob_meta **out)
-{
-	struct blob_meta *m = calloc(n ? n : 1, sizeof(*m));
-	size_t i;
-
-	if (!m)
-		return -ENOMEM;
-	for (i = 0; i < n; i++) {
-		m[i].name = str_ndup(src[i].name, strlen(src[i].name));
-		m[i].value = str_ndup(src[i].value, strlen(src[i].value));
-		if (!m[i].name || !m[i].value) {
-			stage_meta_free(m, n);
-			return -ENOMEM;
-		}
-	}
-	*out = m;
-	return 0;
-}
-
-
 int stage_meta_set(struct stage *sg, struct node *n, const char *key,
-		  const char *value, int xflags)
+		   const char *value, int xflags)
 {
-	struct blob_meta *m;
 	size_t i;
 	int rc = 0;
 
@@ -301,40 +268,12 @@ int stage_meta_set(struct stage *sg, struct node *n, const char *key,
 	for (i = 0; i < n->n_meta; i++)
 		if (strcasecmp(n->meta[i].name, key) == 0)
 			break;
-	if (i < n->n_meta && (xflags & XATTR_CREATE)) {
+	if (i < n->n_meta && (xflags & XATTR_CREATE))
 		rc = -EEXIST;
-	} else if (i == n->n_meta && (!value || (xflags & XATTR_REPLACE))) {
+	else if (i == n->n_meta && (!value || (xflags & XATTR_REPLACE)))
 		rc = -ENODATA;
-	} else if (!value) {
-		free(n->meta[i].name);
-		free(n->meta[i].value);
-		n->meta[i] = n->meta[--n->n_meta];
-	} else if (i < n->n_meta) {
-		char *v = str_ndup(value, strlen(value));
-
-		if (!v) {
-			rc = -ENOMEM;
-		} else {
-			free(n->meta[i].value);
-			n->meta[i].value = v;
-		}
-	} else {
-		m = realloc(n->meta, (n->n_meta + 1) * sizeof(*m));
-		if (!m) {
-			rc = -ENOMEM;
-			goto out_unlock;
-		}
-		n->meta = m;
-		m[n->n_meta].name = str_ndup(key, strlen(key));
-		m[n->n_meta].value = str_ndup(value, strlen(value));
-		if (!m[n->n_meta].name || !m[n->n_meta].value) {
-			free(m[n->n_meta].name);
-			free(m[n->n_meta].value);
-			rc = -ENOMEM;
-		} else {
-			n->n_meta++;
-		}
-	}
+	else
+		rc = core_meta_set(&n->meta, &n->n_meta, key, value);
 out_unlock:
 	pthread_mutex_unlock(&sg->lock);
 	return rc;
@@ -347,7 +286,7 @@ int stage_meta_get(struct stage *sg, struct node *n, struct blob_meta **out,
 
 	pthread_mutex_lock(&sg->lock);
 	if ((n->dirty || n->is_new) && !n->unlinked) {
-		rc = stage_dup_meta(n->meta, n->n_meta, out);
+		rc = core_meta_dup(n->meta, n->n_meta, out);
 		if (rc == 0)
 			*count = n->n_meta;
 	}
@@ -376,8 +315,25 @@ void stage_ref(struct stage *sg, struct node *n)
 	pthread_mutex_unlock(&sg->lock);
 }
 
-void stage_created(struct stage *sg, struct node *n, int no_clobber)
+/* take_meta: n's metadata becomes a copy of m (stage.lock held) */
+static int take_meta(struct node *n, const struct blob_meta *m, size_t nm)
 {
+	struct blob_meta *copy = NULL;
+	int rc = core_meta_dup(m, nm, &copy);
+
+	if (rc < 0)
+		return rc;
+	core_meta_free(n->meta, n->n_meta);
+	n->meta = copy;
+	n->n_meta = nm;
+	return 0;
+}
+
+int stage_created(struct stage *sg, struct node *n, int no_clobber,
+		  const struct blob_meta *m, size_t nm)
+{
+	int rc = 0;
+
 	pthread_mutex_lock(&sg->lock);
 	if (!n->loaded) {
 		n->is_new = 1;
@@ -385,15 +341,21 @@ void stage_created(struct stage *sg, struct node *n, int no_clobber)
 		n->loaded = 1;
 		n->size = 0;
 		n->unlinked = 0;
+		rc = take_meta(n, m, nm);
 	}
 	pthread_mutex_unlock(&sg->lock);
+	return rc;
 }
 
-void stage_made(struct stage *sg, struct node *n, const char *etag)
+int stage_made(struct stage *sg, struct node *n, const char *etag,
+	       const struct blob_meta *m, size_t nm)
 {
+	int rc;
+
 	/* the empty blob is on the server: writes stage on top of it and
-	 * go up over this version (If-Match) */
+	 * go up over this version (If-Match), with its metadata */
 	pthread_mutex_lock(&sg->lock);
+	rc = take_meta(n, m, nm);
 	n->is_new = 0;
 	n->dirty = 0;
 	n->no_clobber = 0;
@@ -403,6 +365,7 @@ void stage_made(struct stage *sg, struct node *n, const char *etag)
 	n->gen++;
 	snprintf(n->etag, sizeof(n->etag), "%s", etag);
 	pthread_mutex_unlock(&sg->lock);
+	return rc;
 }
 
 uint64_t stage_state(struct stage *sg, struct node *n, int *changed)
@@ -472,4 +435,93 @@ uint64_t stage_copied(struct stage *sg, struct node *n)
 	done = n->copied_size;
 	pthread_mutex_unlock(&sg->lock);
 	return done;
+}
+
+int stage_keep(struct stage *sg, struct node *n)
+{
+	int need, rc;
+
+	pthread_mutex_lock(&sg->lock);
+	need = n->refs > 1 && !n->loaded && !n->is_new;
+	pthread_mutex_unlock(&sg->lock);
+	if (!need)
+		return 0;
+	stage_begin(sg, n, 1);
+	rc = stage_load(sg, n, 0);
+	stage_end(sg, n, 1);
+	return rc;
+}
+
+char *stage_path_of(struct stage *sg, struct node *n)
+{
+	char *p;
+
+	pthread_mutex_lock(&sg->lock);
+	p = n->unlinked ? NULL : str_ndup(n->path, strlen(n->path));
+	pthread_mutex_unlock(&sg->lock);
+	return p;
+}
+
+int stage_node_size(struct stage *sg, struct node *n, uint64_t *size)
+{
+	int have;
+
+	pthread_mutex_lock(&sg->lock);
+	have = n->loaded || n->is_new;
+	if (have)
+		*size = n->size;
+	pthread_mutex_unlock(&sg->lock);
+	return have;
+}
+
+int stage_attr(struct stage *sg, const char *path, struct attr *a)
+{
+	struct blob_props p;
+	struct node *n;
+	int have;
+
+	pthread_mutex_lock(&sg->lock);
+	n = lookup_locked(sg, path);
+	have = n && (n->loaded || n->is_new);
+	if (have) {
+		/* the metadata it will be uploaded with, borrowed */
+		memset(&p, 0, sizeof(p));
+		p.size = n->size;
+		p.meta = n->meta;
+		p.n_meta = n->n_meta;
+		core_attr_from_props(&p, a);
+		a->kind = ATTR_FILE;
+		a->size = n->size;
+		a->ctime.tv_sec = 0;
+		if (n->mtime_set)
+			a->mtime = n->mtime;
+		else if (n->dirty || !a->mtime.tv_sec)
+			a->mtime = core_now(); /* written: modified now */
+	}
+	pthread_mutex_unlock(&sg->lock);
+	return have;
+}
+
+void stage_hide(struct stage *sg, struct node *n, const char *hidden)
+{
+	char *p = str_ndup(hidden, strlen(hidden));
+	struct node **pp;
+
+	pthread_mutex_lock(&sg->lock);
+	for (pp = &sg->nodes[hash(n->path)]; *pp; pp = &(*pp)->next) {
+		if (*pp == n) {
+			*pp = n->next;
+			break;
+		}
+	}
+	n->unlinked = 1;
+	n->dirty = 0;
+	n->is_new = 0;
+	if (p) {
+		free(n->path);
+		n->path = p;
+	}
+	n->next = sg->nodes[hash(n->path)];
+	sg->nodes[hash(n->path)] = n;
+	pthread_mutex_unlock(&sg->lock);
 }

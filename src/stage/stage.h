@@ -105,14 +105,33 @@ void stage_rename(struct stage *sg, const char *from, const char *to,
 		  const char *name);
 /* stage_size: 1 and the staged size when path has one, else 0. */
 int stage_size(struct stage *sg, const char *path, uint64_t *size);
+/* stage_attr: 1 and the attributes of path's staged file (size, and
+ * mode, owner and times of the metadata it goes up with), else 0. */
+int stage_attr(struct stage *sg, const char *path, struct attr *a);
+/* stage_keep: n's path is about to be removed while other handles have
+ * it open: its content is loaded into the staging file so that they go
+ * on reading it. 0 or -errno. */
+int stage_keep(struct stage *sg, struct node *n);
+/* stage_hide: n's blob was removed while handles have it open: it never
+ * uploads again and stays in the table under the path hidden, for them,
+ * until the last one closes. */
+void stage_hide(struct stage *sg, struct node *n, const char *hidden);
+/* stage_path_of: a malloc'd copy of n's path, NULL once removed (or out
+ * of memory). stage_node_size: 1 and n's staged size, else 0. */
+char *stage_path_of(struct stage *sg, struct node *n);
+int stage_node_size(struct stage *sg, struct node *n, uint64_t *size);
 /* stage_invalidate: a clean node of path forgets its staged copy (the
  * blob changed on the server through another operation). */
 void stage_invalidate(struct stage *sg, const char *path);
 /* stage_created: n is a new file not on the server yet (the first
- * flush uploads it; If-None-Match: * when no_clobber). */
-void stage_created(struct stage *sg, struct node *n, int no_clobber);
-/* stage_made: n was just made on the server, empty, as version etag. */
-void stage_made(struct stage *sg, struct node *n, const char *etag);
+ * flush uploads it, with a copy of metadata m; If-None-Match: * when
+ * no_clobber). 0 or -ENOMEM. */
+int stage_created(struct stage *sg, struct node *n, int no_clobber,
+		  const struct blob_meta *m, size_t nm);
+/* stage_made: n was just made on the server, empty, as version etag,
+ * with metadata m (copied). 0 or -ENOMEM. */
+int stage_made(struct stage *sg, struct node *n, const char *etag,
+	       const struct blob_meta *m, size_t nm);
 /* stage_state: n's content version (bumped at every change) and whether
  * it holds data the server does not have. */
 uint64_t stage_state(struct stage *sg, struct node *n, int *changed);
@@ -180,9 +199,10 @@ int stage_truncate(struct stage *sg, struct node *n, uint64_t size);
  * (the data stays staged).
  */
 int stage_flush(struct stage *sg, struct node *n);
-/* stage_flush_maybe_empty: stage_flush, except that a new, still empty
- * file is left for later unless now (see upload.c). */
-int stage_flush_maybe_empty(struct stage *sg, struct node *n, int now);
+/* stage_flush_close: stage_flush at a close, except that a new, still
+ * empty file created with O_TRUNC is left to the next close or the
+ * release (see upload.c). */
+int stage_flush_close(struct stage *sg, struct node *n);
 /* stage_flush_all: uploads every node with unsaved data (unmount). */
 int stage_flush_all(struct stage *sg);
 
@@ -202,9 +222,6 @@ void stage_blocks_reset(struct node *n);
 void stage_new_salt(struct node *n);
 /* wait for background Put Blocks of n (stage.lock held) */
 void stage_blocks_wait(struct stage *sg, struct node *n);
-void stage_meta_free(struct blob_meta *m, size_t n);
-int stage_dup_meta(const struct blob_meta *src, size_t n,
-		   struct blob_meta **out);
 int stage_open_file(struct stage *sg, struct node *n);
 int stage_materialize(struct stage *sg, struct node *n);
 

@@ -219,35 +219,25 @@ out_free:
 static int upload_meta(struct node *n, struct blob_meta **out, size_t *count,
 		       struct timespec *mtime)
 {
-	struct blob_meta *m = calloc(n->n_meta + 1, sizeof(*m));
 	struct timespec ts = n->mtime_set ? n->mtime : core_now();
+	struct blob_meta *m = NULL;
+	size_t k = n->n_meta;
 	char tbuf[48];
-	size_t i, k = 0;
+	int rc;
 
-	if (!m)
-		return -ENOMEM;
-	for (i = 0; i < n->n_meta; i++) {
-		if (strcasecmp(n->meta[i].name, CORE_KEY_MTIME) == 0)
-			continue;
-		m[k].name = str_ndup(n->meta[i].name, strlen(n->meta[i].name));
-		m[k].value = str_ndup(n->meta[i].value, strlen(n->meta[i].value));
-		k++;
-		if (!m[k - 1].name || !m[k - 1].value)
-			goto out_fail;
-	}
+	rc = core_meta_dup(n->meta, n->n_meta, &m);
+	if (rc < 0)
+		return rc;
 	str_rfc3339_format(&ts, tbuf, sizeof(tbuf));
-	m[k].name = str_ndup(CORE_KEY_MTIME, 5);
-	m[k].value = str_ndup(tbuf, strlen(tbuf));
-	k++;
-	if (!m[k - 1].name || !m[k - 1].value)
-		goto out_fail;
+	rc = core_meta_set(&m, &k, CORE_KEY_MTIME, tbuf);
+	if (rc < 0) {
+		core_meta_free(m, k);
+		return rc;
+	}
 	*out = m;
 	*count = k;
 	*mtime = ts;
 	return 0;
-out_fail:
-	stage_meta_free(m, k);
-	return -ENOMEM;
 }
 
 /*
@@ -278,17 +268,49 @@ static int own_commit(struct stage *sg, const char *name, uint64_t size,
 	return ours;
 }
 
-int stage_flush_maybe_empty(struct stage *sg, struct node *n, int now)
+/*
+ * flushed: the end of an upload of n (rc: its outcome) that sent size
+ * bytes with metadata m: the node is clean on success, and the uploaded
+ * hook hears what a lookup would now find (or that it is stale).
+ */
+static void flushed(struct stage *sg, struct node *n, int rc, uint64_t size,
+		    const char *etag, const struct blob_meta *m, size_t nm)
 {
-	int defer;
+	struct blob_props p;
+	struct attr a;
 
-	/* "cmd > file" closes a duplicate of the new file before writing to
-	 * it: an empty new file goes up at release (or fsync), not at every
-	 * close, so it is not uploaded twice */
 	pthread_mutex_lock(&sg->lock);
-	defer = !now && n->is_new && !n->dirty && n->size == 0;
+	if (rc == 0) {
+		n->dirty = 0;
+		n->is_new = 0;
+		n->no_clobber = 0;
+		n->mtime_set = 0;
+		n->gen++;
+		stage_blocks_reset(n);
+		if (n->tail) {
+			/* the staged tail is on the server now: forget it */
+			n->tail = 0;
+			n->base = 0;
+			n->loaded = 0;
+		}
+		snprintf(n->etag, sizeof(n->etag), "%s", etag);
+	}
 	pthread_mutex_unlock(&sg->lock);
-	return defer ? 0 : stage_flush(sg, n);
+	if (!sg->uploaded)
+		return;
+	if (rc < 0) {
+		sg->uploaded(sg->uploaded_arg, n->path, NULL);
+		return;
+	}
+	/* what we just wrote is what a lookup would find */
+	memset(&p, 0, sizeof(p));
+	p.size = size;
+	p.meta = (struct blob_meta *)m;
+	p.n_meta = nm;
+	p.last_modified = core_now();
+	snprintf(p.etag, sizeof(p.etag), "%s", etag);
+	core_attr_from_props(&p, &a);
+	sg->uploaded(sg->uploaded_arg, n->path, &a);
 }
 
 int stage_flush(struct stage *sg, struct node *n)
@@ -355,42 +377,26 @@ int stage_flush(struct stage *sg, struct node *n)
 				  name, rc == -EEXIST ? "another client made the blob"
 				  : "another client changed the blob");
 	}
-	pthread_mutex_lock(&sg->lock);
-	if (rc == 0) {
-		n->dirty = 0;
-		n->is_new = 0;
-		n->no_clobber = 0;
-		n->mtime_set = 0;
-		n->gen++;
-		stage_blocks_reset(n);
-		if (n->tail) {
-			/* the staged tail is on the server now: forget it */
-			n->tail = 0;
-			n->base = 0;
-			n->loaded = 0;
-		}
-		memcpy(n->etag, etag, sizeof(n->etag));
-	}
-	pthread_mutex_unlock(&sg->lock);
-	if (rc == 0) {
-		/* what we just wrote is what a lookup would find */
-		struct attr a;
-
-		memset(&a, 0, sizeof(a));
-		a.kind = ATTR_FILE;
-		a.size = size;
-		a.mtime = mtime_sent;
-		memcpy(a.etag, etag, sizeof(a.etag));
-		if (sg->uploaded)
-			sg->uploaded(sg->uploaded_arg, n->path, &a);
-	} else if (sg->uploaded) {
-		sg->uploaded(sg->uploaded_arg, n->path, NULL);
-	}
+	flushed(sg, n, rc, size, etag, m, nm);
 out_end:
 	stage_end(sg, n, 1);
-	stage_meta_free(m, nm);
+	core_meta_free(m, nm);
 	free(name);
 	return rc;
+}
+
+int stage_flush_close(struct stage *sg, struct node *n)
+{
+	int defer;
+
+	/* "cmd > file" (O_CREAT|O_TRUNC) closes a duplicate of the new file
+	 * before writing to it: that close leaves the still empty file to
+	 * the next one, or to the release, so it is not uploaded twice.
+	 * Any other new file is on the server when close returns. */
+	pthread_mutex_lock(&sg->lock);
+	defer = n->is_new && !n->no_clobber && !n->dirty && n->size == 0;
+	pthread_mutex_unlock(&sg->lock);
+	return defer ? 0 : stage_flush(sg, n);
 }
 
 int stage_flush_all(struct stage *sg)

@@ -66,13 +66,20 @@ static void test_names(void **st)
 	assert_string_equal(n, "pre");
 	free(n);
 	fs.o.prefix = (char *)"";
+	/* 1024 bytes in names of 255: the longest blob name */
 	path[0] = '/';
 	memset(path + 1, 'x', 1024);
+	path[256] = path[512] = path[768] = path[1024] = '/';
 	path[1025] = '\0';
 	n = core_blob_name(&fs.o, path, &err);
 	assert_non_null(n);
 	assert_int_equal(strlen(n), 1024);
 	free(n);
+	/* a name of 256 bytes is too long, as statfs says */
+	path[256] = 'x';
+	assert_null(core_blob_name(&fs.o, path, &err));
+	assert_int_equal(err, -ENAMETOOLONG);
+	path[256] = '/';
 	path[1025] = 'y';
 	path[1026] = '\0';
 	assert_null(core_blob_name(&fs.o, path, &err));

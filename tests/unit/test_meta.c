@@ -21,17 +21,19 @@ struct env {
 	struct blob_client blob;
 	struct core_opts o;
 	struct meta m;
-	const char *staged_path; /* the staged_size hook's one open file */
+	const char *staged_path; /* the staged hook's one open file */
 	uint64_t staged;
 };
 
-static int staged_size(void *arg, const char *path, uint64_t *size)
+static int staged(void *arg, const char *path, struct attr *a)
 {
 	struct env *e = arg;
 
 	if (!e->staged_path || strcmp(path, e->staged_path) != 0)
 		return 0;
-	*size = e->staged;
+	memset(a, 0, sizeof(*a));
+	a->kind = ATTR_FILE;
+	a->size = e->staged;
 	return 1;
 }
 
@@ -44,7 +46,7 @@ static int setup(void **st)
 	e->o.prefix = (char *)"";
 	e->o.attr_timeout = 10;
 	assert_int_equal(meta_init(&e->m, &e->blob, &e->o), 0);
-	e->m.staged_size = staged_size;
+	e->m.staged = staged;
 	e->m.staged_arg = e;
 	*st = e;
 	return 0;
@@ -86,10 +88,39 @@ static void test_lookup_file_then_cached(void **st)
 	assert_int_equal(memstore_count(e->ms, MS_GET_PROPS), 1);
 	assert_int_equal(meta_lookup(&e->m, "/d/f", &a), 0);
 	assert_int_equal(requests(e), 2);
-	/* a directory is known from its first listing page */
+	/* a directory is known from its first listing page, asked at once
+	 * with a HEAD of its marker blob (none here) */
 	assert_int_equal(meta_lookup(&e->m, "/d", &a), 0);
 	assert_int_equal(a.kind, ATTR_DIR);
-	assert_int_equal(memstore_count(e->ms, MS_GET_PROPS), 1);
+	assert_int_equal(a.mode, 0);
+	assert_int_equal(requests(e), 4);
+}
+
+/* a directory with a marker blob has the marker's mode and owner, also
+ * when names lie below it */
+static void test_marker_attributes(void **st)
+{
+	struct env *e = *st;
+	struct attr a;
+	struct stat s;
+
+	memstore_put(e->ms, "m/f", "x", 1, NULL, NULL);
+	memstore_put(e->ms, "m", "", 0, "hdi_isfolder", "true");
+	assert_int_equal(meta_lookup(&e->m, "/m", &a), 0);
+	assert_int_equal(a.kind, ATTR_DIR);
+	meta_drop(&e->m, "/m");
+	/* rclone's directories: a mode with S_IFDIR on an empty blob */
+	memstore_put(e->ms, "r", "", 0, "mode", "40750");
+	assert_int_equal(meta_lookup(&e->m, "/r", &a), 0);
+	assert_int_equal(a.kind, ATTR_DIR);
+	meta_fill_stat(&e->o, &a, &s);
+	assert_int_equal(s.st_mode, S_IFDIR | 0750);
+	/* a fifo and a device node are empty blobs with a mode */
+	memstore_put(e->ms, "p", "", 0, "mode", "10640");
+	assert_int_equal(meta_lookup(&e->m, "/p", &a), 0);
+	assert_int_equal(a.kind, ATTR_SPECIAL);
+	meta_fill_stat(&e->o, &a, &s);
+	assert_int_equal(s.st_mode, S_IFIFO | 0640);
 }
 
 /* a loop creating files: after META_CREATE_LOOP creates of names found
@@ -210,6 +241,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_staged_size_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_stat, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_marker_attributes, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

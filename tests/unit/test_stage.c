@@ -131,7 +131,7 @@ static void test_redo_while_in_flight(void **st)
 	char *data = pattern(3 * BS + 100, 1);
 	struct node *n = stage_get(&e->sg, "/f", "f");
 
-	stage_created(&e->sg, n, 1);
+	stage_created(&e->sg, n, 1, NULL, 0);
 	memstore_hold(e->ms, MS_PUT_BLOCK, 1);
 	assert_int_equal(stage_write(&e->sg, n, data, 3 * BS + 100, 0, 0), 3 * BS + 100);
 	assert_int_equal(memstore_wait_for(e->ms, MS_PUT_BLOCK, 3), 3);
@@ -166,7 +166,7 @@ static void test_redo_then_dirty(void **st)
 	char *data = pattern(2 * BS, 2);
 	struct node *n = stage_get(&e->sg, "/g", "g");
 
-	stage_created(&e->sg, n, 1);
+	stage_created(&e->sg, n, 1, NULL, 0);
 	memstore_hold(e->ms, MS_PUT_BLOCK, 1);
 	assert_int_equal(stage_write(&e->sg, n, data, 2 * BS, 0, 0), 2 * BS);
 	assert_int_equal(memstore_wait_for(e->ms, MS_PUT_BLOCK, 2), 2);
@@ -216,7 +216,7 @@ static void test_create_race(void **st)
 	struct node *n = stage_get(&e->sg, "/k", "k");
 	int was_new = 0;
 
-	stage_created(&e->sg, n, 1);
+	stage_created(&e->sg, n, 1, NULL, 0);
 	assert_int_equal(stage_write(&e->sg, n, "ours", 4, 0, 0), 4);
 	memstore_put(e->ms, "k", "first", 5, NULL, NULL);
 	assert_int_equal(stage_flush(&e->sg, n), -EEXIST);
@@ -270,6 +270,35 @@ static void test_truncate_and_load_failure(void **st)
 	stage_put(&e->sg, n);
 }
 
+/* a new file goes up with the metadata it was created with, and a
+ * mode set while its data is not uploaded yet goes with it */
+static void test_created_meta(void **st)
+{
+	struct env *e = *st;
+	struct blob_meta m[2] = { { (char *)"mode", (char *)"100600" },
+				  { (char *)"uid", (char *)"42" } };
+	struct node *n = stage_get(&e->sg, "/m", "m");
+	struct attr a;
+	char *v;
+
+	assert_int_equal(stage_created(&e->sg, n, 1, m, 2), 0);
+	assert_int_equal(stage_attr(&e->sg, "/m", &a), 1);
+	assert_int_equal(a.mode, 0100600);
+	assert_int_equal(a.uid, 42);
+	assert_int_equal(stage_write(&e->sg, n, "abc", 3, 0, 0), 3);
+	assert_int_equal(stage_meta_set(&e->sg, n, "mode", "100640", 0), 0);
+	assert_int_equal(stage_flush(&e->sg, n), 0);
+	v = memstore_meta(e->ms, "m", "mode");
+	assert_string_equal(v, "100640");
+	free(v);
+	v = memstore_meta(e->ms, "m", "uid");
+	assert_string_equal(v, "42");
+	free(v);
+	/* clean now: the caller sets metadata on the server */
+	assert_int_equal(stage_meta_set(&e->sg, n, "mode", "100600", 0), STAGE_CLEAN);
+	stage_put(&e->sg, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -279,6 +308,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_and_load_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_created_meta, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
