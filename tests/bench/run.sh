@@ -223,6 +223,24 @@ raw_op() { # SCEN SYS TIMED-OP ARGS... : a bench.js timed operation through the 
   t_end "$scen" "$sys" "$(echo "$out" | azb_json 'j.seconds.toFixed(4)')"
 }
 
+# CPU of the mount process (the azblobfs daemon, rclone): user + system
+# time from /proc/PID/stat, which counts every thread, ended ones too
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { # user+sys clock ticks of the mount process so far
+  local s
+  s=$(cat "/proc/$(bench_pid)/stat") || return 1
+  s=${s##*) } # the fields after "PID (COMM) "; utime and stime are 12 and 13
+  # shellcheck disable=SC2086 # split into fields on purpose
+  set -- $s
+  echo $((${12} + ${13}))
+}
+
+cpu_rec() { # SCEN SYS TICKS : record the mount process's CPU seconds since TICKS
+  local now
+  now=$(cpu_ticks) || return 0
+  rec "$1" "$2" cpu "$(awk -v t=$((now - $3)) -v h="$CLK_TCK" 'BEGIN { printf "%.3f", t / h }')"
+}
+
 rss() { # SCEN SYS : peak resident set of the mount process so far (kB)
   local kb
   kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(bench_pid)/status" 2>/dev/null || true)
@@ -369,7 +387,7 @@ cat_read() { # SCEN KEY : cat of big.bin in the mount, timed
 }
 
 case_read() {
-  local sys=$1 c url
+  local sys=$1 c url cpu0
   c=$(container_of "$sys")
   case $sys in
   raw)
@@ -386,7 +404,9 @@ case_read() {
     ;;
   *)
     bench_mount "$sys" "$c"
+    cpu0=$(cpu_ticks)
     cat_read read "$sys"
+    cpu_rec read "$sys" "$cpu0"
     rss read "$sys"
     bench_umount
     if [ "$sys" = azblobfs ]; then
@@ -418,16 +438,18 @@ case_slowread() { # the read, every GET answered at CONN_RATE_MB MiB/s
 }
 
 case_write() {
-  local sys=$1 c
+  local sys=$1 c cpu0
   c=$(container_of "$sys")
   if [ "$sys" = raw ]; then
     raw_op write raw upload "$c" w.bin "$W/zero.bin" 8 8
   else
     bench_mount "$sys" "$c"
+    cpu0=$(cpu_ticks)
     t_begin
     T dd if=/dev/zero of="$MNT/w.bin" bs=1M count="$SIZE_MB" conv=fsync status=none
     wait_uploaded "$sys" "$c" w.bin "$SIZE"
     t_end write "$sys"
+    cpu_rec write "$sys" "$cpu0"
     rss write "$sys"
     bench_umount
   fi
@@ -579,7 +601,8 @@ BENCH_SECS=$(awk -v a="$BENCH_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", 
 # --- the table -------------------------------------------------------------
 # values of KEY for SCEN/SYS, one per line
 vals() { awk -F'\t' -v s="$1" -v y="$2" -v k="$3" '$1 == s && $2 == y && $3 == k { print $4 }' "$RES"; }
-median() { vals "$1" "$2" time | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+med() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; } # of the numbers on stdin
+median() { vals "$1" "$2" "${3:-time}" | med; } # SCEN SYS [KEY]
 last() { vals "$1" "$2" "$3" | tail -n 1; }
 fmt_s() { awk -v t="$1" 'BEGIN { if (t < 0.1) printf "%.3f s", t; else if (t < 10) printf "%.2f s", t; else printf "%.1f s", t }'; }
 fmt_bytes() {
@@ -598,8 +621,8 @@ per() {
   esac
 }
 
-cell() { # SCEN SYS : "median s (rate)" or the failure
-  local m f p unit n
+cell() { # SCEN SYS : "median s (rate)" or the failure, with the CPU per GiB if measured
+  local m f p unit n c
   m=$(median "$1" "$2")
   f=$(last "$1" "$2" fail)
   if [ -z "$m" ]; then
@@ -613,6 +636,8 @@ cell() { # SCEN SYS : "median s (rate)" or the failure
   else
     fmt_s "$m"
   fi
+  c=$(median "$1" "$2" cpu)
+  [ -z "$c" ] || printf ', CPU %s s/GiB' "$(awk -v c="$c" -v mb="$SIZE_MB" 'BEGIN { printf "%.2f", c * 1024 / mb }')"
   [ -z "$f" ] || printf ' (%s)' "$f"
   echo
 }
@@ -715,6 +740,11 @@ table() {
   echo
   echo "Times are medians of $RUNS runs; ratios are time ratios (below 1: azblobfs is faster)."
   echo "Requests and bytes are those of the last run, counted by the proxy; MiB = 1048576 bytes."
+  if [ -n "$(vals read azblobfs cpu)$(vals write azblobfs cpu)" ]; then
+    echo "CPU s/GiB: user + system CPU seconds of the mount process (the azblobfs daemon, rclone) during the"
+    echo "operation, from /proc/PID/stat, per GiB read or written (median of the runs): the client's own cost,"
+    echo "whatever the server's speed."
+  fi
   echo
   for scen in read write; do
     for sys in azblobfs rclone-off rclone-writes; do
