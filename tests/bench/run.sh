@@ -604,7 +604,7 @@ vals() { awk -F'\t' -v s="$1" -v y="$2" -v k="$3" '$1 == s && $2 == y && $3 == k
 med() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; } # of the numbers on stdin
 median() { vals "$1" "$2" "${3:-time}" | med; } # SCEN SYS [KEY]
 last() { vals "$1" "$2" "$3" | tail -n 1; }
-fmt_s() { awk -v t="$1" 'BEGIN { if (t < 0.1) printf "%.3f s", t; else if (t < 10) printf "%.2f s", t; else printf "%.1f s", t }'; }
+fmt_s() { [ -n "$1" ] || { echo "-"; return; }; awk -v t="$1" 'BEGIN { if (t < 0.1) printf "%.3f s", t; else if (t < 10) printf "%.2f s", t; else printf "%.1f s", t }'; }
 fmt_bytes() {
   awk -v b="$1" 'BEGIN { if (b == "") print "-"; else if (b < 1024) printf "%d B", b; else if (b < 1048576) printf "%.1f KiB", b / 1024;
     else printf "%.1f MiB", b / 1048576 }'
