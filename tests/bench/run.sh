@@ -791,7 +791,7 @@ if [ "$RESULTS" != - ]; then
     echo
     free -g | sed 's/^/      /'
     echo
-    echo "- azblobfs: $("$AZB_EXE" --version 2>&1 | head -n 1) ($AZBLOBFS_BIN, built $(date -u -r "$AZB_EXE" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$AZB_EXE" | cut -c1-12)${AZB_OPTS:+, -o $AZB_OPTS})"
+    echo "- azblobfs: $("$AZB_EXE" --version 2>&1 | head -n 1) (built $(date -u -r "$AZB_EXE" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$AZB_EXE" | cut -c1-12)${AZB_OPTS:+, -o $AZB_OPTS})"
     echo "- Azurite $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("azurite/package.json").version'), node $("$AZB_NODE" --version), on 127.0.0.1, data on disk"
     echo "- $(rclone version 2>/dev/null | head -n 1), mounted with --vfs-write-back 0s"
     echo "- $(curl --version | head -n 1 | cut -d' ' -f1-2), @azure/storage-blob $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("@azure/storage-blob/package.json").version')"
