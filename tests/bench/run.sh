@@ -6,14 +6,15 @@
 # tests/js/copyemu.js --passthrough, which forwards everything unchanged and
 # counts the requests and the request body bytes each operation cost.
 #
-# One more group: "distant" (everyday work on small files through a
-# counting proxy that holds each request BENCH_DIST_LATENCIES milliseconds,
-# azblobfs against rclone --vfs-cache-mode writes).
+# Two more groups: "fio" (bandwidth rows measured with fio in the mounts)
+# and "distant" (everyday work on small files through a counting proxy that
+# holds each request BENCH_DIST_LATENCIES milliseconds, azblobfs against
+# rclone --vfs-cache-mode writes).
 #
 # Prints the markdown tables on stdout (progress goes to stderr) and writes
 # them, with the machine and the versions, to tests/bench/RESULTS.md.
 # See tests/bench/README for the scenarios and the environment variables.
-# Run by "make bench" (and bench-distant) in the build directory.
+# Run by "make bench" (bench-fio, bench-distant) in the build directory.
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +37,8 @@ AZB_OPTS=${BENCH_AZB_OPTS:-}
 DIRECT=${BENCH_DIRECT:-0}
 TIMEOUT=${BENCH_TIMEOUT:-1800}
 RESULTS=${BENCH_RESULTS:-$BENCH_DIR/RESULTS.md}
+FIO_MB=${BENCH_FIO_MB:-256}
+FIO_SECONDS=${BENCH_FIO_SECONDS:-10}
 DIST_N=${BENCH_DIST_N:-200}
 TREE_N=${BENCH_TREE_N:-2000}
 DIST_LATENCIES=${BENCH_DIST_LATENCIES:-10 0}
@@ -43,10 +46,11 @@ SIZE=$((SIZE_MB * 1048576))
 MIB=1048576
 SMALL_BYTES=4096
 
-for v in SIZE_MB RUNS LIST_N SMALL_N TIMEOUT CONN_RATE_MB DIST_N TREE_N; do
+for v in SIZE_MB RUNS LIST_N SMALL_N TIMEOUT CONN_RATE_MB FIO_MB FIO_SECONDS DIST_N TREE_N; do
   case ${!v} in '' | *[!0-9]*) azb_die "BENCH_$v must be a positive integer" ;; esac
   [ "${!v}" -gt 0 ] || azb_die "BENCH_$v must be a positive integer"
 done
+[ $((FIO_MB % 4)) = 0 ] || azb_die "BENCH_FIO_MB must be a multiple of 4 (four jobs read a quarter each)"
 [ $((TREE_N % 100)) = 0 ] || azb_die "BENCH_TREE_N must be a multiple of 100 (10 x 10 directories)"
 for v in $DIST_LATENCIES; do
   case $v in '' | *[!0-9]*) azb_die "BENCH_DIST_LATENCIES: '$v' is not a number of milliseconds" ;; esac
@@ -54,6 +58,7 @@ done
 [ -n "$DIST_LATENCIES" ] || azb_die "BENCH_DIST_LATENCIES is empty"
 has_scen() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 command -v rclone >/dev/null || azb_die "rclone missing: apt-get install rclone"
+! has_scen fio || command -v fio >/dev/null || azb_die "fio missing: apt-get install fio"
 command -v curl >/dev/null || azb_die "curl missing: apt-get install curl"
 command -v timeout >/dev/null || azb_die "timeout (coreutils) missing"
 
@@ -559,6 +564,93 @@ case_append() {
   check_size "$c" app.bin $((before + MIB))
 }
 
+# --- fio: bandwidth rows measured by fio in the mount ---------------------
+# fio_run SCEN SYS ARGS... : starts the clock and one fio run (psync, JSON
+# into $W/fio-SCEN-SYS.json, its complaints into $W/fio.err) in the mount
+fio_run() {
+  local scen=$1 sys=$2
+  shift 2
+  t_begin
+  T fio --output-format=json --output="$W/fio-$scen-$sys.json" --ioengine=psync "$@" >/dev/null 2>"$W/fio.err"
+}
+
+fio_rec() { # SCEN SYS read|write BYTES : fio's bandwidth and IOPS; BYTES moved (0: any)
+  local s bw iops io
+  s=$(sed -n '/^{/,$p' "$W/fio-$1-$2.json" | azb_json "(() => { const g = j.jobs[0], d = g['$3'];
+      if (g.error) throw new Error('fio: error ' + g.error);
+      return d.bw_bytes + ' ' + d.iops.toFixed(1) + ' ' + d.io_bytes; })()")
+  read -r bw iops io <<<"$s"
+  [ "$4" = 0 ] || [ "$io" = "$4" ] || { echo "bench: fio $1 on $2 moved $io bytes, expected $4" >&2; return 1; }
+  rec "$1" "$2" bw "$bw"
+  rec "$1" "$2" iops "$iops"
+}
+
+# the jobs: fio_JOB SYSTEM CONTAINER, each in a subshell under set -e
+fio_seqread() {
+  bench_mount "$1" "$2"
+  fio_run fio-seqread "$1" --name=seqread --rw=read --bs=1M --size="${FIO_MB}M" --filename="$MNT/fio-seq.bin"
+  t_end fio-seqread "$1"
+  bench_umount
+  fio_rec fio-seqread "$1" read $((FIO_MB * MIB))
+}
+
+fio_seqwrite() {
+  bench_mount "$1" "$2"
+  fio_run fio-seqwrite "$1" --name=seqwrite --rw=write --bs=1M --size="${FIO_MB}M" --end_fsync=1 \
+    --filename="$MNT/fio-w.bin"
+  wait_uploaded "$1" "$2" fio-w.bin $((FIO_MB * MIB))
+  t_end fio-seqwrite "$1"
+  bench_umount
+  fio_rec fio-seqwrite "$1" write $((FIO_MB * MIB))
+  check_size "$2" fio-w.bin $((FIO_MB * MIB))
+}
+
+fio_randread() {
+  bench_mount "$1" "$2"
+  fio_run fio-randread "$1" --name=randread --rw=randread --bs=4k --size="${FIO_MB}M" \
+    --filename="$MNT/fio-seq.bin" --time_based --runtime="$FIO_SECONDS"
+  t_end fio-randread "$1"
+  bench_umount
+  fio_rec fio-randread "$1" read 0
+}
+
+fio_par4() {
+  bench_mount "$1" "$2"
+  # shellcheck disable=SC2016 # $jobnum is fio's
+  fio_run fio-par4 "$1" --name=par4 --rw=read --bs=1M --numjobs=4 --group_reporting \
+    --size="$((FIO_MB / 4))M" --directory="$MNT" --filename_format='fio4.$jobnum.bin'
+  t_end fio-par4 "$1"
+  bench_umount
+  fio_rec fio-par4 "$1" read $((FIO_MB * MIB))
+}
+
+fio_err() { # EXIT-STATUS : what fio said went wrong, in short
+  local e=""
+  if [ -s "$W/fio.err" ]; then
+    e=$(sed -n 's/.*error on file [^:]*: \([^:]*\).*/\1/p' "$W/fio.err" | head -n 1)
+    [ -n "$e" ] || e=$(grep -v '^ *$' "$W/fio.err" | tail -n 1 | tr '|' '/')
+  fi
+  echo "${e:-exit $1}"
+}
+
+case_fio() { # every job on its own: one that fails leaves the others
+  local sys=$1 c job rc
+  c=$(container_of "$sys")
+  for job in seqread seqwrite randread par4; do
+    set +e
+    (set -e; "fio_$job" "$sys" "$c")
+    rc=$?
+    set -e
+    [ "$rc" -eq 0 ] || {
+      rec "fio-$job" "$sys" fail "$(fio_err "$rc")"
+      say "  fio-$job $sys FAILED: $(fio_err "$rc")"
+      bench_umount
+    }
+    rm -f "$W/fio.err"
+  done
+  server_delete "$c" fio-w.bin
+}
+
 # --- distant: small-file work through a proxy that holds every request ----
 # Each system works on data the OTHER system wrote (rclone's writes mode
 # serves its own writes from its cache): azblobfs (and azblobfs -o
@@ -786,10 +878,11 @@ distant_group() {
 # --- fixtures ---------------------------------------------------------------
 for scen in $SCENARIOS; do
   [ "$scen" = distant ] || declare -F "case_$scen" >/dev/null ||
-    azb_die "unknown scenario $scen (known: cp mv read slowread write append small ls distant)"
+    azb_die "unknown scenario $scen (known: cp mv read slowread write append small ls fio distant)"
 done
 say "azblobfs: $AZBLOBFS_BIN"
 say "SIZE=${SIZE_MB} MiB RUNS=$RUNS LIST_N=$LIST_N SMALL_N=$SMALL_N; systems: $SYSTEMS; scenarios: $SCENARIOS"
+has_scen fio && say "fio: FIO_MB=$FIO_MB FIO_SECONDS=$FIO_SECONDS"
 has_scen distant && say "distant: DIST_N=$DIST_N TREE_N=$TREE_N latencies (ms): $DIST_LATENCIES; systems: $DIST_SYSTEMS"
 for c in bench-src bench-azb bench-rc-off bench-rc-writes bench-raw bench-list; do
   azb_sdk mkcontainer "$c"
@@ -815,6 +908,22 @@ if [ "$NEED_BIG" = 1 ]; then
     fi
   done
   rm -f "$W/big.bin"
+fi
+if has_scen fio; then
+  # fio reads files that are there already (it lays out nothing): one of
+  # FIO_MB MiB, and four of a quarter of it for the four jobs
+  say "fixtures: fio files of ${FIO_MB} MiB and 4 x $((FIO_MB / 4)) MiB"
+  head -c $((FIO_MB * MIB)) /dev/urandom >"$W/fio.bin"
+  bjs mkfixture bench-src fio-seq.bin "$W/fio.bin"
+  head -c $((FIO_MB * MIB / 4)) "$W/fio.bin" >"$W/fio4.bin"
+  bjs mkfixture bench-src fio4.bin "$W/fio4.bin"
+  rm -f "$W/fio.bin" "$W/fio4.bin"
+  for sys in $SYSTEMS; do
+    [ "$sys" != raw ] || continue
+    c=$(container_of "$sys")
+    bjs cpfrom "$c" fio-seq.bin bench-src fio-seq.bin
+    for i in 0 1 2 3; do bjs cpfrom "$c" "fio4.$i.bin" bench-src fio4.bin; done
+  done
 fi
 if has_scen distant; then
   # DIST_N files of 4 KiB, and a tree of 10 x 10 directories holding
@@ -858,6 +967,7 @@ for scen in $SCENARIOS; do
     # after a fixture or right after the same neighbour (the machine's
     # state -- page cache, Azurite's own work -- carries over between runs)
     for sys in $(rotate $((run - 1)) $SYSTEMS); do
+      [ "$scen" != fio ] || [ "$sys" != raw ] || continue
       say "$scen, run $run/$RUNS, $sys"
       set +e
       (set -e; "case_$scen" "$sys" "$run")
@@ -994,7 +1104,7 @@ ROWS=""
 for scen in $SCENARIOS; do
   case $scen in
   small) ROWS="$ROWS small-w small-r" ;;
-  distant) ;;
+  fio | distant) ;;
   *) ROWS="$ROWS $scen" ;;
   esac
 done
@@ -1045,6 +1155,84 @@ runs_detail() { # the raw numbers behind the medians
     for sys in azblobfs azblobfs-dio azblobfs-direct rclone-off rclone-writes raw raw-curl raw-curl4 raw-sdk raw-direct raw-direct4; do
       v=$(vals "$scen" "$sys" time | awk '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $1 }')
       [ -z "$v" ] || echo "- $scen, $sys: $v"
+    done
+  done
+}
+
+# --- the fio table ---------------------------------------------------------
+FIO_ROWS="fio-seqread fio-seqwrite fio-randread fio-par4"
+
+fio_title() {
+  case $1 in
+  fio-seqread) echo "fio sequential read of $FIO_MB MiB, 1 MiB reads (fresh mount)" ;;
+  fio-seqwrite) echo "fio sequential write of $FIO_MB MiB, 1 MiB writes, end_fsync=1, until committed" ;;
+  fio-randread) echo "fio 4 KiB random reads over a $FIO_MB MiB file for $FIO_SECONDS s (fresh mount)" ;;
+  fio-par4) echo "fio 4 jobs at once, each reading its own file of $((FIO_MB / 4)) MiB, 1 MiB reads (fresh mount)" ;;
+  esac
+}
+
+fmt_rate() { awk -v r="$1" 'BEGIN { r /= 1048576; printf (r < 100 ? "%.1f MiB/s" : "%.0f MiB/s"), r }'; } # bytes/s
+
+fio_rate() { # SCEN SYS : bytes/s compared: fio's bandwidth; for the
+  # write, the size over the time until committed (rclone's writes mode
+  # uploads after close, when fio is done)
+  local m
+  if [ "$1" = fio-seqwrite ]; then
+    m=$(median "$1" "$2")
+    [ -z "$m" ] || awk -v b=$((FIO_MB * MIB)) -v t="$m" 'BEGIN { printf "%.0f", b / t }'
+  else
+    median "$1" "$2" bw
+  fi
+}
+
+fio_cell() { # SCEN SYS
+  local bw f
+  f=$(last "$1" "$2" fail)
+  bw=$(median "$1" "$2" bw)
+  if [ -z "$bw" ]; then
+    if [ -n "$f" ]; then echo "fails ($f)"; else echo "-"; fi
+    return
+  fi
+  case $1 in
+  fio-randread) printf '%.0f IOPS, %s' "$(median "$1" "$2" iops)" "$(fmt_rate "$bw")" ;;
+  fio-seqwrite) printf '%s in fio; %s until committed (%s)' "$(fmt_rate "$bw")" "$(fmt_rate "$(fio_rate "$1" "$2")")" \
+    "$(fmt_s "$(median "$1" "$2")")" ;;
+  *) fmt_rate "$bw" ;;
+  esac
+  [ -z "$f" ] || printf ' (%s)' "$f"
+  echo
+}
+
+fio_table() {
+  local scen a ro rw best
+  echo "| fio job | azblobfs | rclone (off) | rclone (writes) | azblobfs/rclone(best), bandwidth | requests (azblobfs) | notes |"
+  echo "|---|---|---|---|---|---|---|"
+  for scen in $FIO_ROWS; do
+    a=$(fio_rate "$scen" azblobfs)
+    ro=$(fio_rate "$scen" rclone-off)
+    rw=$(fio_rate "$scen" rclone-writes)
+    best=$(printf '%s\n' $ro $rw | sort -g | tail -n 1)
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(fio_title "$scen")" "$(fio_cell "$scen" azblobfs)" \
+      "$(fio_cell "$scen" rclone-off)" "$(fio_cell "$scen" rclone-writes)" "$(ratio "$a" "$best")" \
+      "$(reqs "$scen" azblobfs)" "$(rclone_note "$scen")"
+  done
+  echo
+  echo "Bandwidth and IOPS as fio reports them (--output-format=json: bw_bytes and iops of the job, the four"
+  echo "jobs summed with group_reporting), medians of $RUNS runs; psync, page cache on, a fresh mount for each"
+  echo "job. The write's ratio uses its size over the time until committed (fio's start to the blob's final"
+  echo "size on the server). The ratio divides bandwidths: above 1 means azblobfs is faster."
+}
+
+fio_runs() {
+  local scen sys v
+  for scen in $FIO_ROWS; do
+    for sys in azblobfs rclone-off rclone-writes; do
+      v=$(vals "$scen" "$sys" bw | awk '{ printf "%s%.1f", (NR > 1 ? ", " : ""), $1 / 1048576 }')
+      [ -z "$v" ] || echo "- $scen, $sys: $v MiB/s$(
+        case $scen in
+        fio-seqwrite) vals "$scen" "$sys" time | awk 'BEGIN { printf "; until committed" } { printf "%s %.3f", (NR > 1 ? "," : ""), $1 } END { printf " s" }' ;;
+        fio-randread) vals "$scen" "$sys" iops | awk 'BEGIN { printf ";" } { printf "%s %.0f", (NR > 1 ? "," : ""), $1 } END { printf " IOPS" }' ;;
+        esac)"
     done
   done
 }
@@ -1123,6 +1311,11 @@ if [ -n "$ROWS" ]; then
   TABLE=$(table)
   echo "$TABLE"
 fi
+if has_scen fio; then
+  FIO_TABLE=$(fio_table)
+  echo
+  echo "$FIO_TABLE"
+fi
 if has_scen distant; then
   for lat in $DIST_LATENCIES; do
     echo
@@ -1137,6 +1330,7 @@ CMD="BENCH_RUNS=$RUNS"
 [ "$SYSTEMS" = "azblobfs rclone-off rclone-writes raw" ] || CMD="$CMD BENCH_SYSTEMS='$SYSTEMS'"
 [ "$SCENARIOS" = "cp mv read slowread write append small ls" ] || CMD="$CMD BENCH_SCENARIOS='$SCENARIOS'"
 [ "$CONN_RATE_MB" = 64 ] || CMD="$CMD BENCH_CONN_RATE_MB=$CONN_RATE_MB"
+! has_scen fio || CMD="$CMD BENCH_FIO_MB=$FIO_MB BENCH_FIO_SECONDS=$FIO_SECONDS"
 ! has_scen distant || CMD="$CMD BENCH_DIST_N=$DIST_N BENCH_TREE_N=$TREE_N BENCH_DIST_LATENCIES='$DIST_LATENCIES'"
 [ -z "$AZB_OPTS" ] || CMD="$CMD BENCH_AZB_OPTS='$AZB_OPTS'"
 [ "$DIRECT" != 1 ] || CMD="$CMD BENCH_DIRECT=1"
@@ -1149,6 +1343,21 @@ run_facts() { # the lines a section of new groups opens with
   echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r); load average at the start: $LOAD0; at the end: $LOAD1"
   echo "- $(azb_line)"
   echo "- Azurite $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("azurite/package.json").version'), node $("$AZB_NODE" --version); $(rclone version 2>/dev/null | head -n 1), mounted with --vfs-write-back 0s"
+}
+
+fio_block() {
+  echo "## fio: bandwidth in the mounts"
+  echo
+  echo "Written by tests/bench/run.sh (BENCH_SCENARIOS with fio, make bench-fio); see tests/bench/README."
+  echo
+  run_facts
+  echo "- $(fio --version), through the counting proxy (tests/js/copyemu.js --passthrough)"
+  echo
+  echo "$FIO_TABLE"
+  echo
+  echo "Every run:"
+  echo
+  fio_runs
 }
 
 dist_block() {
@@ -1208,8 +1417,8 @@ results_block() {
 }
 
 if [ "$RESULTS" != - ]; then
-  # the main table rewrites the file; the distant section then replaces
-  # its own part of it (or is added), leaving the rest as it is
+  # the main table rewrites the file; the fio and distant sections then
+  # replace their own part of it (or are added), leaving the rest as it is
   if [ -n "$ROWS" ]; then
     {
       echo "# azblobfs benchmark results"
@@ -1242,6 +1451,7 @@ if [ "$RESULTS" != - ]; then
       runs_detail
     } >"$RESULTS"
   fi
+  ! has_scen fio || fio_block | results_block fio
   ! has_scen distant || dist_block | results_block distant
   say "results written to $RESULTS"
 fi
