@@ -21,6 +21,10 @@
 //   size C NAME                      content length, or -1 if missing
 //   cpfrom C DEST SRCC SRCNAME       Copy Blob from another container
 //   rmprefix C PREFIX                delete every blob under PREFIX
+//   cpdir SRCC DIR DSTC DSTPREFIX    Copy Blob of DIR and every blob under
+//                                    DIR/ to DSTPREFIX + its name in DSTC
+//                                    (metadata and directory blobs kept):
+//                                    the data one client wrote, for another
 //   timed upload C NAME FILE BLOCK_MIB CONC
 //                                    uploadFile, the SDK's parallel upload
 //                                    (always in blocks, never one Put Blob)
@@ -175,6 +179,17 @@ const commands = {
     const names = [];
     for await (const item of container(c).listBlobsFlat({ prefix })) names.push(item.name);
     await pool(names.length, 32, (i) => blob(c, names[i]).deleteIfExists());
+  },
+  async cpdir([sc, dir, dc, dprefix]) {
+    const names = [];
+    for await (const item of container(sc).listBlobsFlat({ prefix: dir })) {
+      if (item.name === dir || item.name.startsWith(`${dir}/`)) names.push(item.name);
+    }
+    await pool(names.length, 16, async (i) => {
+      const poller = await blob(dc, dprefix + names[i]).beginCopyFromURL(blob(sc, names[i]).url, { intervalInMs: 50 });
+      await poller.pollUntilDone();
+    });
+    process.stdout.write(`${names.length}\n`);
   },
   async cpfrom([c, dest, sc, sn]) {
     const poller = await blob(c, dest).beginCopyFromURL(blob(sc, sn).url, { intervalInMs: 50 });

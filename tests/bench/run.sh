@@ -6,10 +6,15 @@
 # tests/js/copyemu.js --passthrough, which forwards everything unchanged and
 # counts the requests and the request body bytes each operation cost.
 #
-# Prints one markdown table on stdout (progress goes to stderr) and writes
-# it, with the machine and the versions, to tests/bench/RESULTS.md.
+# Two more groups: "fio" (bandwidth rows measured with fio in the mounts)
+# and "distant" (everyday work on small files through a counting proxy that
+# holds each request BENCH_DIST_LATENCIES milliseconds, azblobfs against
+# rclone --vfs-cache-mode writes).
+#
+# Prints the markdown tables on stdout (progress goes to stderr) and writes
+# them, with the machine and the versions, to tests/bench/RESULTS.md.
 # See tests/bench/README for the scenarios and the environment variables.
-# Run by "make bench" in the build directory.
+# Run by "make bench" (bench-fio, bench-distant) in the build directory.
 set -eu
 
 BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
@@ -32,15 +37,28 @@ AZB_OPTS=${BENCH_AZB_OPTS:-}
 DIRECT=${BENCH_DIRECT:-0}
 TIMEOUT=${BENCH_TIMEOUT:-1800}
 RESULTS=${BENCH_RESULTS:-$BENCH_DIR/RESULTS.md}
+FIO_MB=${BENCH_FIO_MB:-256}
+FIO_SECONDS=${BENCH_FIO_SECONDS:-10}
+DIST_N=${BENCH_DIST_N:-200}
+TREE_N=${BENCH_TREE_N:-2000}
+DIST_LATENCIES=${BENCH_DIST_LATENCIES:-10 0}
 SIZE=$((SIZE_MB * 1048576))
 MIB=1048576
 SMALL_BYTES=4096
 
-for v in SIZE_MB RUNS LIST_N SMALL_N TIMEOUT CONN_RATE_MB; do
+for v in SIZE_MB RUNS LIST_N SMALL_N TIMEOUT CONN_RATE_MB FIO_MB FIO_SECONDS DIST_N TREE_N; do
   case ${!v} in '' | *[!0-9]*) azb_die "BENCH_$v must be a positive integer" ;; esac
   [ "${!v}" -gt 0 ] || azb_die "BENCH_$v must be a positive integer"
 done
+[ $((FIO_MB % 4)) = 0 ] || azb_die "BENCH_FIO_MB must be a multiple of 4 (four jobs read a quarter each)"
+[ $((TREE_N % 100)) = 0 ] || azb_die "BENCH_TREE_N must be a multiple of 100 (10 x 10 directories)"
+for v in $DIST_LATENCIES; do
+  case $v in '' | *[!0-9]*) azb_die "BENCH_DIST_LATENCIES: '$v' is not a number of milliseconds" ;; esac
+done
+[ -n "$DIST_LATENCIES" ] || azb_die "BENCH_DIST_LATENCIES is empty"
+has_scen() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 command -v rclone >/dev/null || azb_die "rclone missing: apt-get install rclone"
+! has_scen fio || command -v fio >/dev/null || azb_die "fio missing: apt-get install fio"
 command -v curl >/dev/null || azb_die "curl missing: apt-get install curl"
 command -v timeout >/dev/null || azb_die "timeout (coreutils) missing"
 
@@ -116,6 +134,17 @@ case " $SCENARIOS " in
   rclone_remote azslow "http://127.0.0.1:$SLOW_PORT/$AZB_ACCOUNT" ;;
 esac
 
+# distant: one counting proxy per latency, each holding every request that
+# many milliseconds before forwarding it (tests/js/copyemu.js --latency)
+declare -A DIST_PORT=() DIST_CRED=()
+if has_scen distant; then
+  for lat in $DIST_LATENCIES; do
+    azb_start_passthrough "DIST_PORT[$lat]" "proxy-${lat}ms" --latency "$lat"
+    DIST_CRED[$lat]=$(azb_credfile "$(conn_of "http://127.0.0.1:${DIST_PORT[$lat]}/$AZB_ACCOUNT")")
+    rclone_remote "azd$lat" "http://127.0.0.1:${DIST_PORT[$lat]}/$AZB_ACCOUNT"
+  done
+fi
+
 # bench.js straight to Azurite (fixtures, checks: not counted) or through
 # the proxy (raw measurements: counted)
 bjs() { AZB_CONN=$AZB_CONN_AZURITE NODE_PATH=$NODE_DIR "$AZB_NODE" "$BENCH_DIR/bench.js" "$@"; }
@@ -140,8 +169,9 @@ container_of() { # SYSTEM
 bench_mount() { # SYSTEM CONTAINER [EXTRA-OPTIONS]
   local sys=$1 c=$2 extra=${3:-} pid i log="$W/$1.log"
   [ ! -e "$CUR" ] || bench_umount
+  [ "$sys" != azblobfs-async ] || extra="upload=async${extra:+,$extra}"
   case $sys in
-  azblobfs)
+  azblobfs | azblobfs-async)
     "$AZB_EXE" "$c" "$MNT" -f -o "credentials=${MOUNT_CRED:-$CRED},cache_dir=$W/azb-cache,loglevel=warn,copy=sync${AZB_OPTS:+,$AZB_OPTS}${extra:+,$extra}" \
       >>"$log" 2>&1 &
     pid=$! ;;
@@ -223,6 +253,24 @@ raw_op() { # SCEN SYS TIMED-OP ARGS... : a bench.js timed operation through the 
   t_end "$scen" "$sys" "$(echo "$out" | azb_json 'j.seconds.toFixed(4)')"
 }
 
+# CPU of the mount process (the azblobfs daemon, rclone): user + system
+# time from /proc/PID/stat, which counts every thread, ended ones too
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { # user+sys clock ticks of the mount process so far
+  local s
+  s=$(cat "/proc/$(bench_pid)/stat") || return 1
+  s=${s##*) } # the fields after "PID (COMM) "; utime and stime are 12 and 13
+  # shellcheck disable=SC2086 # split into fields on purpose
+  set -- $s
+  echo $((${12} + ${13}))
+}
+
+cpu_rec() { # SCEN SYS TICKS : record the mount process's CPU seconds since TICKS
+  local now
+  now=$(cpu_ticks) || return 0
+  rec "$1" "$2" cpu "$(awk -v t=$((now - $3)) -v h="$CLK_TCK" 'BEGIN { printf "%.3f", t / h }')"
+}
+
 rss() { # SCEN SYS : peak resident set of the mount process so far (kB)
   local kb
   kb=$(awk '/^VmHWM:/ { print $2 }' "/proc/$(bench_pid)/status" 2>/dev/null || true)
@@ -233,7 +281,7 @@ rss() { # SCEN SYS : peak resident set of the mount process so far (kB)
 # curl and a container SAS: a poll costs milliseconds, not a node start-up.
 # Single blobs are deleted the same way.
 declare -A SAS=()
-for c in bench-azb bench-rc-off bench-rc-writes bench-raw; do
+for c in bench-azb bench-rc-off bench-rc-writes bench-raw $(has_scen distant && echo dist-azb dist-azba dist-rc); do
   SAS[$c]=$(bjs sas "$c")
 done
 
@@ -369,7 +417,7 @@ cat_read() { # SCEN KEY : cat of big.bin in the mount, timed
 }
 
 case_read() {
-  local sys=$1 c url
+  local sys=$1 c url cpu0
   c=$(container_of "$sys")
   case $sys in
   raw)
@@ -386,7 +434,9 @@ case_read() {
     ;;
   *)
     bench_mount "$sys" "$c"
+    cpu0=$(cpu_ticks)
     cat_read read "$sys"
+    cpu_rec read "$sys" "$cpu0"
     rss read "$sys"
     bench_umount
     if [ "$sys" = azblobfs ]; then
@@ -418,16 +468,18 @@ case_slowread() { # the read, every GET answered at CONN_RATE_MB MiB/s
 }
 
 case_write() {
-  local sys=$1 c
+  local sys=$1 c cpu0
   c=$(container_of "$sys")
   if [ "$sys" = raw ]; then
     raw_op write raw upload "$c" w.bin "$W/zero.bin" 8 8
   else
     bench_mount "$sys" "$c"
+    cpu0=$(cpu_ticks)
     t_begin
     T dd if=/dev/zero of="$MNT/w.bin" bs=1M count="$SIZE_MB" conv=fsync status=none
     wait_uploaded "$sys" "$c" w.bin "$SIZE"
     t_end write "$sys"
+    cpu_rec write "$sys" "$cpu0"
     rss write "$sys"
     bench_umount
   fi
@@ -512,29 +564,390 @@ case_append() {
   check_size "$c" app.bin $((before + MIB))
 }
 
+# --- fio: bandwidth rows measured by fio in the mount ---------------------
+# fio_run SCEN SYS ARGS... : starts the clock and one fio run (psync, JSON
+# into $W/fio-SCEN-SYS.json, its complaints into $W/fio.err) in the mount
+fio_run() {
+  local scen=$1 sys=$2
+  shift 2
+  t_begin
+  T fio --output-format=json --output="$W/fio-$scen-$sys.json" --ioengine=psync "$@" >/dev/null 2>"$W/fio.err"
+}
+
+fio_rec() { # SCEN SYS read|write BYTES : fio's bandwidth and IOPS; BYTES moved (0: any)
+  local s bw iops io
+  s=$(sed -n '/^{/,$p' "$W/fio-$1-$2.json" | azb_json "(() => { const g = j.jobs[0], d = g['$3'];
+      if (g.error) throw new Error('fio: error ' + g.error);
+      return d.bw_bytes + ' ' + d.iops.toFixed(1) + ' ' + d.io_bytes; })()")
+  read -r bw iops io <<<"$s"
+  [ "$4" = 0 ] || [ "$io" = "$4" ] || { echo "bench: fio $1 on $2 moved $io bytes, expected $4" >&2; return 1; }
+  rec "$1" "$2" bw "$bw"
+  rec "$1" "$2" iops "$iops"
+}
+
+# the jobs: fio_JOB SYSTEM CONTAINER, each in a subshell under set -e
+fio_seqread() {
+  bench_mount "$1" "$2"
+  fio_run fio-seqread "$1" --name=seqread --rw=read --bs=1M --size="${FIO_MB}M" --filename="$MNT/fio-seq.bin"
+  t_end fio-seqread "$1"
+  bench_umount
+  fio_rec fio-seqread "$1" read $((FIO_MB * MIB))
+}
+
+fio_seqwrite() {
+  bench_mount "$1" "$2"
+  fio_run fio-seqwrite "$1" --name=seqwrite --rw=write --bs=1M --size="${FIO_MB}M" --end_fsync=1 \
+    --filename="$MNT/fio-w.bin"
+  wait_uploaded "$1" "$2" fio-w.bin $((FIO_MB * MIB))
+  t_end fio-seqwrite "$1"
+  bench_umount
+  fio_rec fio-seqwrite "$1" write $((FIO_MB * MIB))
+  check_size "$2" fio-w.bin $((FIO_MB * MIB))
+}
+
+fio_randread() {
+  bench_mount "$1" "$2"
+  fio_run fio-randread "$1" --name=randread --rw=randread --bs=4k --size="${FIO_MB}M" \
+    --filename="$MNT/fio-seq.bin" --time_based --runtime="$FIO_SECONDS"
+  t_end fio-randread "$1"
+  bench_umount
+  fio_rec fio-randread "$1" read 0
+}
+
+fio_par4() {
+  bench_mount "$1" "$2"
+  # shellcheck disable=SC2016 # $jobnum is fio's
+  fio_run fio-par4 "$1" --name=par4 --rw=read --bs=1M --numjobs=4 --group_reporting \
+    --size="$((FIO_MB / 4))M" --directory="$MNT" --filename_format='fio4.$jobnum.bin'
+  t_end fio-par4 "$1"
+  bench_umount
+  fio_rec fio-par4 "$1" read $((FIO_MB * MIB))
+}
+
+fio_err() { # EXIT-STATUS : what fio said went wrong, in short
+  local e=""
+  if [ -s "$W/fio.err" ]; then
+    e=$(sed -n 's/.*error on file [^:]*: \([^:]*\).*/\1/p' "$W/fio.err" | head -n 1)
+    [ -n "$e" ] || e=$(grep -v '^ *$' "$W/fio.err" | tail -n 1 | tr '|' '/')
+  fi
+  echo "${e:-exit $1}"
+}
+
+case_fio() { # every job on its own: one that fails leaves the others
+  local sys=$1 c job rc
+  c=$(container_of "$sys")
+  for job in seqread seqwrite randread par4; do
+    set +e
+    (set -e; "fio_$job" "$sys" "$c")
+    rc=$?
+    set -e
+    [ "$rc" -eq 0 ] || {
+      rec "fio-$job" "$sys" fail "$(fio_err "$rc")"
+      say "  fio-$job $sys FAILED: $(fio_err "$rc")"
+      bench_umount
+    }
+    rm -f "$W/fio.err"
+  done
+  server_delete "$c" fio-w.bin
+}
+
+# --- distant: small-file work through a proxy that holds every request ----
+# Each system works on data the OTHER system wrote (rclone's writes mode
+# serves its own writes from its cache): azblobfs (and azblobfs -o
+# upload=async) on what rclone wrote, rclone on what azblobfs wrote. Every
+# system writes into its own container (create: small/, tar x: tree/);
+# then the other's small/ and tree/ are copied on the server (Copy Blob,
+# metadata and directory blobs kept) to other/ in its container, where it
+# reads, copies, moves and removes them. Fixture copies, polls and checks
+# go straight to Azurite: not counted, not delayed.
+DIST_ROWS="create stat ls cat find tarx tarc cpr mv rmr"
+ASYNC=0
+DIST_SYSTEMS="azblobfs rclone-writes"
+if "$AZB_EXE" --help 2>&1 | grep -q 'upload='; then
+  ASYNC=1
+  DIST_SYSTEMS="azblobfs azblobfs-async rclone-writes"
+fi
+
+dist_container() { # SYSTEM
+  case $1 in
+  azblobfs) echo dist-azb ;;
+  azblobfs-async) echo dist-azba ;;
+  rclone-writes) echo dist-rc ;;
+  esac
+}
+dist_other() { case $1 in rclone-writes) echo azblobfs ;; *) echo rclone-writes ;; esac; } # who wrote what SYSTEM reads
+dist_files() { case $1 in find | tarx | tarc) echo "$TREE_N" ;; *) echo "$DIST_N" ;; esac; } # ROW
+
+dist_mount() { # SYSTEM LATENCY : a fresh mount of the system's container through that proxy
+  MOUNT_CRED=${DIST_CRED[$2]} MOUNT_REMOTE=azd$2 bench_mount "$1" "$(dist_container "$1")"
+}
+
+server_files() { # CONTAINER PREFIX : number of blobs with data under PREFIX
+  # (not the empty blobs that mark directories: azblobfs's mkdir writes one)
+  local d
+  d=$(mktemp -d "$W/list.XXXXXX")
+  list_pages "${SAS[$1]}" "$2" "$d" || { rm -rf "$d"; return 1; }
+  cat "$d"/page.* | grep -o '<Content-Length>[0-9]*<' | grep -c -v '>0<' || true
+  rm -rf "$d"
+}
+
+count_is() { # CONTAINER PREFIX N : the server holds exactly N files under PREFIX
+  local n
+  n=$(server_files "$1" "$2")
+  [ "$n" = "$3" ] || { echo "bench: $1/$2: $n files on the server, expected $3" >&2; return 1; }
+}
+
+wait_count_is() { # CONTAINER PREFIX N : polls until exactly N files are under PREFIX
+  local end=$((SECONDS + TIMEOUT))
+  until count_is "$1" "$2" "$3" 2>/dev/null; do
+    [ "$SECONDS" -lt "$end" ] || { count_is "$1" "$2" "$3"; return 1; }
+    sleep 0.05
+  done
+}
+
+# dist_wait SYSTEM CONTAINER PREFIX N : rclone and upload=async go on
+# after the command returned: poll until the server holds N blobs under
+# PREFIX. (azblobfs's default mode is done when the command returns; every
+# row checks the server after the clock stopped.)
+dist_wait() {
+  [ "$1" = azblobfs ] || wait_count_is "$2" "$3" "$4"
+}
+
+# rows: d_ROW SYSTEM LATENCY, in a subshell under set -e; the key of a
+# row's records is dLATENCY-ROW
+d_create() {
+  local c
+  c=$(dist_container "$1")
+  dist_mount "$1" "$2"
+  t_begin
+  T cp -r "$W/dsrc/small" "$MNT/small"
+  dist_wait "$1" "$c" small/ "$DIST_N"
+  t_end "d$2-create" "$1"
+  bench_umount
+  count_is "$c" small/ "$DIST_N"
+}
+
+d_tarx() {
+  local c
+  c=$(dist_container "$1")
+  dist_mount "$1" "$2"
+  t_begin
+  T tar -xf "$W/tree.tar" --no-same-owner -C "$MNT"
+  dist_wait "$1" "$c" tree/ "$TREE_N"
+  t_end "d$2-tarx" "$1"
+  bench_umount
+  count_is "$c" tree/ "$TREE_N"
+}
+
+d_fixture() { # SYSTEM : other/ in its container, copied from what the other system wrote
+  local c o
+  c=$(dist_container "$1")
+  o=$(dist_container "$(dist_other "$1")")
+  bjs cpdir "$o" small "$c" other/ >/dev/null
+  bjs cpdir "$o" tree "$c" other/ >/dev/null
+  count_is "$c" other/small/ "$DIST_N"
+  count_is "$c" other/tree/ "$TREE_N"
+}
+
+d_stat() {
+  local names=() i n
+  for ((i = 0; i < DIST_N; i++)); do
+    printf -v n '%s/other/small/f%06d' "$MNT" "$i"
+    names+=("$n")
+  done
+  dist_mount "$1" "$2"
+  t_begin
+  n=$(T stat -c %s -- "${names[@]}" | grep -c -x "$SMALL_BYTES")
+  t_end "d$2-stat" "$1"
+  bench_umount
+  [ "$n" = "$DIST_N" ] || { echo "bench: stat showed $n files of $SMALL_BYTES bytes, expected $DIST_N" >&2; return 1; }
+}
+
+d_ls() {
+  local n
+  dist_mount "$1" "$2"
+  t_begin
+  n=$(T ls -l "$MNT/other/small" | grep -c '^-')
+  t_end "d$2-ls" "$1"
+  bench_umount
+  [ "$n" = "$DIST_N" ] || { echo "bench: ls -l showed $n files, expected $DIST_N" >&2; return 1; }
+}
+
+d_cat() {
+  local n
+  dist_mount "$1" "$2"
+  t_begin
+  n=$(T cat "$MNT"/other/small/* | wc -c)
+  t_end "d$2-cat" "$1"
+  bench_umount
+  [ "$n" = $((DIST_N * SMALL_BYTES)) ] || { echo "bench: cat read $n bytes, expected $((DIST_N * SMALL_BYTES))" >&2; return 1; }
+}
+
+d_find() {
+  local n
+  dist_mount "$1" "$2"
+  t_begin
+  n=$(T find "$MNT/other/tree" -type f | wc -l)
+  t_end "d$2-find" "$1"
+  bench_umount
+  [ "$n" = "$TREE_N" ] || { echo "bench: find listed $n files, expected $TREE_N" >&2; return 1; }
+}
+
+d_tarc() {
+  local s rc=0
+  dist_mount "$1" "$2"
+  t_begin
+  T tar -cf "$W/out.tar" -C "$MNT/other" tree 2>"$W/tar.err" || rc=$?
+  # GNU tar exits 1 when a file or directory changed while it was read:
+  # the archive is whole, the mount showed changing attributes; the time
+  # counts, and the cell says so
+  [ "$rc" = 0 ] || { [ "$rc" = 1 ] && grep -q 'changed as we read it' "$W/tar.err"; } ||
+    { cat "$W/tar.err" >&2; return 1; }
+  t_end "d$2-tarc" "$1"
+  bench_umount
+  [ "$rc" = 0 ] || rec "d$2-tarc" "$1" fail "tar: $(grep -c 'changed as we read it' "$W/tar.err") 'file changed as we read it'"
+  s=$(tar -tvf "$W/out.tar" | awk '/^-/ { n++; b += $3 } END { print n + 0, b + 0 }')
+  rm -f "$W/out.tar"
+  [ "$s" = "$TREE_N $((TREE_N * SMALL_BYTES))" ] ||
+    { echo "bench: tar c archived [$s] files and bytes, expected [$TREE_N $((TREE_N * SMALL_BYTES))]" >&2; return 1; }
+}
+
+d_cpr() {
+  local c
+  c=$(dist_container "$1")
+  dist_mount "$1" "$2"
+  t_begin
+  T cp -r "$MNT/other/small" "$MNT/other/small-cp"
+  dist_wait "$1" "$c" other/small-cp/ "$DIST_N"
+  t_end "d$2-cpr" "$1"
+  bench_umount
+  count_is "$c" other/small-cp/ "$DIST_N"
+}
+
+d_mv() {
+  local c
+  c=$(dist_container "$1")
+  dist_mount "$1" "$2"
+  t_begin
+  T mv "$MNT/other/small" "$MNT/other/small-mv"
+  dist_wait "$1" "$c" other/small-mv/ "$DIST_N"
+  dist_wait "$1" "$c" other/small/ 0
+  t_end "d$2-mv" "$1"
+  bench_umount
+  count_is "$c" other/small-mv/ "$DIST_N"
+  count_is "$c" other/small/ 0
+}
+
+d_rmr() {
+  local c
+  c=$(dist_container "$1")
+  dist_mount "$1" "$2"
+  t_begin
+  T rm -r "$MNT/other/small-mv"
+  dist_wait "$1" "$c" other/small-mv/ 0
+  t_end "d$2-rmr" "$1"
+  bench_umount
+  count_is "$c" other/small-mv/ 0
+}
+
+dist_step() { # ROW|fixture SYSTEM LATENCY RUN : one row, counted at that latency's proxy
+  local rc
+  say "distant ${3} ms, run $4/$RUNS: $1, $2"
+  set +e
+  (set -e; EMU_PORT=${DIST_PORT[$3]}; "d_$1" "$2" "$3")
+  rc=$?
+  set -e
+  [ "$rc" -ne 0 ] || return 0
+  say "  distant $3 ms $1 $2 run $4 FAILED (exit $rc)"
+  [ "$1" = fixture ] || rec "d$3-$1" "$2" fail "run $4 failed (exit $rc)"
+  bench_umount
+}
+
+distant_group() {
+  local run lat sys row order
+  for ((run = 1; run <= RUNS; run++)); do
+    order=$(rotate $((run - 1)) $DIST_SYSTEMS)
+    for lat in $DIST_LATENCIES; do
+      for sys in $DIST_SYSTEMS; do bjs rmprefix "$(dist_container "$sys")" ""; done
+      for row in create tarx; do
+        for sys in $order; do dist_step "$row" "$sys" "$lat" "$run"; done
+      done
+      for sys in $DIST_SYSTEMS; do dist_step fixture "$sys" "$lat" "$run"; done
+      for row in stat ls cat find tarc cpr mv rmr; do
+        for sys in $order; do dist_step "$row" "$sys" "$lat" "$run"; done
+      done
+    done
+  done
+  for sys in $DIST_SYSTEMS; do bjs rmprefix "$(dist_container "$sys")" ""; done
+}
+
 # --- fixtures ---------------------------------------------------------------
+for scen in $SCENARIOS; do
+  [ "$scen" = distant ] || declare -F "case_$scen" >/dev/null ||
+    azb_die "unknown scenario $scen (known: cp mv read slowread write append small ls fio distant)"
+done
 say "azblobfs: $AZBLOBFS_BIN"
 say "SIZE=${SIZE_MB} MiB RUNS=$RUNS LIST_N=$LIST_N SMALL_N=$SMALL_N; systems: $SYSTEMS; scenarios: $SCENARIOS"
-say "fixtures: a ${SIZE_MB} MiB random blob"
-head -c "$SIZE" /dev/urandom >"$W/big.bin"
-head -c "$MIB" /dev/urandom >"$W/1mib"
-truncate -s "$SIZE" "$W/zero.bin"
+has_scen fio && say "fio: FIO_MB=$FIO_MB FIO_SECONDS=$FIO_SECONDS"
+has_scen distant && say "distant: DIST_N=$DIST_N TREE_N=$TREE_N latencies (ms): $DIST_LATENCIES; systems: $DIST_SYSTEMS"
 for c in bench-src bench-azb bench-rc-off bench-rc-writes bench-raw bench-list; do
   azb_sdk mkcontainer "$c"
 done
-bjs mkfixture bench-src big.bin "$W/big.bin"
-for c in bench-azb bench-rc-off bench-rc-writes bench-raw; do
-  bjs cpfrom "$c" big.bin bench-src big.bin
-  # Azurite's Copy Blob leaves no block list: the blob to append to is
-  # uploaded in 8 MiB blocks, as a client would have written it (rclone's
-  # off mode cannot append at all: a copy will do)
-  case " $SCENARIOS " in
-  *" append "*)
-    if [ "$c" = bench-rc-off ]; then bjs cpfrom "$c" app.bin bench-src big.bin
-    else bjs mkfixture "$c" app.bin "$W/big.bin"; fi ;;
-  esac
+NEED_BIG=0
+for scen in $SCENARIOS; do
+  case $scen in cp | mv | read | slowread | write | append) NEED_BIG=1 ;; esac
 done
-rm -f "$W/big.bin"
+if [ "$NEED_BIG" = 1 ]; then
+  say "fixtures: a ${SIZE_MB} MiB random blob"
+  head -c "$SIZE" /dev/urandom >"$W/big.bin"
+  head -c "$MIB" /dev/urandom >"$W/1mib"
+  truncate -s "$SIZE" "$W/zero.bin"
+  bjs mkfixture bench-src big.bin "$W/big.bin"
+  for c in bench-azb bench-rc-off bench-rc-writes bench-raw; do
+    bjs cpfrom "$c" big.bin bench-src big.bin
+    # Azurite's Copy Blob leaves no block list: the blob to append to is
+    # uploaded in 8 MiB blocks, as a client would have written it (rclone's
+    # off mode cannot append at all: a copy will do)
+    if has_scen append; then
+      if [ "$c" = bench-rc-off ]; then bjs cpfrom "$c" app.bin bench-src big.bin
+      else bjs mkfixture "$c" app.bin "$W/big.bin"; fi
+    fi
+  done
+  rm -f "$W/big.bin"
+fi
+if has_scen fio; then
+  # fio reads files that are there already (it lays out nothing): one of
+  # FIO_MB MiB, and four of a quarter of it for the four jobs
+  say "fixtures: fio files of ${FIO_MB} MiB and 4 x $((FIO_MB / 4)) MiB"
+  head -c $((FIO_MB * MIB)) /dev/urandom >"$W/fio.bin"
+  bjs mkfixture bench-src fio-seq.bin "$W/fio.bin"
+  head -c $((FIO_MB * MIB / 4)) "$W/fio.bin" >"$W/fio4.bin"
+  bjs mkfixture bench-src fio4.bin "$W/fio4.bin"
+  rm -f "$W/fio.bin" "$W/fio4.bin"
+  for sys in $SYSTEMS; do
+    [ "$sys" != raw ] || continue
+    c=$(container_of "$sys")
+    bjs cpfrom "$c" fio-seq.bin bench-src fio-seq.bin
+    for i in 0 1 2 3; do bjs cpfrom "$c" "fio4.$i.bin" bench-src fio4.bin; done
+  done
+fi
+if has_scen distant; then
+  # DIST_N files of 4 KiB, and a tree of 10 x 10 directories holding
+  # TREE_N files of 4 KiB in all (tree/dNN/dNN/fNNNN) as a tar archive
+  say "fixtures: $DIST_N small files, a tree of $TREE_N files"
+  for c in dist-azb dist-azba dist-rc; do azb_sdk mkcontainer "$c"; done
+  mkdir -p "$W/dsrc/small"
+  head -c $((DIST_N * SMALL_BYTES)) /dev/urandom | split -b "$SMALL_BYTES" -d -a 6 - "$W/dsrc/small/f"
+  for ((i = 0; i < 10; i++)); do
+    for ((j = 0; j < 10; j++)); do
+      d=$(printf '%s/dsrc/tree/d%02d/d%02d' "$W" "$i" "$j")
+      mkdir -p "$d"
+      head -c $((TREE_N * SMALL_BYTES / 100)) /dev/urandom | split -b "$SMALL_BYTES" -d -a 4 - "$d/f"
+    done
+  done
+  tar -cf "$W/tree.tar" -C "$W/dsrc" tree
+  rm -rf "$W/dsrc/tree"
+fi
 say "fixtures ready"
 
 # --- the runs ----------------------------------------------------------------
@@ -545,6 +958,10 @@ rotate() { # N WORDS... : WORDS turned left by N
   echo "${@:n+1}" "${@:1:n}"
 }
 for scen in $SCENARIOS; do
+  if [ "$scen" = distant ]; then
+    distant_group
+    continue
+  fi
   declare -F "case_$scen" >/dev/null || azb_die "unknown scenario $scen"
   if [ "$scen" = ls ]; then
     # last by default: Azurite's requests get slower as it holds more blobs
@@ -556,6 +973,7 @@ for scen in $SCENARIOS; do
     # after a fixture or right after the same neighbour (the machine's
     # state -- page cache, Azurite's own work -- carries over between runs)
     for sys in $(rotate $((run - 1)) $SYSTEMS); do
+      [ "$scen" != fio ] || [ "$sys" != raw ] || continue
       say "$scen, run $run/$RUNS, $sys"
       set +e
       (set -e; "case_$scen" "$sys" "$run")
@@ -579,9 +997,10 @@ BENCH_SECS=$(awk -v a="$BENCH_T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.0f", 
 # --- the table -------------------------------------------------------------
 # values of KEY for SCEN/SYS, one per line
 vals() { awk -F'\t' -v s="$1" -v y="$2" -v k="$3" '$1 == s && $2 == y && $3 == k { print $4 }' "$RES"; }
-median() { vals "$1" "$2" time | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+med() { sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.4f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; } # of the numbers on stdin
+median() { vals "$1" "$2" "${3:-time}" | med; } # SCEN SYS [KEY]
 last() { vals "$1" "$2" "$3" | tail -n 1; }
-fmt_s() { awk -v t="$1" 'BEGIN { if (t < 0.1) printf "%.3f s", t; else if (t < 10) printf "%.2f s", t; else printf "%.1f s", t }'; }
+fmt_s() { [ -n "$1" ] || { echo "-"; return; }; awk -v t="$1" 'BEGIN { if (t < 0.1) printf "%.3f s", t; else if (t < 10) printf "%.2f s", t; else printf "%.1f s", t }'; }
 fmt_bytes() {
   awk -v b="$1" 'BEGIN { if (b == "") print "-"; else if (b < 1024) printf "%d B", b; else if (b < 1048576) printf "%.1f KiB", b / 1024;
     else printf "%.1f MiB", b / 1048576 }'
@@ -598,8 +1017,8 @@ per() {
   esac
 }
 
-cell() { # SCEN SYS : "median s (rate)" or the failure
-  local m f p unit n
+cell() { # SCEN SYS : "median s (rate)" or the failure, with the CPU per GiB if measured
+  local m f p unit n c
   m=$(median "$1" "$2")
   f=$(last "$1" "$2" fail)
   if [ -z "$m" ]; then
@@ -613,6 +1032,8 @@ cell() { # SCEN SYS : "median s (rate)" or the failure
   else
     fmt_s "$m"
   fi
+  c=$(median "$1" "$2" cpu)
+  [ -z "$c" ] || printf ', CPU %s s/GiB' "$(awk -v c="$c" -v mb="$SIZE_MB" 'BEGIN { printf "%.2f", c * 1024 / mb }')"
   [ -z "$f" ] || printf ' (%s)' "$f"
   echo
 }
@@ -687,7 +1108,11 @@ rclone_note() { # SCEN
 
 ROWS=""
 for scen in $SCENARIOS; do
-  case $scen in small) ROWS="$ROWS small-w small-r" ;; *) ROWS="$ROWS $scen" ;; esac
+  case $scen in
+  small) ROWS="$ROWS small-w small-r" ;;
+  fio | distant) ;;
+  *) ROWS="$ROWS $scen" ;;
+  esac
 done
 
 table() {
@@ -715,6 +1140,11 @@ table() {
   echo
   echo "Times are medians of $RUNS runs; ratios are time ratios (below 1: azblobfs is faster)."
   echo "Requests and bytes are those of the last run, counted by the proxy; MiB = 1048576 bytes."
+  if [ -n "$(vals read azblobfs cpu)$(vals write azblobfs cpu)" ]; then
+    echo "CPU s/GiB: user + system CPU seconds of the mount process (the azblobfs daemon, rclone) during the"
+    echo "operation, from /proc/PID/stat, per GiB read or written (median of the runs): the client's own cost,"
+    echo "whatever the server's speed."
+  fi
   echo
   for scen in read write; do
     for sys in azblobfs rclone-off rclone-writes; do
@@ -735,48 +1165,300 @@ runs_detail() { # the raw numbers behind the medians
   done
 }
 
-TABLE=$(table)
-echo "$TABLE"
+# --- the fio table ---------------------------------------------------------
+FIO_ROWS="fio-seqread fio-seqwrite fio-randread fio-par4"
 
-CMD="BENCH_SIZE_MB=$SIZE_MB BENCH_RUNS=$RUNS BENCH_LIST_N=$LIST_N BENCH_SMALL_N=$SMALL_N"
+fio_title() {
+  case $1 in
+  fio-seqread) echo "fio sequential read of $FIO_MB MiB, 1 MiB reads (fresh mount)" ;;
+  fio-seqwrite) echo "fio sequential write of $FIO_MB MiB, 1 MiB writes, end_fsync=1, until committed" ;;
+  fio-randread) echo "fio 4 KiB random reads over a $FIO_MB MiB file for $FIO_SECONDS s (fresh mount)" ;;
+  fio-par4) echo "fio 4 jobs at once, each reading its own file of $((FIO_MB / 4)) MiB, 1 MiB reads (fresh mount)" ;;
+  esac
+}
+
+fmt_rate() { awk -v r="$1" 'BEGIN { r /= 1048576; printf (r < 100 ? "%.1f MiB/s" : "%.0f MiB/s"), r }'; } # bytes/s
+
+fio_rate() { # SCEN SYS : bytes/s compared: fio's bandwidth; for the
+  # write, the size over the time until committed (rclone's writes mode
+  # uploads after close, when fio is done)
+  local m
+  if [ "$1" = fio-seqwrite ]; then
+    m=$(median "$1" "$2")
+    [ -z "$m" ] || awk -v b=$((FIO_MB * MIB)) -v t="$m" 'BEGIN { printf "%.0f", b / t }'
+  else
+    median "$1" "$2" bw
+  fi
+}
+
+fio_cell() { # SCEN SYS
+  local bw f
+  f=$(last "$1" "$2" fail)
+  bw=$(median "$1" "$2" bw)
+  if [ -z "$bw" ]; then
+    if [ -n "$f" ]; then echo "fails ($f)"; else echo "-"; fi
+    return
+  fi
+  case $1 in
+  fio-randread) printf '%.0f IOPS, %s' "$(median "$1" "$2" iops)" "$(fmt_rate "$bw")" ;;
+  fio-seqwrite) printf '%s in fio; %s until committed (%s)' "$(fmt_rate "$bw")" "$(fmt_rate "$(fio_rate "$1" "$2")")" \
+    "$(fmt_s "$(median "$1" "$2")")" ;;
+  *) fmt_rate "$bw" ;;
+  esac
+  [ -z "$f" ] || printf ' (%s)' "$f"
+  echo
+}
+
+fio_table() {
+  local scen a ro rw best
+  echo "| fio job | azblobfs | rclone (off) | rclone (writes) | azblobfs/rclone(best), bandwidth | requests (azblobfs) | notes |"
+  echo "|---|---|---|---|---|---|---|"
+  for scen in $FIO_ROWS; do
+    a=$(fio_rate "$scen" azblobfs)
+    ro=$(fio_rate "$scen" rclone-off)
+    rw=$(fio_rate "$scen" rclone-writes)
+    best=$(printf '%s\n' $ro $rw | sort -g | tail -n 1)
+    printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(fio_title "$scen")" "$(fio_cell "$scen" azblobfs)" \
+      "$(fio_cell "$scen" rclone-off)" "$(fio_cell "$scen" rclone-writes)" "$(ratio "$a" "$best")" \
+      "$(reqs "$scen" azblobfs)" "$(rclone_note "$scen")"
+  done
+  echo
+  echo "Bandwidth and IOPS as fio reports them (--output-format=json: bw_bytes and iops of the job, the four"
+  echo "jobs summed with group_reporting), medians of $RUNS runs; psync, page cache on, a fresh mount for each"
+  echo "job. The write's ratio uses its size over the time until committed (fio's start to the blob's final"
+  echo "size on the server). The ratio divides bandwidths: above 1 means azblobfs is faster."
+}
+
+fio_runs() {
+  local scen sys v
+  for scen in $FIO_ROWS; do
+    for sys in azblobfs rclone-off rclone-writes; do
+      v=$(vals "$scen" "$sys" bw | awk '{ printf "%s%.1f", (NR > 1 ? ", " : ""), $1 / 1048576 }')
+      [ -z "$v" ] || echo "- $scen, $sys: $v MiB/s$(
+        case $scen in
+        fio-seqwrite) vals "$scen" "$sys" time | awk 'BEGIN { printf "; until committed" } { printf "%s %.3f", (NR > 1 ? "," : ""), $1 } END { printf " s" }' ;;
+        fio-randread) vals "$scen" "$sys" iops | awk 'BEGIN { printf ";" } { printf "%s %.0f", (NR > 1 ? "," : ""), $1 } END { printf " IOPS" }' ;;
+        esac)"
+    done
+  done
+}
+
+# --- the distant tables ------------------------------------------------------
+dist_title() {
+  case $1 in
+  create) echo "cp -r of $DIST_N files of 4 KiB into a new directory, until on the server" ;;
+  stat) echo "stat of the $DIST_N names in one command (fresh mount)" ;;
+  ls) echo "ls -l of that directory (fresh mount)" ;;
+  cat) echo "cat dir/* of the $DIST_N files (fresh mount)" ;;
+  find) echo "find -type f over a 3-level tree of $TREE_N files (fresh mount)" ;;
+  tarx) echo "tar x of that tree into the mount, until on the server" ;;
+  tarc) echo "tar c of that tree out of the mount (fresh mount)" ;;
+  cpr) echo "cp -r of the directory of $DIST_N files inside the mount, until on the server" ;;
+  mv) echo "mv of that directory inside the mount, until moved on the server" ;;
+  rmr) echo "rm -r of that directory, until gone from the server" ;;
+  esac
+}
+
+per_file() { # KEY SYS FILES : requests of the last run per file
+  local r
+  r=$(last "$1" "$2" req)
+  [ -n "$r" ] || { echo "-"; return; }
+  awk -v r="$r" -v n="$3" 'BEGIN { printf "%.2f", r / n }'
+}
+
+dist_table() { # LATENCY
+  local row k n a aa r
+  echo "| operation | azblobfs | azblobfs -o upload=async | rclone (writes) | rclone/azblobfs | rclone/azblobfs (async) | requests per file: azblobfs / async / rclone |"
+  echo "|---|---|---|---|---|---|---|"
+  for row in $DIST_ROWS; do
+    k="d$1-$row"
+    n=$(dist_files "$row")
+    a=$(median "$k" azblobfs)
+    aa=$(median "$k" azblobfs-async)
+    r=$(median "$k" rclone-writes)
+    if [ "$ASYNC" = 1 ]; then
+      printf '| %s | %s | %s | %s | %s | %s | %s / %s / %s |\n' "$(dist_title "$row")" "$(cell "$k" azblobfs)" \
+        "$(cell "$k" azblobfs-async)" "$(cell "$k" rclone-writes)" "$(ratio "$r" "$a")" "$(ratio "$r" "$aa")" \
+        "$(per_file "$k" azblobfs "$n")" "$(per_file "$k" azblobfs-async "$n")" "$(per_file "$k" rclone-writes "$n")"
+    else
+      printf '| %s | %s | n/a | %s | %s | n/a | %s / n/a / %s |\n' "$(dist_title "$row")" "$(cell "$k" azblobfs)" \
+        "$(cell "$k" rclone-writes)" "$(ratio "$r" "$a")" \
+        "$(per_file "$k" azblobfs "$n")" "$(per_file "$k" rclone-writes "$n")"
+    fi
+  done
+}
+
+dist_requests() { # what each operation asked of the server, last run
+  local lat row sys r
+  for lat in $DIST_LATENCIES; do
+    for row in $DIST_ROWS; do
+      for sys in $DIST_SYSTEMS; do
+        r=$(last "d$lat-$row" "$sys" req)
+        [ -z "$r" ] || echo "- $lat ms, $row, $sys: $r ($(last "d$lat-$row" "$sys" ops))"
+      done
+    done
+  done
+}
+
+dist_runs() {
+  local lat row sys v
+  for lat in $DIST_LATENCIES; do
+    for row in $DIST_ROWS; do
+      for sys in $DIST_SYSTEMS; do
+        v=$(vals "d$lat-$row" "$sys" time | awk '{ printf "%s%.3f", (NR > 1 ? ", " : ""), $1 }')
+        [ -z "$v" ] || echo "- $lat ms, $row, $sys: $v"
+      done
+    done
+  done
+}
+
+TABLE=""
+if [ -n "$ROWS" ]; then
+  TABLE=$(table)
+  echo "$TABLE"
+fi
+if has_scen fio; then
+  FIO_TABLE=$(fio_table)
+  echo
+  echo "$FIO_TABLE"
+fi
+if has_scen distant; then
+  for lat in $DIST_LATENCIES; do
+    echo
+    echo "distant, $lat ms per request:"
+    echo
+    dist_table "$lat"
+  done
+fi
+
+CMD="BENCH_RUNS=$RUNS"
+[ -z "$ROWS" ] || CMD="BENCH_SIZE_MB=$SIZE_MB $CMD BENCH_LIST_N=$LIST_N BENCH_SMALL_N=$SMALL_N"
 [ "$SYSTEMS" = "azblobfs rclone-off rclone-writes raw" ] || CMD="$CMD BENCH_SYSTEMS='$SYSTEMS'"
 [ "$SCENARIOS" = "cp mv read slowread write append small ls" ] || CMD="$CMD BENCH_SCENARIOS='$SCENARIOS'"
 [ "$CONN_RATE_MB" = 64 ] || CMD="$CMD BENCH_CONN_RATE_MB=$CONN_RATE_MB"
+! has_scen fio || CMD="$CMD BENCH_FIO_MB=$FIO_MB BENCH_FIO_SECONDS=$FIO_SECONDS"
+! has_scen distant || CMD="$CMD BENCH_DIST_N=$DIST_N BENCH_TREE_N=$TREE_N BENCH_DIST_LATENCIES='$DIST_LATENCIES'"
 [ -z "$AZB_OPTS" ] || CMD="$CMD BENCH_AZB_OPTS='$AZB_OPTS'"
 [ "$DIRECT" != 1 ] || CMD="$CMD BENCH_DIRECT=1"
 CMD="$CMD bash tests/bench/run.sh"
 
+azb_line() { echo "azblobfs: $("$AZB_EXE" --version 2>&1 | head -n 1) (built $(date -u -r "$AZB_EXE" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$AZB_EXE" | cut -c1-12)${AZB_OPTS:+, -o $AZB_OPTS})"; }
+run_facts() { # the lines a section of new groups opens with
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- command (from the source tree): \`$CMD\` (took ${BENCH_SECS} s in all)"
+  echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r); load average at the start: $LOAD0; at the end: $LOAD1"
+  echo "- $(azb_line)"
+  echo "- Azurite $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("azurite/package.json").version'), node $("$AZB_NODE" --version); $(rclone version 2>/dev/null | head -n 1), mounted with --vfs-write-back 0s"
+}
+
+fio_block() {
+  echo "## fio: bandwidth in the mounts"
+  echo
+  echo "Written by tests/bench/run.sh (BENCH_SCENARIOS with fio, make bench-fio); see tests/bench/README."
+  echo
+  run_facts
+  echo "- $(fio --version), through the counting proxy (tests/js/copyemu.js --passthrough)"
+  echo
+  echo "$FIO_TABLE"
+  echo
+  echo "Every run:"
+  echo
+  fio_runs
+}
+
+dist_block() {
+  local lat
+  echo "## A distant service: small files, every request held ${DIST_LATENCIES%% *} ms"
+  echo
+  echo "Written by tests/bench/run.sh (BENCH_SCENARIOS with distant, make bench-distant); see tests/bench/README."
+  echo
+  run_facts
+  if [ "$ASYNC" = 1 ]; then
+    echo "- azblobfs -o upload=async: supported by this binary"
+  else
+    echo "- azblobfs -o upload=async: not in this binary (its --help has no upload=), so n/a"
+  fi
+  echo "- each client through a counting proxy that holds every request the given milliseconds before"
+  echo "  forwarding it (tests/js/copyemu.js --passthrough --latency MS); each system works on files the"
+  echo "  other one wrote (azblobfs on rclone's, rclone on azblobfs's), copied on the server"
+  echo
+  echo "Times are medians of $RUNS runs. The ratio divides rclone's time by azblobfs's: above 1 means"
+  echo "azblobfs is faster. Requests per file: the requests of the last run, counted by the proxy, divided"
+  echo "by the files the operation touched ($DIST_N, or $TREE_N for the tree)."
+  for lat in $DIST_LATENCIES; do
+    echo
+    echo "### $lat ms per request"
+    echo
+    dist_table "$lat"
+  done
+  echo
+  echo "### Requests of the last run"
+  echo
+  dist_requests
+  echo
+  echo "### Every run, seconds"
+  echo
+  dist_runs
+}
+
+# results_block NAME : the section NAME (its text on stdin) replaces the
+# one between its marker lines in RESULTS, or is added at the end
+results_block() {
+  local b="<!-- bench:$1 begin -->" e="<!-- bench:$1 end -->" f="$W/block.$1" new="$W/results.new"
+  cat >"$f"
+  if [ -f "$RESULTS" ] && grep -qxF "$b" "$RESULTS" && grep -qxF "$e" "$RESULTS"; then
+    awk -v b="$b" -v e="$e" -v f="$f" '
+      $0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+      $0 == e { skip = 0 }
+      !skip { print }' "$RESULTS" >"$new"
+  else
+    {
+      [ ! -s "$RESULTS" ] || { cat "$RESULTS"; echo; }
+      echo "$b"
+      cat "$f"
+      echo "$e"
+    } >"$new"
+  fi
+  cat "$new" >"$RESULTS"
+}
+
 if [ "$RESULTS" != - ]; then
-  {
-    echo "# azblobfs benchmark results"
-    echo
-    echo "Written by tests/bench/run.sh (make bench); see tests/bench/README."
-    echo
-    echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "- command (from the source tree): \`$CMD\` (took ${BENCH_SECS} s)"
-    echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
-    echo "- load average (1, 5, 15 min) at the start: $LOAD0; at the end: $LOAD1 (load at the start is other work on the machine, competing for the CPUs)"
-    echo "- fresh memory: writing ${FRESH_MB} MiB into a new file on /dev/shm (pages the kernel hands out anew, as for any page cache it fills) took $FRESH0 s at the start and $FRESH1 s at the end (on a machine whose freed memory goes back to its host, a new page costs a fault there too)"
-    echo "- memory (free -g):"
-    echo
-    free -g | sed 's/^/      /'
-    echo
-    echo "- azblobfs: $("$AZB_EXE" --version 2>&1 | head -n 1) ($AZBLOBFS_BIN, built $(date -u -r "$AZB_EXE" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$AZB_EXE" | cut -c1-12)${AZB_OPTS:+, -o $AZB_OPTS})"
-    echo "- Azurite $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("azurite/package.json").version'), node $("$AZB_NODE" --version), on 127.0.0.1, data on disk"
-    echo "- $(rclone version 2>/dev/null | head -n 1), mounted with --vfs-write-back 0s"
-    echo "- $(curl --version | head -n 1 | cut -d' ' -f1-2), @azure/storage-blob $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("@azure/storage-blob/package.json").version')"
-    if [ "$DIRECT" = 1 ]; then
-      echo "- clients talk to Azurite directly (BENCH_DIRECT=1): no request counts"
-    else
-      echo "- every client talks to Azurite through tests/js/copyemu.js --passthrough (counts requests and request body bytes)"
-    fi
-    echo
-    echo "$TABLE"
-    echo
-    echo "## Every run, seconds"
-    echo
-    runs_detail
-  } >"$RESULTS"
+  # the main table rewrites the file; the fio and distant sections then
+  # replace their own part of it (or are added), leaving the rest as it is
+  if [ -n "$ROWS" ]; then
+    {
+      echo "# azblobfs benchmark results"
+      echo
+      echo "Written by tests/bench/run.sh (make bench); see tests/bench/README."
+      echo
+      echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+      echo "- command (from the source tree): \`$CMD\` (took ${BENCH_SECS} s)"
+      echo "- machine: $(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")"
+      echo "- load average (1, 5, 15 min) at the start: $LOAD0; at the end: $LOAD1 (load at the start is other work on the machine, competing for the CPUs)"
+      echo "- fresh memory: writing ${FRESH_MB} MiB into a new file on /dev/shm (pages the kernel hands out anew, as for any page cache it fills) took $FRESH0 s at the start and $FRESH1 s at the end (on a machine whose freed memory goes back to its host, a new page costs a fault there too)"
+      echo "- memory (free -g):"
+      echo
+      free -g | sed 's/^/      /'
+      echo
+      echo "- $(azb_line)"
+      echo "- Azurite $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("azurite/package.json").version'), node $("$AZB_NODE" --version), on 127.0.0.1, data on disk"
+      echo "- $(rclone version 2>/dev/null | head -n 1), mounted with --vfs-write-back 0s"
+      echo "- $(curl --version | head -n 1 | cut -d' ' -f1-2), @azure/storage-blob $(NODE_PATH=$NODE_DIR "$AZB_NODE" -p 'require("@azure/storage-blob/package.json").version')"
+      if [ "$DIRECT" = 1 ]; then
+        echo "- clients talk to Azurite directly (BENCH_DIRECT=1): no request counts"
+      else
+        echo "- every client talks to Azurite through tests/js/copyemu.js --passthrough (counts requests and request body bytes)"
+      fi
+      echo
+      echo "$TABLE"
+      echo
+      echo "## Every run, seconds"
+      echo
+      runs_detail
+    } >"$RESULTS"
+  fi
+  ! has_scen fio || fio_block | results_block fio
+  ! has_scen distant || dist_block | results_block distant
   say "results written to $RESULTS"
 fi
 say "done in ${BENCH_SECS} s"

@@ -100,6 +100,13 @@
 // A client that stops reading for a while does not get the time back
 // (tests/js/pace.js): as on a TCP connection, a closed window is lost time.
 //
+// A distant service (--latency MS, any mode): every request is held MS
+// milliseconds before it is handled, as if it had crossed a long path (the
+// kernel here has no netem to delay loopback packets).  The delay is fixed
+// and applies to each request on its own, so requests in parallel overlap
+// as they would over a real network; the test hooks are never held.
+// /__emu/log shows it as latencyMs.
+//
 // Test hooks (never forwarded):
 //   GET  /__emu/log         JSON log of copies (with sourceLeaseId, startedAt,
 //                           endedAt), aborts, deletes, leases (kind, blob,
@@ -112,8 +119,8 @@
 //   GET  /__emu/versions    JSON of the versions kept (blob, current, prior)
 //
 // Usage: node copyemu.js --listen PORT --upstream http://127.0.0.1:PORT
-//        [--rate BYTES_PER_SEC] [--conn-rate BYTES_PER_SEC] [--passthrough]
-//        [--versioning] [--verbose]
+//        [--rate BYTES_PER_SEC] [--conn-rate BYTES_PER_SEC] [--latency MS]
+//        [--passthrough] [--versioning] [--verbose]
 // Prints "listening PORT" on stdout once ready (--listen 0 picks a port).
 'use strict';
 
@@ -134,13 +141,14 @@ const TICK_MS = 100;
 
 // ---------------------------------------------------------------- options
 function parseArgs(argv) {
-  const o = { listen: 0, upstream: null, rate: 1 << 20, connRate: 0, passthrough: false, verbose: false };
+  const o = { listen: 0, upstream: null, rate: 1 << 20, connRate: 0, latency: 0, passthrough: false, verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--listen') o.listen = Number(argv[++i]);
     else if (a === '--upstream') o.upstream = argv[++i];
     else if (a === '--rate') o.rate = Number(argv[++i]);
     else if (a === '--conn-rate') o.connRate = Number(argv[++i]);
+    else if (a === '--latency') o.latency = Number(argv[++i]);
     else if (a === '--passthrough') o.passthrough = true;
     else if (a === '--versioning') o.versioning = true;
     else if (a === '--verbose') o.verbose = true;
@@ -150,6 +158,7 @@ function parseArgs(argv) {
   if (!Number.isInteger(o.listen) || o.listen < 0) throw new Error('bad --listen');
   if (!(o.rate > 0)) throw new Error('bad --rate');
   if (!(o.connRate >= 0)) throw new Error('bad --conn-rate');
+  if (!(o.latency >= 0 && o.latency <= 600000)) throw new Error('bad --latency (0 to 600000 ms)');
   return o;
 }
 
@@ -159,7 +168,7 @@ try {
 } catch (e) {
   process.stderr.write(`copyemu: ${e.message}\nusage: copyemu.js --listen PORT ` +
     '--upstream http://127.0.0.1:PORT [--rate BYTES_PER_SEC] [--conn-rate BYTES_PER_SEC] ' +
-    '[--passthrough] [--versioning] [--verbose]\n');
+    '[--latency MS] [--passthrough] [--versioning] [--verbose]\n');
   process.exit(2);
 }
 const up = new URL(opt.upstream);
@@ -1180,7 +1189,7 @@ function control(req, res) {
   const post = req.method === 'POST' || req.method === 'PUT';
   switch (u.pathname) {
     case '/__emu/log':
-      return json(200, { ...log, copies: log.copies.map(copyLogView) });
+      return json(200, { ...log, latencyMs: opt.latency, copies: log.copies.map(copyLogView) });
     case '/__emu/copies':
       return json(200, [...copies.values()].map(copyView));
     case '/__emu/reset':
@@ -1246,13 +1255,19 @@ function handle(req, res, expect) {
 }
 
 function safeHandle(expect) {
-  return (req, res) => {
+  const run = (req, res) => {
     try {
       handle(req, res, expect);
     } catch (e) {
       vlog(`handler error: ${e.stack}`);
       sendError(req, res, 500, 'InternalError', 'emulator error');
     }
+  };
+  // --latency: the request waits before anything is done with it (its
+  // body waits in the socket meanwhile)
+  return (req, res) => {
+    if (opt.latency > 0 && !req.url.startsWith('/__emu/')) setTimeout(run, opt.latency, req, res);
+    else run(req, res);
   };
 }
 const server = http.createServer(safeHandle(false));
