@@ -40,6 +40,7 @@ int stage_init(struct stage *sg, struct blob_client *blob,
 	if (!sg->nodes)
 		return -1;
 	pthread_mutex_init(&sg->lock, NULL);
+	pthread_cond_init(&sg->idle, NULL);
 	return 0;
 }
 
@@ -66,6 +67,13 @@ static void node_free(struct node *n)
 
 void stage_release(struct stage *sg)
 {
+	/* background uploads hold nodes until their very end */
+	if (sg->nodes) {
+		pthread_mutex_lock(&sg->lock);
+		while (sg->threads > 0)
+			pthread_cond_wait(&sg->idle, &sg->lock);
+		pthread_mutex_unlock(&sg->lock);
+	}
 	size_t i;
 
 	if (!sg->nodes)
@@ -80,6 +88,7 @@ void stage_release(struct stage *sg)
 	}
 	free(sg->nodes);
 	sg->nodes = NULL;
+	pthread_cond_destroy(&sg->idle);
 	pthread_mutex_destroy(&sg->lock);
 }
 

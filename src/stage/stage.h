@@ -76,6 +76,8 @@ struct stage {
 	pthread_mutex_t lock;
 	struct node **nodes;
 	size_t buckets;
+	int threads;           /* background uploads still running */
+	pthread_cond_t idle;   /* signalled when threads drops to 0 */
 };
 
 /* stage_init: an empty room; 0, or -1 out of memory. stage_release frees
