@@ -534,3 +534,35 @@ void stage_hide(struct stage *sg, struct node *n, const char *hidden)
 	sg->nodes[hash(n->path)] = n;
 	pthread_mutex_unlock(&sg->lock);
 }
+
+int stage_unsaved(struct stage *sg, const char *path)
+{
+	struct node *n;
+	int unsaved;
+
+	pthread_mutex_lock(&sg->lock);
+	n = lookup_locked(sg, path);
+	unsaved = n && (n->dirty || n->is_new) && !n->unlinked;
+	pthread_mutex_unlock(&sg->lock);
+	return unsaved;
+}
+
+size_t stage_pending(struct stage *sg)
+{
+	struct node *n;
+	size_t i, count = 0;
+
+	pthread_mutex_lock(&sg->lock);
+	for (i = 0; i < sg->buckets; i++)
+		for (n = sg->nodes[i]; n; n = n->next)
+			count += (n->dirty || n->is_new) && !n->unlinked;
+	pthread_mutex_unlock(&sg->lock);
+	return count;
+}
+
+int stage_uploads_text(struct stage *sg, struct buf *out)
+{
+	(void)sg;
+	(void)out;
+	return 0;
+}
