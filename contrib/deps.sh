@@ -34,7 +34,7 @@ AZB_DEB_PACKAGES=(
   build-essential autoconf automake libtool pkg-config
   libfuse3-dev fuse3 libcurl4-openssl-dev libssl-dev libxml2-dev
   libcmocka-dev attr curl rclone valgrind util-linux-extra
-  debhelper lintian systemd strace python3 fio
+  debhelper lintian systemd strace python3 fio rsync python3-prometheus-client
 )
 AZB_NODE_MIN_MAJOR=18
 

@@ -23,6 +23,7 @@
 #include "auth/token.h"
 #include "fs/fs.h"
 #include "options.h"
+#include "status.h"
 #include "util/log.h"
 #include "util/notify.h"
 #include "util/str.h"
@@ -35,6 +36,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: azblobfs CONTAINER[/PREFIX] MOUNTPOINT [-f] [-d] [-o OPTION[,OPTION...]]\n"
+"       azblobfs status MOUNTPOINT [--watch]\n"
 "\n"
 "Mounts an Azure Blob Storage container; cp and mv inside the mount run as\n"
 "server-side Copy Blob.\n"
@@ -54,6 +56,10 @@ static void usage(FILE *f)
 "  -o cafile=PATH          extra CA bundle; TLS is always verified\n"
 "  -o copy=sync|async      cp/mv wait for the server copy, or not [sync]\n"
 "  -o copy_tier=TIER       Hot, Cool, Cold or Archive for copy destinations\n"
+"  -o copy_lease=on|off    lease an in-mount copy source while pending [off]\n"
+"  -o upload=sync|async    close waits for the upload, or for the data to be\n"
+"                          staged in cache_dir (uploads in the background) [sync]\n"
+"  -o control=NAME|off     the control directory at the mount root [.azblobfs]\n"
 "  -o cache_dir=PATH       private staging directory (0700)\n"
 "                          [$XDG_RUNTIME_DIR/azblobfs or /var/tmp/azblobfs-UID]\n"
 "  -o attr_timeout=S       metadata and listing cache lifetime [10]\n"
@@ -137,6 +143,22 @@ static int check_mount(struct azfs *fs, const char *container)
 	return die("the server rejected the mount check: %s", blob_error_str(&e, msg, sizeof(msg)));
 }
 
+/* hidden_by_control: a blob or directory at the root with the control
+ * directory's name is out of reach while it is there: said once */
+static void hidden_by_control(struct azfs *fs)
+{
+	struct attr a;
+	char *path = NULL;
+
+	if (!fs->o.control || asprintf(&path, "/%s", fs->o.control) < 0)
+		return;
+	if (meta_lookup(&fs->meta, path, &a) == 0)
+		log_warn("%s in the container is hidden by the control directory of the same name; mount with -o control=off or control=NAME to reach it",
+			 path);
+	meta_drop(&fs->meta, path);
+	free(path);
+}
+
 static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
 			     va_list ap)
 {
@@ -162,6 +184,7 @@ static void mount_release(struct azfs *fs, int rooms)
 	free(fs->o.prefix);
 	free(fs->o.copy_tier);
 	free(fs->o.cache_dir);
+	free(fs->o.control);
 }
 
 /*
@@ -230,6 +253,8 @@ int main(int argc, char *argv[])
 	 * a page fault per 4 KiB copied. Block and read-ahead buffers have
 	 * mappings of their own (buf_big_alloc). Few arenas keep many FUSE
 	 * threads from multiplying the kept memory. */
+	if (argc >= 2 && strcmp(argv[1], "status") == 0)
+		return status_main(argc - 1, argv + 1);
 	mallopt(M_MMAP_THRESHOLD, 2 * 1024 * 1024);
 	mallopt(M_TRIM_THRESHOLD, 4 * 1024 * 1024);
 	mallopt(M_ARENA_MAX, 4);
@@ -286,6 +311,7 @@ int main(int argc, char *argv[])
 	rooms = 1;
 	if (check_mount(&fs, c.source))
 		goto out_all;
+	hidden_by_control(&fs);
 
 	rc = run_fuse(&fs, &c, &args);
 out_all:
@@ -301,6 +327,7 @@ out_args:
 	free(fs.o.prefix);
 	free(fs.o.copy_tier);
 	free(fs.o.cache_dir);
+	free(fs.o.control);
 	free(endpoint);
 	options_free(&c);
 	fuse_opt_free_args(&args);

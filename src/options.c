@@ -25,6 +25,9 @@ const struct fuse_opt options_table[] = {
 	OPT("cafile=%s", cafile),
 	OPT("copy=%s", copy),
 	OPT("copy_tier=%s", copy_tier),
+	OPT("copy_lease=%s", copy_lease),
+	OPT("upload=%s", upload),
+	OPT("control=%s", control),
 	OPT("cache_dir=%s", cache_dir),
 	OPT("attr_timeout=%s", attr_timeout),
 	OPT("block_size=%s", block_size),
@@ -241,6 +244,43 @@ static int settle_source(struct cli *c, struct core_opts *o, char *msg,
 	return 0;
 }
 
+/* onoff: an on|off option (NULL: dflt) into *out; 1 with msg when it is
+ * neither */
+static int onoff(const char *val, const char *name, const char *on,
+		 const char *off, int dflt, int *out, char *msg, size_t msglen)
+{
+	if (!val)
+		*out = dflt;
+	else if (strcmp(val, on) == 0)
+		*out = 1;
+	else if (strcmp(val, off) == 0)
+		*out = 0;
+	else
+		return fail(msg, msglen, "invalid %s=%s: use %s=%s or %s=%s", name,
+			    val, name, on, name, off);
+	return 0;
+}
+
+/* settle_modes: upload=, copy_lease= and control=. */
+static int settle_modes(struct cli *c, struct core_opts *o, char *msg,
+			size_t msglen)
+{
+	const char *ctl = c->control ? c->control : CORE_CONTROL_NAME;
+
+	if (onoff(c->upload, "upload", "async", "sync", 0, &o->upload_async, msg, msglen) ||
+	    onoff(c->copy_lease, "copy_lease", "on", "off", 0, &o->copy_lease, msg, msglen))
+		return 1;
+	if (strcmp(ctl, "off") == 0)
+		return 0;
+	if (!*ctl || strchr(ctl, '/') || strcmp(ctl, ".") == 0 ||
+	    strcmp(ctl, "..") == 0 || strlen(ctl) > CORE_NAME_MAX)
+		return fail(msg, msglen, "invalid control=%s: a name without '/', or control=off", ctl);
+	o->control = strdup(ctl);
+	if (!o->control)
+		return fail(msg, msglen, "out of memory");
+	return 0;
+}
+
 /* settle_copy: copy= and copy_tier=. */
 static int settle_copy(struct cli *c, struct core_opts *o, char *msg,
 		       size_t msglen)
@@ -336,7 +376,7 @@ int options_settle(struct cli *c, struct core_opts *o, int *retries,
 
 	if (settle_source(c, o, msg, msglen) || settle_copy(c, o, msg, msglen) ||
 	    settle_numbers(c, o, retries, timeout_ms, msg, msglen) ||
-	    settle_owner(c, o, msg, msglen))
+	    settle_owner(c, o, msg, msglen) || settle_modes(c, o, msg, msglen))
 		return 1;
 	o->mounted = core_now();
 	o->read_only = c->ro;
@@ -361,6 +401,7 @@ void options_free(struct cli *c)
 	char **strs[] = { &c->source, &c->mountpoint, &c->account, &c->endpoint,
 			  &c->credentials, &c->auth, &c->identity_client_id,
 			  &c->cafile, &c->copy, &c->copy_tier, &c->cache_dir,
+			  &c->copy_lease, &c->upload, &c->control,
 			  &c->log, &c->loglevel, &c->attr_timeout, &c->block_size,
 			  &c->parallel, &c->retries, &c->timeout, &c->uid,
 			  &c->gid, &c->umask, &c->secret_opt, &c->bad_opt };

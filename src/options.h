@@ -19,6 +19,7 @@ struct cli {
 	char *mountpoint;
 	char *account, *endpoint, *credentials, *auth, *identity_client_id;
 	char *cafile, *copy, *copy_tier, *cache_dir, *log, *loglevel;
+	char *copy_lease, *upload, *control;
 	char *attr_timeout, *block_size, *parallel, *retries, *timeout;
 	char *uid, *gid, *umask;
 	int foreground, debug, ro, show_help, show_version;

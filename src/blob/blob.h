@@ -26,12 +26,32 @@
 #define BLOB_MAX_BLOCKS 50000
 
 struct blob_ops;
+struct blob_stats_box;
+
+/* What the requests of a client did, for metrics (blob_stats_get). */
+#define BLOB_STATS_ROWS 96
+#define BLOB_STATS_BUCKETS 12
+struct blob_stat_row {
+	const char *op;           /* "Get Blob" ... (a string literal) */
+	long code;                /* HTTP status, 0: no answer */
+	uint64_t count;
+};
+struct blob_stats {
+	struct blob_stat_row rows[BLOB_STATS_ROWS];
+	size_t n_rows;
+	uint64_t bucket[BLOB_STATS_BUCKETS]; /* took at most blob_stats_le[i] s */
+	uint64_t count;
+	double sum;               /* seconds */
+};
+/* the buckets' upper bounds in seconds; the last is +Inf */
+extern const double blob_stats_le[BLOB_STATS_BUCKETS];
 
 struct blob_client {
 	const struct blob_ops *ops; /* what the operations below run: the
 				     * REST one (blob_rest_ops), or a
 				     * test's stand-in */
 	void *ops_ctx;              /* the stand-in's own state */
+	struct blob_stats_box *stats; /* owned; NULL: not counted */
 	struct http_client *http; /* not owned */
 	struct auth *auth;        /* not owned */
 	char *endpoint;           /* ".../devstoreaccount1" or "https://acct.blob..." */
@@ -141,6 +161,13 @@ void blob_list_page_release(struct blob_list_page *pg);
 
 /* blob_meta_get: value of metadata name (case-insensitive) or NULL. */
 const char *blob_meta_get(const struct blob_props *p, const char *name);
+
+/* blob_stats_get: a copy of what the client's requests did so far
+ * (zeroes when it does not count). Thread-safe. */
+void blob_stats_get(struct blob_client *c, struct blob_stats *out);
+
+/* blob_parse_date: an HTTP (RFC 1123) date, or -1. */
+long long blob_parse_date(const char *s);
 
 /* blob_error_classify: sets e->kind from the other fields. */
 void blob_error_classify(struct blob_error *e);
@@ -295,6 +322,11 @@ int blob_copy_start(struct blob_client *c, const char *name,
 int blob_copy_abort(struct blob_client *c, const char *name,
 		    const char *copy_id, struct blob_error *err);
 
+/* Snapshot Blob: the snapshot's time (x-ms-snapshot, as the service
+ * writes it, e.g. 2026-12-05T22:17:41.5970000Z) into when (len bytes). */
+int blob_snapshot(struct blob_client *c, const char *name, char *when,
+		  size_t len, struct blob_error *err);
+
 /*
  * blob_ops: every operation above that talks to the service, as a table.
  * blob_client_init installs blob_rest_ops (the REST calls of ops.c); a
@@ -345,6 +377,8 @@ struct blob_ops {
 			  struct blob_error *err);
 	int (*copy_abort)(struct blob_client *c, const char *name,
 			  const char *copy_id, struct blob_error *err);
+	int (*snapshot)(struct blob_client *c, const char *name, char *when,
+			size_t len, struct blob_error *err);
 };
 
 extern const struct blob_ops blob_rest_ops;

@@ -107,3 +107,9 @@ int blob_copy_abort(struct blob_client *c, const char *name,
 {
 	return c->ops->copy_abort(c, name, copy_id, err);
 }
+
+int blob_snapshot(struct blob_client *c, const char *name, char *when,
+		  size_t len, struct blob_error *err)
+{
+	return c->ops->snapshot(c, name, when, len, err);
+}

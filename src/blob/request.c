@@ -2,6 +2,8 @@
  * request.c -- one signed Blob service request, and what every operation
  * shares: URLs, standard headers, error extraction, property parsing.
  */
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +15,67 @@
 #include "util/log.h"
 #include "util/str.h"
 
+struct blob_stats_box {
+	pthread_mutex_t lock;
+	struct blob_stats s;
+};
+
+const double blob_stats_le[BLOB_STATS_BUCKETS] = {
+	0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, INFINITY,
+};
+
+/* count: one request of op that ended with code after secs seconds */
+static void count(struct blob_stats_box *b, const char *op, long code,
+		  double secs)
+{
+	struct blob_stats *s;
+	size_t i;
+
+	if (!b)
+		return;
+	s = &b->s;
+	pthread_mutex_lock(&b->lock);
+	for (i = 0; i < s->n_rows; i++)
+		if (s->rows[i].code == code && strcmp(s->rows[i].op, op) == 0)
+			break;
+	if (i == s->n_rows && i < BLOB_STATS_ROWS) {
+		s->rows[i].op = op;
+		s->rows[i].code = code;
+		s->n_rows++;
+	}
+	if (i < s->n_rows)
+		s->rows[i].count++;
+	for (i = 0; i < BLOB_STATS_BUCKETS; i++)
+		if (secs <= blob_stats_le[i])
+			s->bucket[i]++;
+	s->count++;
+	s->sum += secs;
+	pthread_mutex_unlock(&b->lock);
+}
+
+void blob_stats_get(struct blob_client *c, struct blob_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!c->stats)
+		return;
+	pthread_mutex_lock(&c->stats->lock);
+	*out = c->stats->s;
+	pthread_mutex_unlock(&c->stats->lock);
+}
+
+long long blob_parse_date(const char *s)
+{
+	return http_parse_date(s);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 int blob_client_init(struct blob_client *c, struct http_client *http,
 		     struct auth *auth, const char *endpoint,
 		     const char *container)
@@ -23,6 +86,9 @@ int blob_client_init(struct blob_client *c, struct http_client *http,
 		n--;
 	c->ops = &blob_rest_ops;
 	c->ops_ctx = NULL;
+	c->stats = calloc(1, sizeof(*c->stats));
+	if (c->stats)
+		pthread_mutex_init(&c->stats->lock, NULL);
 	c->http = http;
 	c->auth = auth;
 	c->endpoint = str_ndup(endpoint, n);
@@ -36,6 +102,11 @@ int blob_client_init(struct blob_client *c, struct http_client *http,
 
 void blob_client_release(struct blob_client *c)
 {
+	if (c->stats) {
+		pthread_mutex_destroy(&c->stats->lock);
+		free(c->stats);
+		c->stats = NULL;
+	}
 	free(c->endpoint);
 	free(c->container);
 	c->endpoint = NULL;
@@ -317,7 +388,8 @@ int blob_request(struct blob_client *c, const struct blob_req *r,
 	struct buf url, authz, date_h;
 	char date[40], msg[120];
 	size_t n = 0, i;
-	int rc = -1;
+	int rc = -1, perf;
+	double t0;
 
 	buf_init(&url, 0);
 	buf_init(&authz, 0);
@@ -362,7 +434,10 @@ int blob_request(struct blob_client *c, const struct blob_req *r,
 	hr.recv_restart = r->recv_restart;
 	hr.body_max = r->body_max;
 	hr.idempotent = !r->not_idempotent;
-	if (http_client_perform(c->http, &hr, resp) < 0) {
+	t0 = mono();
+	perf = http_client_perform(c->http, &hr, resp);
+	count(c->stats, r->op, perf < 0 ? 0 : resp->status, mono() - t0);
+	if (perf < 0) {
 		fill_error(resp, err);
 		log_msg(resp->err == HTTP_ERR_CANCELLED ? LOG_LVL_DEBUG : LOG_LVL_INFO,
 			"%s: %s", r->op, resp->errmsg);

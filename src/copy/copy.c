@@ -126,6 +126,20 @@ int copy_abort_pending(struct blob_client *c, const char *name,
 	return -1;
 }
 
+long long copy_progress_bytes(const char *progress)
+{
+	char *end;
+	long long v;
+
+	if (!progress || !*progress)
+		return -1;
+	errno = 0;
+	v = strtoll(progress, &end, 10);
+	if (errno || end == progress || *end != '/' || v < 0)
+		return -1;
+	return v;
+}
+
 long long copy_progress_total(const char *progress)
 {
 	const char *slash = progress ? strchr(progress, '/') : NULL;

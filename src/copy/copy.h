@@ -7,7 +7,8 @@
  * until it ends (Copy Blob, Abort Copy Blob and Get Blob Properties of the
  * Blob REST reference). All state is read from the server, so copies
  * started by other tools or before a remount are handled alike. Knows
- * nothing of FUSE. Thread-safe: no state of its own.
+ * nothing of FUSE. Thread-safe: the registry has a lock of its own; the
+ * rest has no state.
  */
 #ifndef AZB_COPY_COPY_H
 #define AZB_COPY_COPY_H
@@ -50,5 +51,42 @@ int copy_abort_pending(struct blob_client *c, const char *name,
 
 /* copy_progress_total: TOTAL of a "BYTES/TOTAL" progress string, or -1. */
 long long copy_progress_total(const char *progress);
+/* copy_progress_bytes: BYTES of a "BYTES/TOTAL" progress string, or -1. */
+long long copy_progress_bytes(const char *progress);
+
+/*
+ * The copies a mount has seen: every copy into one of its paths that was
+ * pending, or ended after the mount started, whoever started it (this
+ * mount, an SDK, the portal), as lookups, listings and status reads saw
+ * it. One row per destination path and copy id. Thread-safe: every
+ * function takes the registry's lock, which is a leaf.
+ */
+struct copy_row {
+	char *path;               /* the destination's path in the mount */
+	char *id;
+	enum blob_copy_status status;
+	char *progress;           /* "BYTES/TOTAL" or "" */
+	char *source;             /* as the service shows it, not redacted */
+	char *completion_time;    /* "" while pending */
+	char *description;
+};
+
+struct copy_reg;
+
+/* copy_reg_new: an empty registry keeping copies that ended at or after
+ * since (seconds of the epoch). NULL out of memory. _free(NULL) is a
+ * no-op. */
+struct copy_reg *copy_reg_new(long long since);
+void copy_reg_free(struct copy_reg *r);
+/* copy_reg_note: path's blob shows copy c: its row is added or brought
+ * up to date (a copy that ended before since is left out). */
+void copy_reg_note(struct copy_reg *r, const char *path,
+		   const struct blob_copy *c);
+/* copy_reg_drop: the copy id into path is no more (its blob is gone). */
+void copy_reg_drop(struct copy_reg *r, const char *path, const char *id);
+/* copy_reg_rows: a copy of every row, in the order they were first
+ * seen (*rows, *n; free with copy_rows_free). 0 or -1 out of memory. */
+int copy_reg_rows(struct copy_reg *r, struct copy_row **rows, size_t *n);
+void copy_rows_free(struct copy_row *rows, size_t n);
 
 #endif

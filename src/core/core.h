@@ -28,6 +28,9 @@ struct core_opts {
 	char *prefix;          /* "" or "dir/sub/" (always ends with '/') */
 	enum core_copy_mode copy_mode;
 	char *copy_tier;       /* NULL or Hot/Cool/Cold/Archive */
+	int copy_lease;        /* lease in-mount copy sources while pending */
+	int upload_async;      /* close returns once the data is staged */
+	char *control;         /* name of the control directory, NULL: off */
 	char *cache_dir;
 	double attr_timeout;   /* seconds */
 	size_t block_size;     /* bytes */
@@ -45,6 +48,9 @@ struct core_opts {
 	int entry_timeout_given;    /* -o entry_timeout= (libfuse has it) */
 	int negative_timeout_given; /* -o negative_timeout= (likewise) */
 };
+
+/* the control directory's name unless control= says otherwise */
+#define CORE_CONTROL_NAME ".azblobfs"
 
 /* seconds a negative lookup is remembered (a listing never makes a name
  * absent) */
@@ -120,6 +126,9 @@ int core_fail(const char *what, const char *name, const struct blob_error *e);
  * -EINVAL (not UTF-8) or -ENOMEM on failure.
  */
 char *core_blob_name(const struct core_opts *o, const char *path, int *err);
+/* core_path_of: the FUSE path of blob name (one below the prefix), or
+ * NULL (not below it, out of memory). */
+char *core_path_of(const struct core_opts *o, const char *name);
 /* core_child_path: malloc'd path of entry name in directory dir (a FUSE
  * path), or NULL. */
 char *core_child_path(const char *dir, const char *name);

@@ -89,3 +89,15 @@ int core_is_hidden(const char *path)
 
 	return strncmp(base ? base + 1 : path, ".fuse_hidden", 12) == 0;
 }
+
+char *core_path_of(const struct core_opts *o, const char *name)
+{
+	size_t pl = strlen(o->prefix);
+	char *p = NULL;
+
+	if (strncmp(name, o->prefix, pl) != 0)
+		return NULL;
+	if (asprintf(&p, "/%s", name + pl) < 0)
+		return NULL;
+	return p;
+}

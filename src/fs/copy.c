@@ -25,7 +25,7 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 	enum blob_copy_status st;
 	struct blob_error e;
 	struct buf url;
-	char msg[400];
+	char msg[400], *path = NULL;
 	int rc = 0;
 
 	buf_init(&url, 0);
@@ -43,6 +43,9 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 	}
 	log_debug("Copy Blob %s -> %s: id %s, %s", src_name, dst_name, res.id,
 		  blob_copy_status_name(res.status));
+	path = core_path_of(&fs->o, dst_name);
+	if (path)
+		azfs_copy_started(fs, path, &res, url.data);
 	if (res.status == BLOB_COPY_PENDING && wait) {
 		if (copy_wait(&fs->blob, dst_name, res.id[0] ? res.id : NULL,
 			      &st, &e) < 0) {
@@ -50,6 +53,8 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 			goto out_free;
 		}
 		res.status = st;
+		if (path)
+			azfs_copy_started(fs, path, &res, url.data);
 	}
 	if (res.status == BLOB_COPY_FAILED || res.status == BLOB_COPY_ABORTED) {
 		log_warn("copy %s -> %s ended %s", src_name, dst_name,
@@ -57,8 +62,36 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 		rc = -EIO;
 	}
 out_free:
+	free(path);
 	buf_release(&url);
 	return rc;
+}
+
+void azfs_copy_started(struct azfs *fs, const char *path,
+		       const struct blob_copy_result *res,
+		       const char *source_url)
+{
+	struct blob_copy c;
+
+	memset(&c, 0, sizeof(c));
+	c.status = res->status;
+	c.id = (char *)res->id;
+	c.source = (char *)source_url;
+	if (res->id[0])
+		copy_reg_note(fs->copies, path, &c);
+}
+
+/* noted_abort: the copy c into blob name was aborted (the registry) */
+static void noted_abort(struct azfs *fs, const char *name,
+			const struct blob_copy *c)
+{
+	struct blob_copy ab = *c;
+	char *path = core_path_of(&fs->o, name);
+
+	ab.status = BLOB_COPY_ABORTED;
+	if (path)
+		copy_reg_note(fs->copies, path, &ab);
+	free(path);
 }
 
 int azfs_delete_blob(struct azfs *fs, const char *name)
@@ -81,6 +114,7 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 				blob_props_release(&p);
 				return -core_errno(&e);
 			}
+			noted_abort(fs, name, &p.copy);
 		}
 		blob_props_release(&p);
 		if (blob_delete(&fs->blob, name, &e) == 0)

@@ -117,6 +117,13 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 			if (strncmp(pg.items[i].name, prefix, plen) != 0 || !*rel)
 				continue;
 			core_attr_from_props(&pg.items[i].props, &a);
+			if (pg.items[i].props.copy.status != BLOB_COPY_NONE) {
+				char *cp = core_child_path(path, rel);
+
+				if (cp)
+					meta_saw(&fs->meta, cp, &pg.items[i].props);
+				free(cp);
+			}
 			if (dents_add(d, n, &cap, rel, strlen(rel), &a) < 0)
 				goto out_nomem;
 		}
@@ -212,6 +219,28 @@ int azfs_releasedir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+int azfs_dir_read(struct azfs *fs, const char *path, struct dent **d,
+		  size_t *n)
+{
+	int rc = dir_scan(fs, path, d, n);
+
+	if (rc < 0)
+		return rc;
+	dents_uniq(*d, n);
+	rc = dir_remember(fs, path, *d, *n);
+	if (rc < 0) {
+		dents_free(*d, *n);
+		*d = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+void azfs_dents_free(struct dent *d, size_t n)
+{
+	dents_free(d, n);
+}
+
 /* dir_list: a fresh listing of path into dh (rewinddir reads anew) */
 static int dir_list(struct azfs *fs, const char *path, struct dirh *dh)
 {
@@ -219,15 +248,9 @@ static int dir_list(struct azfs *fs, const char *path, struct dirh *dh)
 	size_t n = 0;
 	int rc;
 
-	rc = dir_scan(fs, path, &d, &n);
+	rc = azfs_dir_read(fs, path, &d, &n);
 	if (rc < 0)
 		return rc;
-	dents_uniq(d, &n);
-	rc = dir_remember(fs, path, d, n);
-	if (rc < 0) {
-		dents_free(d, n);
-		return rc;
-	}
 	ra_listed(&fs->ra, path, d, n);
 	dents_free(dh->d, dh->n);
 	dh->d = d;
@@ -259,6 +282,11 @@ int azfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 	if (off <= 1 && filler(buf, "..", NULL, 2, 0))
 		return 0;
 	for (i = off > 2 ? (size_t)off - 2 : 0; i < dh->n; i++) {
+		/* the control directory is reached by name only: find, cp -r
+		 * and rsync of the root never walk into it */
+		if (fs->o.control && path[0] == '/' && !path[1] &&
+		    strcmp(dh->d[i].name, fs->o.control) == 0)
+			continue;
 		meta_fill_stat(&fs->o, &dh->d[i].a, &st);
 		if (filler(buf, dh->d[i].name, &st, (off_t)i + 3, FUSE_FILL_DIR_PLUS))
 			break;

@@ -59,7 +59,10 @@ static int keep_pages(struct azfs *fs, const char *path, const char *name,
 		return 0;
 	}
 	meta_set_kept_pages(&fs->meta, path, now.etag);
-	return strcmp(kept, now.etag) == 0;
+	if (strcmp(kept, now.etag) != 0)
+		return 0;
+	__atomic_add_fetch(&fs->kept_pages, 1, __ATOMIC_RELAXED);
+	return 1;
 }
 
 /*

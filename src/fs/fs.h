@@ -24,6 +24,7 @@
 
 #include "auth/auth.h"
 #include "blob/blob.h"
+#include "copy/copy.h"
 #include "core/core.h"
 #include "http/http.h"
 #include "meta/meta.h"
@@ -35,6 +36,8 @@ struct azfs {
 	struct http_client http;
 	struct auth auth;
 	struct core_opts o;
+	struct copy_reg *copies; /* copies seen since the mount (copy.h) */
+	uint64_t kept_pages;   /* opens that kept the page cache (atomic) */
 	struct meta meta;      /* meta.lock */
 	struct stage stage;    /* stage.lock */
 	struct ra ra;          /* ra.lock */
@@ -54,6 +57,7 @@ struct handle {
 };
 
 /* ---- ops.c ---- */
+int azfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
 /* azfs_rooms_init: the rooms of fs over fs->blob and fs->o, wired to
  * each other. 0, or -1 out of memory. azfs_rooms_release frees them. */
 int azfs_rooms_init(struct azfs *fs);
@@ -122,6 +126,12 @@ int azfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		 off_t off, struct fuse_file_info *fi,
 		 enum fuse_readdir_flags flags);
 int azfs_releasedir(const char *path, struct fuse_file_info *fi);
+/* azfs_dir_read: the listing of directory path (sorted, each name once,
+ * remembered in the cache): *d, *n (free with azfs_dents_free). 0 or
+ * -errno. */
+int azfs_dir_read(struct azfs *fs, const char *path, struct dent **d,
+		  size_t *n);
+void azfs_dents_free(struct dent *d, size_t n);
 
 /* ---- xattr.c ---- */
 int azfs_getxattr(const char *path, const char *name, char *value,
@@ -139,11 +149,65 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 			     off_t off_in, const char *path_out,
 			     struct fuse_file_info *fi_out, off_t off_out,
 			     size_t len, int flags);
+/* azfs_flush_path: uploads what an open or just-closed file of path still
+ * holds, so a server-side operation sees it ("touch f; setfattr ...").
+ * 0 or -errno. */
+int azfs_flush_path(struct azfs *fs, const char *path);
+/* azfs_start_copy: Copy Blob of src (an http(s) URL, or a path in the
+ * mount) into the existing file path; returns once the service accepted
+ * it (user.azblob.copy_source, the control directory's copy file). 0,
+ * -EINVAL (bad source), -ENOENT, -EACCES, -EBUSY (a copy pending) or
+ * -errno. */
+int azfs_start_copy(struct azfs *fs, const char *path, const char *src);
+/* azfs_copy_started: a copy this mount started into path (res, from
+ * source_url) goes into the registry of copies. */
+void azfs_copy_started(struct azfs *fs, const char *path,
+		       const struct blob_copy_result *res,
+		       const char *source_url);
 /* azfs_server_copy: Copy Blob src_name -> dst_name and (sync) wait. */
 int azfs_server_copy(struct azfs *fs, const char *src_name,
 		     const char *dst_name, const char *src_etag, int wait);
 /* azfs_delete_blob: aborts a pending copy into name first. 0 or -errno. */
 int azfs_delete_blob(struct azfs *fs, const char *name);
+
+/* ---- ctl.c, ctl_text.c: the control directory ---- */
+enum ctl_kind {
+	CTL_NONE = 0,          /* not in the control directory */
+	CTL_MISSING,           /* in it, but no such entry */
+	CTL_ROOT, CTL_COPIES, CTL_COPY, CTL_SNAPSHOT, CTL_UPLOADS, CTL_METRICS,
+	CTL_STATUS,
+};
+/* azfs_ctl_kind: what path is in the control directory; for status/
+ * the mount path below it ("/" for status/ itself) into *rest (malloc'd,
+ * the caller frees; NULL otherwise). */
+enum ctl_kind azfs_ctl_kind(struct azfs *fs, const char *path, char **rest);
+/* azfs_ctl_refuse: -EPERM for a path in the control directory (no
+ * create, remove, rename or attribute change there), else 0 */
+int azfs_ctl_refuse(const char *path);
+/* azfs_ctl_text: the content of a control file of kind k (rest: the
+ * path of status/) into out. 0 or -errno. */
+int azfs_ctl_text(struct azfs *fs, enum ctl_kind k, const char *rest,
+		  struct buf *out);
+/* azfs_ctl_copy: one line "SOURCE DEST" written to copy; azfs_ctl_snapshot:
+ * one path written to snapshot. 0 or -errno. */
+int azfs_ctl_copy(struct azfs *fs, const char *line);
+int azfs_ctl_snapshot(struct azfs *fs, const char *line);
+/* the operations of the table that know the control directory */
+int route_getattr(const char *path, struct stat *st, struct fuse_file_info *fi);
+int route_opendir(const char *path, struct fuse_file_info *fi);
+int route_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
+		  off_t off, struct fuse_file_info *fi,
+		  enum fuse_readdir_flags flags);
+int route_releasedir(const char *path, struct fuse_file_info *fi);
+int route_open(const char *path, struct fuse_file_info *fi);
+int route_read(const char *path, char *buf, size_t size, off_t off,
+	       struct fuse_file_info *fi);
+int route_write(const char *path, const char *buf, size_t size, off_t off,
+		struct fuse_file_info *fi);
+int route_flush(const char *path, struct fuse_file_info *fi);
+int route_fsync(const char *path, int datasync, struct fuse_file_info *fi);
+int route_release(const char *path, struct fuse_file_info *fi);
+int route_truncate(const char *path, off_t size, struct fuse_file_info *fi);
 
 static inline struct azfs *azfs_get(void)
 {

@@ -21,8 +21,7 @@
 #include "fs/fs.h"
 #include "util/pool.h"
 
-static int op_getattr(const char *path, struct stat *st,
-		      struct fuse_file_info *fi)
+int azfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	struct azfs *fs = azfs_get();
 	struct attr a;
@@ -154,12 +153,26 @@ static void uploaded(void *arg, const char *path, const struct attr *a)
 		meta_drop(arg, path);
 }
 
+/* a copy seen by a lookup, a listing or a status read, for the registry */
+static void seen(void *arg, const char *path, const struct blob_props *p)
+{
+	struct azfs *fs = arg;
+
+	copy_reg_note(fs->copies, path, &p->copy);
+}
+
 int azfs_rooms_init(struct azfs *fs)
 {
-	if (meta_init(&fs->meta, &fs->blob, &fs->o) < 0)
+	fs->copies = copy_reg_new((long long)fs->o.mounted.tv_sec);
+	if (!fs->copies)
 		return -1;
+	if (meta_init(&fs->meta, &fs->blob, &fs->o) < 0) {
+		copy_reg_free(fs->copies);
+		return -1;
+	}
 	if (stage_init(&fs->stage, &fs->blob, &fs->o) < 0) {
 		meta_release(&fs->meta);
+		copy_reg_free(fs->copies);
 		return -1;
 	}
 	ra_init(&fs->ra, &fs->blob, &fs->o);
@@ -167,6 +180,8 @@ int azfs_rooms_init(struct azfs *fs)
 	fs->meta.staged_arg = &fs->stage;
 	fs->stage.uploaded = uploaded;
 	fs->stage.uploaded_arg = &fs->meta;
+	fs->meta.seen = seen;
+	fs->meta.seen_arg = fs;
 	return 0;
 }
 
@@ -175,38 +190,167 @@ void azfs_rooms_release(struct azfs *fs)
 	stage_release(&fs->stage);
 	ra_release(&fs->ra);
 	meta_release(&fs->meta);
+	copy_reg_free(fs->copies);
+	fs->copies = NULL;
+}
+
+/*
+ * The operations that change names or attributes refuse the control
+ * directory (ctl.c) and hand every other path on.
+ */
+#define REFUSE_CTL(path)                           \
+	do {                                       \
+		int refused_ = azfs_ctl_refuse(path); \
+		if (refused_)                      \
+			return refused_;           \
+	} while (0)
+
+static int op_create(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	REFUSE_CTL(path);
+	return azfs_create(path, mode, fi);
+}
+
+static int op_unlink(const char *path)
+{
+	REFUSE_CTL(path);
+	return azfs_unlink(path);
+}
+
+static int op_mkdir(const char *path, mode_t mode)
+{
+	REFUSE_CTL(path);
+	return azfs_mkdir(path, mode);
+}
+
+static int op_rmdir(const char *path)
+{
+	REFUSE_CTL(path);
+	return azfs_rmdir(path);
+}
+
+static int op_symlink(const char *target, const char *path)
+{
+	REFUSE_CTL(path);
+	return azfs_symlink(target, path);
+}
+
+static int op_readlink(const char *path, char *buf, size_t size)
+{
+	if (azfs_ctl_refuse(path))
+		return -EINVAL;
+	return azfs_readlink(path, buf, size);
+}
+
+static int op_rename(const char *from, const char *to, unsigned int flags)
+{
+	REFUSE_CTL(from);
+	REFUSE_CTL(to);
+	return azfs_rename(from, to, flags);
+}
+
+static int op_mknod(const char *path, mode_t mode, dev_t rdev)
+{
+	REFUSE_CTL(path);
+	return azfs_mknod(path, mode, rdev);
+}
+
+static int op_link(const char *from, const char *to)
+{
+	REFUSE_CTL(to);
+	return azfs_link(from, to);
+}
+
+static int op_utimens(const char *path, const struct timespec tv[2],
+		      struct fuse_file_info *fi)
+{
+	REFUSE_CTL(path);
+	return azfs_utimens(path, tv, fi);
+}
+
+static int op_chmod(const char *path, mode_t mode, struct fuse_file_info *fi)
+{
+	REFUSE_CTL(path);
+	return azfs_chmod(path, mode, fi);
+}
+
+static int op_chown(const char *path, uid_t uid, gid_t gid,
+		    struct fuse_file_info *fi)
+{
+	REFUSE_CTL(path);
+	return azfs_chown(path, uid, gid, fi);
+}
+
+static int op_getxattr(const char *path, const char *name, char *value,
+		       size_t size)
+{
+	if (azfs_ctl_refuse(path))
+		return -ENODATA;
+	return azfs_getxattr(path, name, value, size);
+}
+
+static int op_setxattr(const char *path, const char *name, const char *value,
+		       size_t size, int flags)
+{
+	REFUSE_CTL(path);
+	return azfs_setxattr(path, name, value, size, flags);
+}
+
+static int op_listxattr(const char *path, char *list, size_t size)
+{
+	if (azfs_ctl_refuse(path))
+		return 0;
+	return azfs_listxattr(path, list, size);
+}
+
+static int op_removexattr(const char *path, const char *name)
+{
+	REFUSE_CTL(path);
+	return azfs_removexattr(path, name);
+}
+
+static ssize_t op_copy_file_range(const char *path_in,
+				  struct fuse_file_info *fi_in, off_t off_in,
+				  const char *path_out,
+				  struct fuse_file_info *fi_out, off_t off_out,
+				  size_t len, int flags)
+{
+	if (azfs_ctl_refuse(path_in) || azfs_ctl_refuse(path_out))
+		return -EOPNOTSUPP;
+	return azfs_copy_file_range(path_in, fi_in, off_in, path_out, fi_out,
+				    off_out, len, flags);
 }
 
 const struct fuse_operations azfs_ops = {
 	.init = op_init,
 	.destroy = op_destroy,
-	.getattr = op_getattr,
-	.opendir = azfs_opendir,
-	.readdir = azfs_readdir,
-	.releasedir = azfs_releasedir,
-	.open = azfs_open,
-	.create = azfs_create,
-	.read = azfs_read,
-	.write = azfs_write,
-	.flush = azfs_flush,
-	.fsync = azfs_fsync,
-	.release = azfs_release,
-	.truncate = azfs_truncate,
-	.unlink = azfs_unlink,
-	.mkdir = azfs_mkdir,
-	.rmdir = azfs_rmdir,
-	.symlink = azfs_symlink,
-	.readlink = azfs_readlink,
-	.rename = azfs_rename,
-	.utimens = azfs_utimens,
-	.mknod = azfs_mknod,
-	.link = azfs_link,
-	.chmod = azfs_chmod,
-	.chown = azfs_chown,
+	.getattr = route_getattr,
+	.opendir = route_opendir,
+	.readdir = route_readdir,
+	.releasedir = route_releasedir,
+	.open = route_open,
+	.create = op_create,
+	.read = route_read,
+	.write = route_write,
+	.flush = route_flush,
+	.fsync = route_fsync,
+	.release = route_release,
+	.truncate = route_truncate,
+	.unlink = op_unlink,
+	.mkdir = op_mkdir,
+	.rmdir = op_rmdir,
+	.symlink = op_symlink,
+	.readlink = op_readlink,
+	.rename = op_rename,
+	.utimens = op_utimens,
+	.mknod = op_mknod,
+	.link = op_link,
+	.chmod = op_chmod,
+	.chown = op_chown,
 	.statfs = op_statfs,
-	.getxattr = azfs_getxattr,
-	.setxattr = azfs_setxattr,
-	.listxattr = azfs_listxattr,
-	.removexattr = azfs_removexattr,
-	.copy_file_range = azfs_copy_file_range,
+	.getxattr = op_getxattr,
+	.setxattr = op_setxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.copy_file_range = op_copy_file_range,
 };

@@ -127,6 +127,11 @@ int azfs_getxattr(const char *path, const char *name, char *value, size_t size)
 
 	if (strncmp(name, "user.", 5) != 0)
 		return -ENOTSUP;
+	/* the root tells tools (azblobfs status) where the control
+	 * directory is */
+	if (strcmp(path, "/") == 0 && strcmp(name, AZ_PREFIX "control") == 0)
+		return fs->o.control ? reply(fs->o.control, strlen(fs->o.control), value, size)
+			: -ENODATA;
 	if (strncmp(name, AZ_PREFIX, strlen(AZ_PREFIX)) != 0) {
 		/* metadata of a file whose data is not uploaded yet */
 		struct node *n = stage_find(&fs->stage, path);
@@ -299,9 +304,7 @@ static int valid_url(const char *v)
 	return 1;
 }
 
-/* flush_unsaved: uploads what an open or just-closed file still holds,
- * so a server-side operation sees the file ("touch f; setfattr ..."). */
-static int flush_unsaved(struct azfs *fs, const char *path)
+int azfs_flush_path(struct azfs *fs, const char *path)
 {
 	struct node *n = stage_find(&fs->stage, path);
 	int rc = 0;
@@ -313,8 +316,7 @@ static int flush_unsaved(struct azfs *fs, const char *path)
 	return rc;
 }
 
-/* start_copy: setfattr user.azblob.copy_source. */
-static int start_copy(struct azfs *fs, const char *path, const char *src)
+int azfs_start_copy(struct azfs *fs, const char *path, const char *src)
 {
 	struct blob_copy_result res;
 	struct blob_props p, sp;
@@ -330,7 +332,7 @@ static int start_copy(struct azfs *fs, const char *path, const char *src)
 		return rc;
 	if (a.kind != ATTR_FILE)
 		return -EISDIR;
-	rc = flush_unsaved(fs, path);
+	rc = azfs_flush_path(fs, path);
 	if (rc < 0)
 		return rc;
 	buf_init(&url, 0);
@@ -374,6 +376,7 @@ static int start_copy(struct azfs *fs, const char *path, const char *src)
 			rc = -EINVAL;
 		goto out_free;
 	}
+	azfs_copy_started(fs, path, &res, url.data);
 	stage_invalidate(&fs->stage, path);
 	meta_drop(&fs->meta, path);
 	azfs_kernel_forget(path);
@@ -407,7 +410,7 @@ int azfs_setxattr(const char *path, const char *name, const char *value,
 		if (strlen(v) != size || !str_utf8_valid(v, size)) {
 			rc = -EINVAL;
 		} else if (strcmp(key, "copy_source") == 0) {
-			rc = start_copy(fs, path, v);
+			rc = azfs_start_copy(fs, path, v);
 		} else if (strcmp(key, "access_tier") == 0 ||
 			   strcmp(key, "content_type") == 0) {
 			int tier = key[0] == 'a';
@@ -417,7 +420,7 @@ int azfs_setxattr(const char *path, const char *name, const char *value,
 				rc = -EINVAL;
 			} else if (!tier && (!size || !valid_meta_value(v, size))) {
 				rc = -EINVAL;
-			} else if ((rc = flush_unsaved(fs, path)) == 0) {
+			} else if ((rc = azfs_flush_path(fs, path)) == 0) {
 				bname = core_blob_name(&fs->o, path, &rc);
 				if (bname) {
 					rc = (tier ? blob_set_tier(&fs->blob, bname, v, &e)

@@ -147,6 +147,7 @@ int meta_get(struct meta *m, const char *path, struct attr *a)
 	if (e && e->expires > now) {
 		*a = e->a;
 		hit = 1;
+		m->hits++;
 	}
 	pthread_mutex_unlock(&m->lock);
 	return hit;
@@ -317,4 +318,20 @@ int meta_stash_take(struct meta *m, const char *path,
 	}
 	pthread_mutex_unlock(&m->lock);
 	return hit;
+}
+
+void meta_saw(struct meta *m, const char *path, const struct blob_props *p)
+{
+	if (m->seen && p->copy.status != BLOB_COPY_NONE)
+		m->seen(m->seen_arg, path, p);
+}
+
+uint64_t meta_hits(struct meta *m)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&m->lock);
+	n = m->hits;
+	pthread_mutex_unlock(&m->lock);
+	return n;
 }

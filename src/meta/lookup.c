@@ -49,7 +49,8 @@ static void dir_attr(const struct meta *m, const struct blob_props *props,
  * with *a cleared when neither can exist, LOOKUP_UNKNOWN when the page
  * does not tell (too many such names), or -errno.
  */
-static int lookup_peek(struct meta *m, const char *name, struct attr *a)
+static int lookup_peek(struct meta *m, const char *path, const char *name,
+		       struct attr *a)
 {
 	struct blob_list_page pg;
 	struct blob_error e;
@@ -85,6 +86,7 @@ static int lookup_peek(struct meta *m, const char *name, struct attr *a)
 		rc = LOOKUP_UNKNOWN; /* the page stopped short of "name/" */
 	else if (file) {
 		core_attr_from_props(&file->props, a);
+		meta_saw(m, path, &file->props);
 		rc = 0;
 	}
 out_release:
@@ -92,6 +94,18 @@ out_release:
 out_free:
 	free(dir);
 	return rc;
+}
+
+/* saw_child: meta_saw of entry name of directory dir */
+static void saw_child(struct meta *m, const char *dir, const char *name,
+		      const struct blob_props *p)
+{
+	char *path;
+
+	if (p->copy.status == BLOB_COPY_NONE || !(path = core_child_path(dir, name)))
+		return;
+	meta_saw(m, path, p);
+	free(path);
 }
 
 /*
@@ -147,6 +161,7 @@ static void snapshot(struct meta *m, const char *path)
 		memset(&a, 0, sizeof(a));
 		if (i < pg.n_items && !full[plen + l]) {
 			core_attr_from_props(&pg.items[i].props, &a);
+			saw_child(m, dir, names[n], &pg.items[i].props);
 		} else {
 			a.kind = ATTR_DIR;
 			a.mtime = m->o->mounted;
@@ -234,6 +249,7 @@ static int ask_server(struct meta *m, const char *path, const char *name,
 		rc = 0;
 	} else if (q.head_rc == 0) {
 		core_attr_from_props(&q.p, a);
+		meta_saw(m, path, &q.p);
 		rc = 0;
 	} else if (q.he.kind == BLOB_E_NOT_FOUND) {
 		memset(a, 0, sizeof(*a));
@@ -287,7 +303,7 @@ int meta_lookup(struct meta *m, const char *path, struct attr *a)
 	 * a backslash: URL paths may turn it into '/' (Azurite does, for
 	 * Put Blob and Get Blob alike), a listing prefix does not. */
 	if (!strchr(name, '\\') && meta_dir_busy(m, path)) {
-		rc = lookup_peek(m, name, a);
+		rc = lookup_peek(m, path, name, a);
 		if (rc != LOOKUP_UNKNOWN) {
 			if (rc == 0 || rc == -ENOENT)
 				meta_put(m, path, a);

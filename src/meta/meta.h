@@ -42,12 +42,17 @@ struct meta {
 	 * listing or lookup, else 0 */
 	int (*staged)(void *arg, const char *path, struct attr *a);
 	void *staged_arg;
+	/* a blob of path shows a copy (props p): called by meta_saw,
+	 * without the lock held */
+	void (*seen)(void *arg, const char *path, const struct blob_props *p);
+	void *seen_arg;
 	pthread_mutex_t lock;
 	struct meta_entry **cache;
 	size_t buckets;
 	size_t count;
 	struct meta_page stash[META_STASH_SLOTS];
 	unsigned int stash_next;   /* round-robin slot */
+	uint64_t hits;             /* lookups the cache answered */
 };
 
 /* meta_init: an empty room; 0, or -1 out of memory. meta_release frees
@@ -128,6 +133,12 @@ void meta_stash_put(struct meta *m, const char *path,
  * path, else 0. */
 int meta_stash_take(struct meta *m, const char *path,
 		    struct blob_list_page *pg);
+
+/* meta_saw: what a request showed of path's blob (props p): a copy into
+ * it goes to the seen hook. */
+void meta_saw(struct meta *m, const char *path, const struct blob_props *p);
+/* meta_hits: lookups the cache answered so far. */
+uint64_t meta_hits(struct meta *m);
 
 /* ---- lookup.c ---- */
 /* meta_lookup: attributes of path (staged file, cache, listing, HEAD).

@@ -317,9 +317,20 @@ int ra_open_small(struct ra *room, const char *path, const struct attr *a,
 		*len = s->len;
 		s->data = NULL;
 		hit = 1;
+		room->hits++;
 	}
 	if (s)
 		slot_clear(s);
 	pthread_mutex_unlock(&room->lock);
 	return hit;
+}
+
+uint64_t ra_hits(struct ra *room)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&room->lock);
+	n = room->hits;
+	pthread_mutex_unlock(&room->lock);
+	return n;
 }

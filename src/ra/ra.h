@@ -142,6 +142,7 @@ struct ra {
 				    * (core_mono; a test may set another) */
 	pthread_mutex_t lock;
 	struct ra_prefetch pf;
+	uint64_t hits;             /* opens served by a prefetch */
 };
 
 /* ra_init: an idle room. ra_release: waits for prefetches in flight and
@@ -149,6 +150,9 @@ struct ra {
 void ra_init(struct ra *room, struct blob_client *blob,
 	     const struct core_opts *o);
 void ra_release(struct ra *room);
+
+/* ra_hits: opens a prefetch served so far. */
+uint64_t ra_hits(struct ra *room);
 
 /* ---- stream.c ---- */
 /* ra_file_init: no read-ahead yet, size unknown. ra_file_release: stops

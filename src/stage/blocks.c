@@ -101,6 +101,11 @@ static void *bg_upload(void *arg)
 	stage_put(sg, b->n);
 	free(b->name);
 	free(b);
+	/* the last thing this thread touches of the room */
+	pthread_mutex_lock(&sg->lock);
+	if (--sg->threads == 0)
+		pthread_cond_broadcast(&sg->idle);
+	pthread_mutex_unlock(&sg->lock);
 	return NULL;
 }
 
@@ -140,10 +145,12 @@ static void start_uploads(struct stage *sg, struct node *n)
 		blob_block_id((uint32_t)i, n->salt, b->id, sizeof(b->id));
 		n->refs++;
 		n->inflight++;
+		sg->threads++;
 		n->bstate[i] = BLOCK_UPLOADING;
 		if (pool_detach(bg_upload, b) < 0) {
 			n->refs--;
 			n->inflight--;
+			sg->threads--;
 			n->bstate[i] = BLOCK_NONE;
 			free(b->name);
 			free(b);

@@ -40,6 +40,7 @@ int stage_init(struct stage *sg, struct blob_client *blob,
 	if (!sg->nodes)
 		return -1;
 	pthread_mutex_init(&sg->lock, NULL);
+	pthread_cond_init(&sg->idle, NULL);
 	return 0;
 }
 
@@ -66,6 +67,13 @@ static void node_free(struct node *n)
 
 void stage_release(struct stage *sg)
 {
+	/* background uploads hold nodes until their very end */
+	if (sg->nodes) {
+		pthread_mutex_lock(&sg->lock);
+		while (sg->threads > 0)
+			pthread_cond_wait(&sg->idle, &sg->lock);
+		pthread_mutex_unlock(&sg->lock);
+	}
 	size_t i;
 
 	if (!sg->nodes)
@@ -80,6 +88,7 @@ void stage_release(struct stage *sg)
 	}
 	free(sg->nodes);
 	sg->nodes = NULL;
+	pthread_cond_destroy(&sg->idle);
 	pthread_mutex_destroy(&sg->lock);
 }
 
@@ -524,4 +533,36 @@ void stage_hide(struct stage *sg, struct node *n, const char *hidden)
 	n->next = sg->nodes[hash(n->path)];
 	sg->nodes[hash(n->path)] = n;
 	pthread_mutex_unlock(&sg->lock);
+}
+
+int stage_unsaved(struct stage *sg, const char *path)
+{
+	struct node *n;
+	int unsaved;
+
+	pthread_mutex_lock(&sg->lock);
+	n = lookup_locked(sg, path);
+	unsaved = n && (n->dirty || n->is_new) && !n->unlinked;
+	pthread_mutex_unlock(&sg->lock);
+	return unsaved;
+}
+
+size_t stage_pending(struct stage *sg)
+{
+	struct node *n;
+	size_t i, count = 0;
+
+	pthread_mutex_lock(&sg->lock);
+	for (i = 0; i < sg->buckets; i++)
+		for (n = sg->nodes[i]; n; n = n->next)
+			count += (n->dirty || n->is_new) && !n->unlinked;
+	pthread_mutex_unlock(&sg->lock);
+	return count;
+}
+
+int stage_uploads_text(struct stage *sg, struct buf *out)
+{
+	(void)sg;
+	(void)out;
+	return 0;
 }

@@ -27,6 +27,7 @@
 #include <time.h>
 
 #include "core/core.h"
+#include "util/buf.h"
 
 struct node {
 	struct node *next;     /* (L) hash chain */
@@ -76,6 +77,8 @@ struct stage {
 	pthread_mutex_t lock;
 	struct node **nodes;
 	size_t buckets;
+	int threads;           /* background uploads still running */
+	pthread_cond_t idle;   /* signalled when threads drops to 0 */
 };
 
 /* stage_init: an empty room; 0, or -1 out of memory. stage_release frees
@@ -116,6 +119,13 @@ int stage_keep(struct stage *sg, struct node *n);
  * uploads again and stays in the table under the path hidden, for them,
  * until the last one closes. */
 void stage_hide(struct stage *sg, struct node *n, const char *hidden);
+/* stage_unsaved: path has data or metadata the server does not have. */
+int stage_unsaved(struct stage *sg, const char *path);
+/* stage_pending: how many files have data the server does not have. */
+size_t stage_pending(struct stage *sg);
+/* stage_uploads_text: one line per background upload not yet ended
+ * ("path<TAB>bytes<TAB>tries<TAB>last_error") into out. 0 or -1. */
+int stage_uploads_text(struct stage *sg, struct buf *out);
 /* stage_path_of: a malloc'd copy of n's path, NULL once removed (or out
  * of memory). stage_node_size: 1 and n's staged size, else 0. */
 char *stage_path_of(struct stage *sg, struct node *n);

@@ -46,7 +46,17 @@ ok "no credentials at all" nocreds
 ok "bad container name" try "invalid container name" "Bad_Name" "$MNT" -o "credentials=$good"
 ok "missing mountpoint" try "missing MOUNTPOINT" errs
 ok "--version" bash -c "'$AZBLOBFS_BIN' --version | grep -q '^azblobfs [0-9]'"
-ok "--help lists every option" bash -c "'$AZBLOBFS_BIN' --help | grep -q copy_tier && '$AZBLOBFS_BIN' --help | grep -q attr_timeout"
+help=$("$AZBLOBFS_BIN" --help)
+missing=""
+for o in account endpoint credentials auth identity_client_id cafile copy copy_tier \
+  copy_lease upload control cache_dir attr_timeout block_size parallel retries timeout \
+  log loglevel ro allow_other uid gid umask; do
+  grep -q -- "$o[=| ]" <<<"$help" || missing="$missing $o"
+done
+eq "--help lists every option of the contract" "" "$missing"
+ok "bad upload= value" try "invalid upload=later" errs "$MNT" -o "credentials=$good,upload=later"
+ok "bad copy_lease= value" try "invalid copy_lease=yes" errs "$MNT" -o "credentials=$good,copy_lease=yes"
+ok "bad control= name" try "invalid control=a/b" errs "$MNT" -o "credentials=$good,control=a/b"
 # environment credentials: account + key
 ok "env AZURE_STORAGE_ACCOUNT/KEY mounts" bash -c "
   AZURE_STORAGE_ACCOUNT=devstoreaccount1 AZURE_STORAGE_KEY='$AZB_KEY' '$AZBLOBFS_BIN' errs '$MNT' -o endpoint=$AZURITE_URL,cache_dir=$AZB_TMP/c2 &&

@@ -907,7 +907,22 @@ static int ms_copy_abort(struct blob_client *c, const char *name,
 	return rc;
 }
 
+static int ms_snapshot(struct blob_client *c, const char *name, char *when,
+		       size_t len, struct blob_error *err)
+{
+	struct memstore *ms = ms_of(c);
+	int rc = enter(ms, MS_SNAPSHOT, err);
+
+	if (rc == 0 && !find(ms, name))
+		rc = fail(err, 404, "BlobNotFound");
+	if (rc == 0)
+		snprintf(when, len, "2026-01-01T00:00:%02lu.0000000Z", ms->next_tag++ % 60);
+	pthread_mutex_unlock(&ms->lock);
+	return rc;
+}
+
 static const struct blob_ops memstore_ops = {
+	.snapshot = ms_snapshot,
 	.container_check = ms_container_check,
 	.get_props = ms_get_props,
 	.read = ms_read,
