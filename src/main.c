@@ -147,16 +147,29 @@ static int check_mount(struct azfs *fs, const char *container)
  * directory's name is out of reach while it is there: said once */
 static void hidden_by_control(struct azfs *fs)
 {
-	struct attr a;
-	char *path = NULL;
+	struct blob_list_page pg;
+	struct blob_props p;
+	struct blob_error e;
+	char *name = NULL, *dir = NULL;
+	int rc, found;
 
-	if (!fs->o.control || asprintf(&path, "/%s", fs->o.control) < 0)
+	if (!fs->o.control || !(name = core_blob_name(&fs->o, fs->o.control, &rc)) ||
+	    asprintf(&dir, "%s/", name) < 0) {
+		free(name);
 		return;
-	if (meta_lookup(&fs->meta, path, &a) == 0)
-		log_warn("%s in the container is hidden by the control directory of the same name; mount with -o control=off or control=NAME to reach it",
-			 path);
-	meta_drop(&fs->meta, path);
-	free(path);
+	}
+	memset(&p, 0, sizeof(p));
+	memset(&pg, 0, sizeof(pg));
+	found = blob_get_props(&fs->blob, name, &p, &e) == 0 ||
+		(blob_list(&fs->blob, dir, "/", NULL, 1, &pg, &e) == 0 &&
+		 (pg.n_items || pg.n_prefixes));
+	if (found)
+		log_warn("/%s in the container is hidden by the control directory of the same name; mount with -o control=off or control=NAME to reach it",
+			 fs->o.control);
+	blob_props_release(&p);
+	blob_list_page_release(&pg);
+	free(dir);
+	free(name);
 }
 
 static void fuse_log_to_ours(enum fuse_log_level level, const char *fmt,
