@@ -350,7 +350,7 @@ ssize_t stage_read(struct stage *sg, struct node *n, char *buf, size_t size,
 	ssize_t r = 0;
 	int staged;
 
-	stage_begin(sg, n, 0);
+	stage_begin(sg, n, STAGE_READ);
 	pthread_mutex_lock(&sg->lock);
 	staged = n->loaded || n->is_new;
 	*gen = n->gen;
@@ -358,7 +358,7 @@ ssize_t stage_read(struct stage *sg, struct node *n, char *buf, size_t size,
 	*remote = !staged;
 	if (staged)
 		r = read_staged(sg, n, buf, size, off);
-	stage_end(sg, n, 0);
+	stage_end(sg, n, STAGE_READ);
 	return r;
 }
 
@@ -375,13 +375,13 @@ ssize_t stage_write(struct stage *sg, struct node *n, const char *buf,
 			(!n->tail || append || off >= n->base);
 		pthread_mutex_unlock(&sg->lock);
 		if (!ready) {
-			stage_begin(sg, n, 1);
+			stage_begin(sg, n, STAGE_EXCL);
 			rc = stage_prepare_write(sg, n, append ? -1 : (int64_t)off);
-			stage_end(sg, n, 1);
+			stage_end(sg, n, STAGE_EXCL);
 			if (rc < 0)
 				return rc;
 		}
-		stage_begin(sg, n, 0);
+		stage_begin(sg, n, STAGE_WRITE);
 		pthread_mutex_lock(&sg->lock);
 		if (append)
 			off = n->size;
@@ -391,12 +391,12 @@ ssize_t stage_write(struct stage *sg, struct node *n, const char *buf,
 		if (ready)
 			break;
 		/* another thread changed the node meanwhile: again */
-		stage_end(sg, n, 0);
+		stage_end(sg, n, STAGE_WRITE);
 	}
 	w = pwrite(n->fd, buf, size, (off_t)(off - base));
 	if (w < 0) {
 		rc = -errno;
-		stage_end(sg, n, 0);
+		stage_end(sg, n, STAGE_WRITE);
 		return rc;
 	}
 	pthread_mutex_lock(&sg->lock);
@@ -405,7 +405,7 @@ ssize_t stage_write(struct stage *sg, struct node *n, const char *buf,
 	n->dirty = 1;
 	n->copied_size = 0;
 	pthread_mutex_unlock(&sg->lock);
-	stage_end(sg, n, 0);
+	stage_end(sg, n, STAGE_WRITE);
 	stage_wrote(sg, n, off, (size_t)w);
 	return w;
 }
@@ -414,7 +414,7 @@ int stage_truncate(struct stage *sg, struct node *n, uint64_t size)
 {
 	int rc;
 
-	stage_begin(sg, n, 1);
+	stage_begin(sg, n, STAGE_EXCL);
 	rc = size == 0 ? stage_load(sg, n, 1) : stage_prepare_write(sg, n, 0);
 	if (rc == 0 && size != 0) {
 		if (ftruncate(n->fd, (off_t)size) < 0) {
@@ -427,6 +427,6 @@ int stage_truncate(struct stage *sg, struct node *n, uint64_t size)
 			pthread_mutex_unlock(&sg->lock);
 		}
 	}
-	stage_end(sg, n, 1);
+	stage_end(sg, n, STAGE_EXCL);
 	return rc;
 }

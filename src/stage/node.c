@@ -67,17 +67,15 @@ static void node_free(struct node *n)
 
 void stage_release(struct stage *sg)
 {
-	/* background uploads hold nodes until their very end */
-	if (sg->nodes) {
-		pthread_mutex_lock(&sg->lock);
-		while (sg->threads > 0)
-			pthread_cond_wait(&sg->idle, &sg->lock);
-		pthread_mutex_unlock(&sg->lock);
-	}
 	size_t i;
 
 	if (!sg->nodes)
 		return;
+	/* background uploads hold nodes until their very end */
+	pthread_mutex_lock(&sg->lock);
+	while (sg->threads > 0)
+		pthread_cond_wait(&sg->idle, &sg->lock);
+	pthread_mutex_unlock(&sg->lock);
 	for (i = 0; i < sg->buckets; i++) {
 		struct node *n = sg->nodes[i], *nx;
 
@@ -194,28 +192,48 @@ void stage_unlinked(struct stage *sg, struct node *n, int *was_new)
 	pthread_mutex_unlock(&sg->lock);
 }
 
-void stage_begin(struct stage *sg, struct node *n, int excl)
+/* admits: whether a phase of kind p may begin now (stage.lock held) */
+static int admits(const struct node *n, enum stage_phase p)
+{
+	switch (p) {
+	case STAGE_READ:
+		return !n->excl;
+	case STAGE_WRITE:
+		return !n->excl && !n->upload;
+	case STAGE_UPLOAD:
+		return !n->excl && !n->upload && !n->writers;
+	default:
+		return !n->excl && !n->upload && !n->shared;
+	}
+}
+
+void stage_begin(struct stage *sg, struct node *n, enum stage_phase p)
 {
 	pthread_mutex_lock(&sg->lock);
-	if (excl) {
-		while (n->excl || n->shared)
-			pthread_cond_wait(&n->cond, &sg->lock);
-		n->excl = 1;
-	} else {
-		while (n->excl)
-			pthread_cond_wait(&n->cond, &sg->lock);
+	while (!admits(n, p))
+		pthread_cond_wait(&n->cond, &sg->lock);
+	if (p == STAGE_READ || p == STAGE_WRITE)
 		n->shared++;
-	}
+	if (p == STAGE_WRITE)
+		n->writers++;
+	if (p == STAGE_UPLOAD)
+		n->upload = 1;
+	if (p == STAGE_EXCL)
+		n->excl = 1;
 	pthread_mutex_unlock(&sg->lock);
 }
 
-void stage_end(struct stage *sg, struct node *n, int excl)
+void stage_end(struct stage *sg, struct node *n, enum stage_phase p)
 {
 	pthread_mutex_lock(&sg->lock);
-	if (excl)
-		n->excl = 0;
-	else
+	if (p == STAGE_READ || p == STAGE_WRITE)
 		n->shared--;
+	if (p == STAGE_WRITE)
+		n->writers--;
+	if (p == STAGE_UPLOAD)
+		n->upload = 0;
+	if (p == STAGE_EXCL)
+		n->excl = 0;
 	pthread_cond_broadcast(&n->cond);
 	pthread_mutex_unlock(&sg->lock);
 }
@@ -455,9 +473,9 @@ int stage_keep(struct stage *sg, struct node *n)
 	pthread_mutex_unlock(&sg->lock);
 	if (!need)
 		return 0;
-	stage_begin(sg, n, 1);
+	stage_begin(sg, n, STAGE_EXCL);
 	rc = stage_load(sg, n, 0);
-	stage_end(sg, n, 1);
+	stage_end(sg, n, STAGE_EXCL);
 	return rc;
 }
 
@@ -558,11 +576,4 @@ size_t stage_pending(struct stage *sg)
 			count += (n->dirty || n->is_new) && !n->unlinked;
 	pthread_mutex_unlock(&sg->lock);
 	return count;
-}
-
-int stage_uploads_text(struct stage *sg, struct buf *out)
-{
-	(void)sg;
-	(void)out;
-	return 0;
 }

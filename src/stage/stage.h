@@ -14,9 +14,9 @@
  * struct node marked (L). It is a leaf: no request is made and no other
  * room is called while it is held (the uploaded hook runs without it).
  * A node's staging file is read and written without the lock, between
- * stage_begin()/stage_end(), which serialise exclusive phases (upload,
- * download, truncate) against shared ones (read, write) with a condition
- * variable rather than a held lock, so no HTTP ever happens under it.
+ * stage_begin()/stage_end(), which order the phases (enum stage_phase:
+ * read, write, upload, exclusive) with a condition variable rather than
+ * a held lock, so no HTTP ever happens under it.
  */
 #ifndef AZB_STAGE_STAGE_H
 #define AZB_STAGE_STAGE_H
@@ -49,6 +49,8 @@ struct node {
 	struct timespec mtime; /* (L) explicit mtime for the next upload */
 	int mtime_set;
 	int shared;            /* (L) read/write phases in progress */
+	int writers;           /* (L) ... of them writes */
+	int upload;            /* (L) an upload phase is in progress */
 	int excl;              /* (L) an exclusive phase is in progress */
 	pthread_cond_t cond;   /* signalled when shared/excl drop */
 	/* copy_file_range: a whole-file copy answered, for later calls */
@@ -100,9 +102,17 @@ void stage_put(struct stage *sg, struct node *n);
 /* stage_unlinked: path of n was removed: n never uploads again and leaves
  * the table (its handles keep it). *was_new: it was never uploaded. */
 void stage_unlinked(struct stage *sg, struct node *n, int *was_new);
-/* stage_begin/stage_end: enter/leave a shared (0) or exclusive (1) phase. */
-void stage_begin(struct stage *sg, struct node *n, int excl);
-void stage_end(struct stage *sg, struct node *n, int excl);
+/*
+ * The phases of work on a staging file. Reads go with anything but an
+ * exclusive phase; writes with reads and writes; an upload (which reads
+ * the file while it sends it) with reads only, so a file being uploaded
+ * stays readable; an exclusive phase (load, truncate, a tail made whole)
+ * with nothing.
+ */
+enum stage_phase { STAGE_READ, STAGE_WRITE, STAGE_UPLOAD, STAGE_EXCL };
+/* stage_begin/stage_end: enter/leave a phase of kind p (waits). */
+void stage_begin(struct stage *sg, struct node *n, enum stage_phase p);
+void stage_end(struct stage *sg, struct node *n, enum stage_phase p);
 /* stage_rename: re-keys the node of from (if any) to to/name. */
 void stage_rename(struct stage *sg, const char *from, const char *to,
 		  const char *name);

@@ -313,6 +313,23 @@ static void flushed(struct stage *sg, struct node *n, int rc, uint64_t size,
 	sg->uploaded(sg->uploaded_arg, n->path, &a);
 }
 
+/* begin_upload: the phase an upload of n runs in: readers go on while
+ * it sends; a tail that may have to be made whole first excludes them */
+static enum stage_phase begin_upload(struct stage *sg, struct node *n)
+{
+	int tail;
+
+	stage_begin(sg, n, STAGE_UPLOAD);
+	pthread_mutex_lock(&sg->lock);
+	tail = n->tail;
+	pthread_mutex_unlock(&sg->lock);
+	if (!tail)
+		return STAGE_UPLOAD;
+	stage_end(sg, n, STAGE_UPLOAD);
+	stage_begin(sg, n, STAGE_EXCL);
+	return STAGE_EXCL;
+}
+
 int stage_flush(struct stage *sg, struct node *n)
 {
 	struct blob_put_opts po;
@@ -323,8 +340,8 @@ int stage_flush(struct stage *sg, struct node *n)
 	uint64_t size;
 	char *name = NULL;
 	int rc = 0, need;
+	enum stage_phase ph = begin_upload(sg, n);
 
-	stage_begin(sg, n, 1);
 	pthread_mutex_lock(&sg->lock);
 	need = (n->dirty || n->is_new) && !n->unlinked;
 	size = n->size;
@@ -379,7 +396,7 @@ int stage_flush(struct stage *sg, struct node *n)
 	}
 	flushed(sg, n, rc, size, etag, m, nm);
 out_end:
-	stage_end(sg, n, 1);
+	stage_end(sg, n, ph);
 	core_meta_free(m, nm);
 	free(name);
 	return rc;

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "memstore.h"
@@ -299,6 +300,46 @@ static void test_created_meta(void **st)
 	stage_put(&e->sg, n);
 }
 
+struct flusher {
+	struct env *e;
+	struct node *n;
+	int rc;
+};
+
+static void *flush_thread(void *arg)
+{
+	struct flusher *f = arg;
+
+	f->rc = stage_flush(&f->e->sg, f->n);
+	return NULL;
+}
+
+/* while an upload of a file is in flight, reads of it go on; a write
+ * waits for the upload's end */
+static void test_read_during_upload(void **st)
+{
+	struct env *e = *st;
+	struct node *n = stage_get(&e->sg, "/r", "r");
+	struct flusher f = { e, n, -1 };
+	char buf[16] = "";
+	pthread_t t;
+	uint64_t gen;
+	int remote;
+
+	stage_created(&e->sg, n, 1, NULL, 0);
+	assert_int_equal(stage_write(&e->sg, n, "hello", 5, 0, 0), 5);
+	memstore_hold(e->ms, MS_PUT, 1);
+	assert_int_equal(pthread_create(&t, NULL, flush_thread, &f), 0);
+	assert_int_equal(memstore_wait_for(e->ms, MS_PUT, 1), 1);
+	assert_int_equal(stage_read(&e->sg, n, buf, 5, 0, &remote, &gen), 5);
+	assert_memory_equal(buf, "hello", 5);
+	memstore_hold(e->ms, MS_PUT, 0);
+	pthread_join(t, NULL);
+	assert_int_equal(f.rc, 0);
+	assert_server(e, "r", "hello", 5);
+	stage_put(&e->sg, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +350,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_and_load_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_created_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_during_upload, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
