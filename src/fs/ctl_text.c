@@ -140,7 +140,8 @@ static int status_text(struct azfs *fs, const char *path, struct buf *out)
 	struct blob_error e;
 	struct attr a;
 	char *name, date[64] = "";
-	int rc, have;
+	/* before the server is asked: an upload may end meanwhile */
+	int rc, have, unsaved = stage_unsaved(&fs->stage, path);
 
 	rc = meta_lookup(&fs->meta, path, &a);
 	if (rc < 0)
@@ -164,7 +165,7 @@ static int status_text(struct azfs *fs, const char *path, struct buf *out)
 	     kv(out, "blob_type", p.blob_type) < 0 || kv(out, "last_modified", date) < 0 ||
 	     kv(out, "access_tier", p.access_tier) < 0 ||
 	     kv(out, "content_type", p.content_type) < 0 ||
-	     kv(out, "upload", stage_unsaved(&fs->stage, path) ? "pending" : "none") < 0
+	     kv(out, "upload", unsaved ? "pending" : "none") < 0
 		? -ENOMEM : 0;
 	blob_props_release(&p);
 out_free:

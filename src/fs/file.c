@@ -308,6 +308,8 @@ int azfs_flush(const char *path, struct fuse_file_info *fi)
 	(void)path;
 	if (!h->writable)
 		return 0;
+	if (azfs_get()->o.upload_async)
+		return stage_close_async(&azfs_get()->stage, h->node);
 	return stage_flush_close(&azfs_get()->stage, h->node);
 }
 
@@ -329,7 +331,8 @@ int azfs_release(const char *path, struct fuse_file_info *fi)
 
 	(void)path;
 	if (h->writable)
-		rc = stage_flush(&fs->stage, h->node);
+		rc = fs->o.upload_async ? stage_close_async(&fs->stage, h->node)
+			: stage_flush(&fs->stage, h->node);
 	if (rc < 0)
 		log_error("data of %s could not be uploaded at close (%s); it stays in %s until unmount",
 			  h->node->name, strerror(-rc), fs->o.cache_dir);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fs/fs.h"
+#include "util/log.h"
 #include "util/pool.h"
 
 int azfs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
@@ -134,7 +135,9 @@ static void op_destroy(void *data)
 {
 	struct azfs *fs = data;
 
-	/* unmount: whatever is still unsaved goes up now */
+	/* unmount: the background uploads end, whatever is still unsaved
+	 * goes up now */
+	stage_queue_stop(&fs->stage);
 	stage_flush_all(&fs->stage);
 }
 
@@ -182,6 +185,10 @@ int azfs_rooms_init(struct azfs *fs)
 	fs->stage.uploaded_arg = &fs->meta;
 	fs->meta.seen = seen;
 	fs->meta.seen_arg = fs;
+	if (fs->o.upload_async && stage_queue_start(&fs->stage) < 0) {
+		log_error("cannot start the background uploads: closes upload themselves");
+		fs->o.upload_async = 0;
+	}
 	return 0;
 }
 

@@ -58,6 +58,9 @@ static void node_free(struct node *n)
 		free(n->stage_path);
 	}
 	core_meta_free(n->meta, n->n_meta);
+	if (n->journal_fd >= 0)
+		close(n->journal_fd); /* the entry stays for the next mount */
+	free(n->journal_path);
 	free(n->bstate);
 	pthread_cond_destroy(&n->cond);
 	free(n->path);
@@ -128,6 +131,7 @@ struct node *stage_get(struct stage *sg, const char *path, const char *name)
 		n->path = str_ndup(path, strlen(path));
 		n->name = str_ndup(name, strlen(name));
 		n->fd = -1;
+		n->journal_fd = -1;
 		n->refs = 1;
 		pthread_cond_init(&n->cond, NULL);
 		if (!n->path || !n->name) {
@@ -180,6 +184,8 @@ void stage_unlinked(struct stage *sg, struct node *n, int *was_new)
 	n->unlinked = 1;
 	n->dirty = 0;
 	n->is_new = 0;
+	/* removed: a later mount must not upload it again */
+	stage_journal_drop(n);
 	/* out of the table: a file created anew under the name gets a node
 	 * of its own, not this one, which never uploads again */
 	for (pp = &sg->nodes[hash(n->path)]; *pp; pp = &(*pp)->next) {
@@ -541,6 +547,7 @@ void stage_hide(struct stage *sg, struct node *n, const char *hidden)
 			break;
 		}
 	}
+	stage_journal_drop(n);
 	n->unlinked = 1;
 	n->dirty = 0;
 	n->is_new = 0;

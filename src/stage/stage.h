@@ -67,6 +67,15 @@ struct node {
 	 * file holds [base, size) -- appends without downloading (L) */
 	int tail;
 	uint64_t base;
+	/* a background upload (queue.c, upload=async) (L) */
+	int queued;            /* in the queue (which holds a reference) */
+	int uploading;         /* a worker is at it */
+	int stuck;             /* failed for good: no more tries */
+	unsigned tries;        /* failed tries so far */
+	double due;            /* monotonic seconds of the next try */
+	char last_error[96];   /* of the last failed try, "" */
+	int journal_fd;        /* the journal entry, flock'd; -1: none */
+	char *journal_path;
 };
 
 struct stage {
@@ -81,6 +90,14 @@ struct stage {
 	size_t buckets;
 	int threads;           /* background uploads still running */
 	pthread_cond_t idle;   /* signalled when threads drops to 0 */
+	/* the upload queue (queue.c) */
+	int queue_on;          /* upload=async: workers run */
+	struct node **queue;
+	size_t nq, capq;
+	pthread_t *workers;
+	int n_workers;
+	int stopping;
+	pthread_cond_t work;   /* a node is due, or the workers stop */
 };
 
 /* stage_init: an empty room; 0, or -1 out of memory. stage_release frees
@@ -225,6 +242,25 @@ int stage_flush(struct stage *sg, struct node *n);
 int stage_flush_close(struct stage *sg, struct node *n);
 /* stage_flush_all: uploads every node with unsaved data (unmount). */
 int stage_flush_all(struct stage *sg);
+
+/* ---- queue.c: background uploads (upload=async) ---- */
+/*
+ * stage_queue_start: the upload workers (o->parallel of them); what an
+ * earlier mount of this account and container left journaled in
+ * cache_dir is queued first. 0 or -errno.
+ */
+int stage_queue_start(struct stage *sg);
+/* stage_queue_stop: the workers end; every queued upload gets one more
+ * try; what cannot go up stays journaled for the next mount. */
+void stage_queue_stop(struct stage *sg);
+/*
+ * stage_close_async: a close with upload=async: n's staged data is made
+ * durable in cache_dir (fsync, journal) and queued for upload. 0 or
+ * -errno (when it could not be staged, it was uploaded now instead).
+ */
+int stage_close_async(struct stage *sg, struct node *n);
+/* stage_journal_drop: n's journal entry goes (uploaded, or removed) */
+void stage_journal_drop(struct node *n);
 
 /* ---- blocks.c ---- */
 /*

@@ -294,6 +294,8 @@ static void flushed(struct stage *sg, struct node *n, int rc, uint64_t size,
 			n->loaded = 0;
 		}
 		snprintf(n->etag, sizeof(n->etag), "%s", etag);
+		/* on the server now: nothing for a later mount to upload */
+		stage_journal_drop(n);
 	}
 	pthread_mutex_unlock(&sg->lock);
 	if (!sg->uploaded)
