@@ -352,7 +352,7 @@ int azfs_ctl_copy(struct azfs *fs, const char *line)
 		if (rc == -EEXIST)
 			rc = 0;
 		if (rc == 0)
-			meta_dir_created(&fs->meta, dst);
+			meta_dir_changed(&fs->meta, dst);
 		meta_drop(&fs->meta, dst);
 	} else if (rc == 0 && a.kind == ATTR_DIR) {
 		rc = -EISDIR;

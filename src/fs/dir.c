@@ -63,11 +63,12 @@ static int dents_add(struct dent **d, size_t *n, size_t *cap, const char *name,
 
 /*
  * dir_scan: the entries of directory path from every List Blobs page (the
- * first may come from the stash). *d (sorted by name, the caller frees)
- * and *n are set on success. 0 or -errno.
+ * first may come from the stash). *d (sorted by name, the caller frees),
+ * *n and *taken (when the first page was asked for) are set on success.
+ * 0 or -errno.
  */
 static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
-		    size_t *n)
+		    size_t *n, double *taken)
 {
 	size_t cap = 0, i, plen;
 	char *name, *prefix = NULL, *marker = NULL;
@@ -75,6 +76,7 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 
 	*d = NULL;
 	*n = 0;
+	*taken = core_mono();
 	name = core_blob_name(&fs->o, path, &rc);
 	if (!name)
 		return rc;
@@ -89,7 +91,7 @@ static int dir_scan(struct azfs *fs, const char *path, struct dent **d,
 		struct attr a;
 
 		memset(&pg, 0, sizeof(pg));
-		if ((marker || !meta_stash_take(&fs->meta, path, &pg)) &&
+		if ((marker || !meta_stash_take(&fs->meta, path, &pg, taken)) &&
 		    blob_list(&fs->blob, prefix, "/", marker, CORE_LIST_PAGE, &pg, &e) < 0) {
 			rc = core_fail("List Blobs", prefix, &e);
 			goto out_free;
@@ -154,12 +156,12 @@ out_free:
  * any time.
  */
 static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
-			size_t n)
+			size_t n, double taken)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (meta_remember(&fs->meta, dir, d[i].name, &d[i].a) < 0)
+		if (meta_remember(&fs->meta, dir, d[i].name, &d[i].a, taken) < 0)
 			return -ENOMEM;
 	}
 	return 0;
@@ -222,12 +224,13 @@ int azfs_releasedir(const char *path, struct fuse_file_info *fi)
 int azfs_dir_read(struct azfs *fs, const char *path, struct dent **d,
 		  size_t *n)
 {
-	int rc = dir_scan(fs, path, d, n);
+	double taken;
+	int rc = dir_scan(fs, path, d, n, &taken);
 
 	if (rc < 0)
 		return rc;
 	dents_uniq(*d, n);
-	rc = dir_remember(fs, path, *d, *n);
+	rc = dir_remember(fs, path, *d, *n, taken);
 	if (rc < 0) {
 		dents_free(*d, *n);
 		*d = NULL;

@@ -112,7 +112,7 @@ static int open_created(struct azfs *fs, struct handle *h, const char *path,
 		rc = stage_created(&fs->stage, h->node, !(flags & O_TRUNC), m, n);
 	core_meta_free(m, n);
 	meta_put(&fs->meta, path, pa);
-	meta_dir_created(&fs->meta, path);
+	meta_dir_changed(&fs->meta, path);
 	return rc;
 }
 

@@ -90,7 +90,8 @@ int azfs_mkdir(const char *path, mode_t mode)
 	rc = azfs_put_entry(fs, name, CORE_KEY_FOLDER, NULL, &a, a.etag);
 	if (rc == 0) {
 		meta_put(&fs->meta, path, &a);
-		meta_dir_created(&fs->meta, path);
+		meta_dir_changed(&fs->meta, path);
+		meta_dir_made(&fs->meta, path);
 	} else {
 		meta_drop(&fs->meta, path);
 	}
@@ -208,7 +209,7 @@ int azfs_mknod(const char *path, mode_t mode, dev_t rdev)
 	rc = azfs_put_entry(fs, name, NULL, "", &a, a.etag);
 	if (rc == 0) {
 		meta_put(&fs->meta, path, &a);
-		meta_dir_created(&fs->meta, path);
+		meta_dir_changed(&fs->meta, path);
 	} else {
 		meta_drop(&fs->meta, path);
 	}

@@ -153,7 +153,9 @@ int meta_get(struct meta *m, const char *path, struct attr *a)
 	return hit;
 }
 
-void meta_put(struct meta *m, const char *path, const struct attr *a)
+/* put_at: meta_put of attributes known as of monotonic time at */
+static void put_at(struct meta *m, const char *path, const struct attr *a,
+		   double at)
 {
 	double ttl = m->o->attr_timeout;
 	struct meta_entry *e;
@@ -171,9 +173,15 @@ void meta_put(struct meta *m, const char *path, const struct attr *a)
 		e = meta_entry_add_locked(m, path);
 	if (e) {
 		e->a = *a;
-		e->expires = core_mono() + ttl;
+		e->put_at = at;
+		e->expires = at + ttl;
 	}
 	pthread_mutex_unlock(&m->lock);
+}
+
+void meta_put(struct meta *m, const char *path, const struct attr *a)
+{
+	put_at(m, path, a, core_mono());
 }
 
 int meta_kept_pages(struct meta *m, const char *path, char *etag,
@@ -209,18 +217,28 @@ void meta_forget_pages(struct meta *m, const char *path)
 }
 
 int meta_remember(struct meta *m, const char *dir, const char *name,
-		  struct attr *a)
+		  struct attr *a, double taken)
 {
 	char *path = core_child_path(dir, name);
+	struct meta_entry *e;
 	struct attr st;
+	int newer;
 
 	if (!path)
 		return -1;
-
-	if (m->staged && m->staged(m->staged_arg, path, &st))
+	if (m->staged && m->staged(m->staged_arg, path, &st)) {
 		a->size = st.size;
-	else
-		meta_put(m, path, a);
+	} else {
+		/* a file written here while the listing was on its way */
+		pthread_mutex_lock(&m->lock);
+		e = meta_find_locked(m, path);
+		newer = e && e->put_at > taken && e->a.kind != ATTR_NONE;
+		if (newer)
+			*a = e->a;
+		pthread_mutex_unlock(&m->lock);
+		if (!newer)
+			put_at(m, path, a, taken);
+	}
 	free(path);
 	return 0;
 }
@@ -232,8 +250,11 @@ void meta_drop(struct meta *m, const char *path)
 	/* stale attributes; the entry keeps a directory's lookup counters */
 	pthread_mutex_lock(&m->lock);
 	e = meta_find_locked(m, path);
-	if (e)
+	if (e) {
 		e->expires = 0;
+		/* touched: a listing older than this does not answer for it */
+		e->put_at = core_mono();
+	}
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -276,7 +297,7 @@ void meta_drop_tree(struct meta *m, const char *path)
 }
 
 void meta_stash_put(struct meta *m, const char *path,
-		    struct blob_list_page *pg)
+		    struct blob_list_page *pg, double taken)
 {
 	struct meta_page *st;
 	char *p = str_ndup(path, strlen(path));
@@ -291,13 +312,14 @@ void meta_stash_put(struct meta *m, const char *path,
 	stash_clear(st);
 	st->path = p;
 	st->pg = *pg;
+	st->taken = taken;
 	st->expires = core_mono() + (m->o->attr_timeout < 2 ? m->o->attr_timeout : 2);
 	pthread_mutex_unlock(&m->lock);
 	memset(pg, 0, sizeof(*pg));
 }
 
 int meta_stash_take(struct meta *m, const char *path,
-		    struct blob_list_page *pg)
+		    struct blob_list_page *pg, double *taken)
 {
 	double now = core_mono();
 	int i, hit = 0;
@@ -310,6 +332,7 @@ int meta_stash_take(struct meta *m, const char *path,
 			continue;
 		if (st->expires > now) {
 			*pg = st->pg;
+			*taken = st->taken;
 			memset(&st->pg, 0, sizeof(st->pg));
 			hit = 1;
 		}

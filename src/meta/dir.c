@@ -1,9 +1,15 @@
 /*
- * dir.c -- directories being worked through: a run of lookups that ask
- * the server in one directory is answered by one List Blobs (meta_dir_
- * busy), and in a loop creating files the names still free come from a
- * listing at most a second old (meta_dir_absent, meta_dir_snapshot).
- * Every function takes meta.lock (meta.h).
+ * dir.c -- a directory's listing answers the lookups of its names: the
+ * first lookup that misses the cache in a directory lists it (one List
+ * Blobs page, every entry into the cache for attr_timeout), so stat of
+ * the names of a directory of up to CORE_LIST_PAGE costs one request in
+ * all. While names are being made in the directory here (a loop creating
+ * files, or a directory made here), a complete listing at most
+ * CORE_ABSENT_TTL old also says which names are free: a listing a second,
+ * not a lookup per name. Otherwise a name the listing lacks is asked for:
+ * another client may just have made it. A directory too big for one page
+ * is asked name by name, and listed again only after attr_timeout. Every
+ * function takes meta.lock (meta.h).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -11,52 +17,25 @@
 #include "meta/meta.h"
 #include "util/str.h"
 
-/* from which lookup below a directory that asks the server on the
- * directory counts as busy (see meta_dir_busy) */
-#define META_BUSY_AFTER 2
-/* from which create in a row, each after a lookup that found nothing, a
- * directory's lookups answer absent names from a listing (see
- * meta_dir_absent) */
-#define META_CREATE_LOOP 3
-/* entries a cache may hold before a counter gets no entry of its own */
+/* entries a cache may hold before a directory gets no entry of its own */
 #define META_COUNTERS_MAX 200000
 
-int meta_dir_busy(struct meta *m, const char *path)
+/* dir_entry_locked: the entry of path's directory, made when missing
+ * (with expired attributes), or NULL; *base = the last component of path
+ * (meta.lock held). */
+static struct meta_entry *dir_entry_locked(struct meta *m, const char *path,
+					   const char **base, int make)
 {
 	struct meta_entry *e;
-	double now = core_mono();
-	char dir[4096];
-	int busy = 0;
-
-	if (m->o->attr_timeout <= 0 || core_parent(path, dir, sizeof(dir)) < 0)
-		return 0;
-	pthread_mutex_lock(&m->lock);
-	e = meta_find_locked(m, dir);
-	/* an entry for the counters only: expired attributes */
-	if (!e && m->count < META_COUNTERS_MAX)
-		e = meta_entry_add_locked(m, dir);
-	if (e) {
-		if (e->lookups_since + m->o->attr_timeout <= now) {
-			e->lookups = 0;
-			e->lookups_since = now;
-		}
-		busy = ++e->lookups >= META_BUSY_AFTER;
-	}
-	pthread_mutex_unlock(&m->lock);
-	return busy;
-}
-
-/* dir_entry_locked: the entry of path's directory, or NULL; *base = the
- * last component of path (meta.lock held). */
-static struct meta_entry *dir_entry_locked(struct meta *m, const char *path,
-					   const char **base)
-{
 	char dir[4096];
 
 	if (core_parent(path, dir, sizeof(dir)) < 0)
 		return NULL;
 	*base = strrchr(path, '/') + 1;
-	return meta_find_locked(m, dir);
+	e = meta_find_locked(m, dir);
+	if (!e && make && m->count < META_COUNTERS_MAX)
+		e = meta_entry_add_locked(m, dir);
+	return e;
 }
 
 static int name_cmp(const void *x, const void *y)
@@ -64,54 +43,61 @@ static int name_cmp(const void *x, const void *y)
 	return strcmp(*(char *const *)x, *(char *const *)y);
 }
 
-enum meta_absence meta_dir_absent(struct meta *m, const char *path)
+enum meta_absence meta_dir_answer(struct meta *m, const char *path)
 {
-	struct meta_entry *e;
+	struct meta_entry *e, *f;
 	const char *base;
 	double now = core_mono();
-	enum meta_absence rc = META_ASK;
+	enum meta_absence rc;
 
-	if (strchr(path, '\\'))
-		return META_ASK; /* see meta_lookup */
+	/* URL paths may turn '\' into '/' (Azurite does, for Put Blob and
+	 * Get Blob alike), a listing prefix does not: such names are asked */
+	if (strchr(path, '\\') || m->o->attr_timeout <= 0)
+		return META_ASK;
 	pthread_mutex_lock(&m->lock);
-	e = dir_entry_locked(m, path, &base);
-	if (!e || e->creates < META_CREATE_LOOP) {
+	e = dir_entry_locked(m, path, &base, 1);
+	if (!e)
 		rc = META_ASK;
-	} else if (e->answered) {
-		/* the last name the listing said absent was not created (a
-		 * reader, not a loop of new files): ask the server again */
-		e->creates = 0;
-		e->answered = 0;
-		meta_snap_free(e);
-	} else if (e->snap && e->snap_expires > now) {
-		if (!bsearch(&base, e->snap, e->n_snap, sizeof(*e->snap), name_cmp)) {
-			rc = META_ABSENT;
-			e->last_absent = str_hash(path);
-			e->answered = 1;
-		}
-	} else {
-		rc = e->snap_big_until > now ? META_ASK : META_LIST_FIRST;
-	}
+	else if (e->snap && e->snap_expires > now)
+		/* absent: not listed, in a directory names are being made
+		 * in, and not put or dropped here since the listing (a new
+		 * file's upload may have been on its way) */
+		rc = bsearch(&base, e->snap, e->n_snap, sizeof(*e->snap), name_cmp) ||
+			e->changed + CORE_ABSENT_TTL <= now ||
+			((f = meta_find_locked(m, path)) && f->put_at >= e->snap_taken)
+			? META_ASK : META_ABSENT;
+	else if (e->snap_big_until > now)
+		rc = META_ASK;
+	else
+		rc = META_LIST_FIRST;
 	pthread_mutex_unlock(&m->lock);
 	return rc;
 }
 
-void meta_dir_snapshot(struct meta *m, const char *dir, char **names,
-		       size_t n, double taken)
+int meta_dir_snapshot(struct meta *m, const char *dir, char **names,
+		      size_t n, double taken)
 {
 	double ttl = m->o->attr_timeout < CORE_ABSENT_TTL ? m->o->attr_timeout : CORE_ABSENT_TTL;
 	struct meta_entry *e;
+	int current = 0;
 	size_t i;
 
 	if (names)
 		qsort(names, n, sizeof(*names), name_cmp);
 	pthread_mutex_lock(&m->lock);
 	e = meta_find_locked(m, dir);
-	if (e) {
+	if (!e && m->count < META_COUNTERS_MAX)
+		e = meta_entry_add_locked(m, dir);
+	if (e && e->changed >= taken) {
+		/* a name came or went while it was listed: no answer */
+		meta_snap_free(e);
+	} else if (e) {
+		current = 1;
 		meta_snap_free(e);
 		if (names) {
 			e->snap = names;
 			e->n_snap = n;
+			e->snap_taken = taken;
 			e->snap_expires = taken + ttl;
 			names = NULL;
 		} else {
@@ -122,48 +108,84 @@ void meta_dir_snapshot(struct meta *m, const char *dir, char **names,
 	for (i = 0; names && i < n; i++)
 		free(names[i]);
 	free(names);
+	return current;
 }
 
-void meta_dir_looked_up(struct meta *m, const char *path, int absent)
+void meta_dir_made(struct meta *m, const char *dir)
 {
+	double ttl = m->o->attr_timeout < CORE_ABSENT_TTL ? m->o->attr_timeout : CORE_ABSENT_TTL;
 	struct meta_entry *e;
-	const char *base;
+	char **none = calloc(1, sizeof(*none));
 
+	/* made here, so empty: its first names need no listing */
+	if (!none)
+		return;
 	pthread_mutex_lock(&m->lock);
-	e = dir_entry_locked(m, path, &base);
-	if (e && absent) {
-		e->last_absent = str_hash(path);
-	} else if (e) {
-		/* not a loop of new names (any more) */
-		e->creates = 0;
-		e->answered = 0;
+	e = meta_find_locked(m, dir);
+	if (!e && m->count < META_COUNTERS_MAX)
+		e = meta_entry_add_locked(m, dir);
+	if (e) {
 		meta_snap_free(e);
+		e->snap = none;
+		e->n_snap = 0;
+		e->snap_taken = e->changed = core_mono();
+		e->snap_expires = e->snap_taken + ttl;
+		none = NULL;
 	}
 	pthread_mutex_unlock(&m->lock);
+	free(none);
+}
+
+/* snap_add_locked: base becomes a name e's listing holds, so it is asked
+ * for, never taken as absent (meta.lock held); a snapshot that cannot
+ * grow is dropped. */
+static void snap_add_locked(struct meta_entry *e, const char *base)
+{
+	char **grown, *copy;
+	size_t lo = 0, hi = e->n_snap;
+
+	if (!e->snap)
+		return;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = strcmp(e->snap[mid], base);
+
+		if (c == 0)
+			return;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	grown = realloc(e->snap, (e->n_snap + 1) * sizeof(*grown));
+	copy = strdup(base);
+	if (!grown || !copy) {
+		free(copy);
+		if (grown)
+			e->snap = grown;
+		meta_snap_free(e);
+		return;
+	}
+	e->snap = grown;
+	memmove(grown + lo + 1, grown + lo, (e->n_snap - lo) * sizeof(*grown));
+	grown[lo] = copy;
+	e->n_snap++;
 }
 
 void meta_dir_changed(struct meta *m, const char *path)
 {
+	struct meta_entry *e;
+	const char *base;
 	char dir[4096];
 
 	if (core_parent(path, dir, sizeof(dir)) < 0)
 		return;
 	pthread_mutex_lock(&m->lock);
 	meta_stash_drop_locked(m, dir, 0);
-	pthread_mutex_unlock(&m->lock);
-}
-
-void meta_dir_created(struct meta *m, const char *path)
-{
-	struct meta_entry *e;
-	const char *base;
-
-	meta_dir_changed(m, path);
-	pthread_mutex_lock(&m->lock);
-	e = dir_entry_locked(m, path, &base);
+	e = dir_entry_locked(m, path, &base, 1);
 	if (e) {
-		e->creates = e->last_absent == str_hash(path) ? e->creates + 1 : 0;
-		e->answered = 0;
+		e->changed = core_mono();
+		snap_add_locked(e, base);
 	}
 	pthread_mutex_unlock(&m->lock);
 }

@@ -16,10 +16,6 @@
 #include "util/pool.h"
 #include "util/str.h"
 
-#define LOOKUP_PEEK 32 /* entries a lookup's List Blobs asks for */
-/* names a directory may have for a listing to answer for absent names in
- * a loop creating files (one page; bigger directories are not listed) */
-#define SNAP_MAX 2000
 
 /* a lookup step that does not know the answer: the next one asks */
 enum { LOOKUP_UNKNOWN = 1 };
@@ -39,63 +35,6 @@ static void dir_attr(const struct meta *m, const struct blob_props *props,
 	a->mtime = m->o->mounted; /* the same at every look (tar checks) */
 }
 
-/*
- * lookup_peek: what blob name is, from the first LOOKUP_PEEK entries of a
- * List Blobs of prefix name with delimiter '/'. In the service's order a
- * blob "name" comes first of all, and a directory "name/" comes after only
- * the names that continue name with a character below '/' ("name 2",
- * "name-1", "name.txt"); a directory wins over a blob of the same name,
- * as everywhere here. Returns 0 with *a (a file or a directory), -ENOENT
- * with *a cleared when neither can exist, LOOKUP_UNKNOWN when the page
- * does not tell (too many such names), or -errno.
- */
-static int lookup_peek(struct meta *m, const char *path, const char *name,
-		       struct attr *a)
-{
-	struct blob_list_page pg;
-	struct blob_error e;
-	const struct blob_item *file = NULL;
-	char *dir = NULL;
-	size_t i;
-	int rc = -ENOENT, past = 0;
-
-	memset(a, 0, sizeof(*a));
-	if (asprintf(&dir, "%s/", name) < 0)
-		return -ENOMEM;
-	memset(&pg, 0, sizeof(pg));
-	if (blob_list(m->blob, name, "/", NULL, LOOKUP_PEEK, &pg, &e) < 0) {
-		rc = core_fail("List Blobs", name, &e);
-		goto out_free;
-	}
-	for (i = 0; i < pg.n_items; i++) {
-		if (strcmp(pg.items[i].name, name) == 0)
-			file = &pg.items[i];
-		past |= strcmp(pg.items[i].name, dir) > 0;
-	}
-	/* a directory "name/" wins over a blob "name", as with List name/;
-	 * a marker blob "name" gives it its attributes */
-	for (i = 0; i < pg.n_prefixes; i++) {
-		if (strcmp(pg.prefixes[i], dir) == 0) {
-			dir_attr(m, file ? &file->props : NULL, a);
-			rc = 0;
-			goto out_release;
-		}
-		past |= strcmp(pg.prefixes[i], dir) > 0;
-	}
-	if (pg.next_marker && !past)
-		rc = LOOKUP_UNKNOWN; /* the page stopped short of "name/" */
-	else if (file) {
-		core_attr_from_props(&file->props, a);
-		meta_saw(m, path, &file->props);
-		rc = 0;
-	}
-out_release:
-	blob_list_page_release(&pg);
-out_free:
-	free(dir);
-	return rc;
-}
-
 /* saw_child: meta_saw of entry name of directory dir */
 static void saw_child(struct meta *m, const char *dir, const char *name,
 		      const struct blob_props *p)
@@ -108,12 +47,38 @@ static void saw_child(struct meta *m, const char *dir, const char *name,
 	free(path);
 }
 
+/* marker_dir: whether pg holds a blob named full[0..len) that is a
+ * directory's marker (its attributes win over the bare prefix's) */
+static int marker_dir(const struct blob_list_page *pg, const char *full,
+		      size_t len)
+{
+	size_t lo = 0, hi = pg->n_items;
+	struct attr a;
+
+	/* List Blobs returns names in order */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const char *n = pg->items[mid].name;
+		int c = strncmp(n, full, len);
+
+		if (c == 0 && n[len] == '\0') {
+			core_attr_from_props(&pg->items[mid].props, &a);
+			return a.kind == ATTR_DIR;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
 /*
- * snapshot: one List Blobs page (at most SNAP_MAX) of path's directory,
- * handed to meta_dir_snapshot: for a second, the names a loop creating
- * files asks for are answered from it; its entries go into the attribute
- * cache like a readdir's. A directory with more names is
- * marked too big; a failed listing leaves the lookups to the server.
+ * snapshot: one List Blobs page of path's directory: its entries go into
+ * the attribute cache like a readdir's, and its names to
+ * meta_dir_snapshot, which answers for absent ones for a second; the
+ * page is kept for a readdir. A directory with more names is marked too
+ * big; a failed listing leaves the lookups to the server.
  */
 static void snapshot(struct meta *m, const char *path)
 {
@@ -124,7 +89,7 @@ static void snapshot(struct meta *m, const char *path)
 	size_t plen, i, n = 0;
 	double taken = core_mono();
 	struct attr a;
-	int rc;
+	int rc, current = 0;
 
 	dir = slash == path ? str_ndup("/", 1) : str_ndup(path, (size_t)(slash - path));
 	if (!dir || !(name = core_blob_name(m->o, dir, &rc)) ||
@@ -132,12 +97,12 @@ static void snapshot(struct meta *m, const char *path)
 		goto out_free;
 	plen = strlen(prefix);
 	memset(&pg, 0, sizeof(pg));
-	if (blob_list(m->blob, prefix, "/", NULL, SNAP_MAX, &pg, &e) < 0) {
+	if (blob_list(m->blob, prefix, "/", NULL, CORE_LIST_PAGE, &pg, &e) < 0) {
 		core_fail("List Blobs", prefix, &e);
 		goto out_free;
 	}
 	if (pg.next_marker) {
-		meta_dir_snapshot(m, dir, NULL, 0, taken);
+		current = meta_dir_snapshot(m, dir, NULL, 0, taken);
 		goto out_release;
 	}
 	names = calloc(pg.n_items + pg.n_prefixes + 1, sizeof(*names));
@@ -162,19 +127,26 @@ static void snapshot(struct meta *m, const char *path)
 		if (i < pg.n_items && !full[plen + l]) {
 			core_attr_from_props(&pg.items[i].props, &a);
 			saw_child(m, dir, names[n], &pg.items[i].props);
+		} else if (marker_dir(&pg, full, plen + l)) {
+			n++;
+			continue;
 		} else {
 			a.kind = ATTR_DIR;
 			a.mtime = m->o->mounted;
 		}
-		meta_remember(m, dir, names[n], &a);
+		meta_remember(m, dir, names[n], &a, taken);
 		n++;
 	}
 	if (i == pg.n_items + pg.n_prefixes) {
-		meta_dir_snapshot(m, dir, names, n, taken);
+		current = meta_dir_snapshot(m, dir, names, n, taken);
 		names = NULL;
 	}
 out_release:
-	blob_list_page_release(&pg);
+	/* kept for a readdir of dir that follows (ls after stat) */
+	if (current)
+		meta_stash_put(m, dir, &pg, taken);
+	else
+		blob_list_page_release(&pg);
 out_free:
 	for (i = 0; names && i < n; i++)
 		free(names[i]);
@@ -186,18 +158,13 @@ out_free:
 
 /*
  * cached: path from the attribute cache: 0 with *a, -ENOENT, or
- * LOOKUP_UNKNOWN when the cache does not know it. An existing name ends a loop of new ones in its
- * directory, as one found on the server does, also when the cache learnt
- * it from the loop's own listing.
+ * LOOKUP_UNKNOWN when the cache does not know it.
  */
 static int cached(struct meta *m, const char *path, struct attr *a)
 {
 	if (!meta_get(m, path, a))
 		return LOOKUP_UNKNOWN;
-	if (a->kind == ATTR_NONE)
-		return -ENOENT;
-	meta_dir_looked_up(m, path, 0);
-	return 0;
+	return a->kind == ATTR_NONE ? -ENOENT : 0;
 }
 
 /* the two requests of a lookup, made at once (ask_server) */
@@ -233,6 +200,7 @@ static int ask_server(struct meta *m, const char *path, const char *name,
 		      struct attr *a)
 {
 	struct ask q;
+	double taken;
 	int rc;
 
 	memset(&q, 0, sizeof(q));
@@ -240,12 +208,13 @@ static int ask_server(struct meta *m, const char *path, const char *name,
 	q.name = name;
 	if (asprintf(&q.prefix, "%s/", name) < 0)
 		return -ENOMEM;
+	taken = core_mono();
 	pool_run(2, 2, ask_one, &q);
 	if (q.list_rc < 0) {
 		rc = core_fail("List Blobs", q.prefix, &q.le);
 	} else if (q.pg.n_items || q.pg.n_prefixes) {
 		dir_attr(m, q.head_rc == 0 ? &q.p : NULL, a);
-		meta_stash_put(m, path, &q.pg);
+		meta_stash_put(m, path, &q.pg, taken);
 		rc = 0;
 	} else if (q.head_rc == 0) {
 		core_attr_from_props(&q.p, a);
@@ -266,7 +235,7 @@ static int ask_server(struct meta *m, const char *path, const char *name,
 
 int meta_lookup(struct meta *m, const char *path, struct attr *a)
 {
-	enum meta_absence absence;
+	enum meta_absence answer;
 	char *name;
 	int rc;
 
@@ -284,42 +253,24 @@ int meta_lookup(struct meta *m, const char *path, struct attr *a)
 	name = core_blob_name(m->o, path, &rc);
 	if (!name)
 		return rc;
-	/* files are being created here one after another: a listing of the
-	 * directory at most a second old says which names are still free */
-	absence = meta_dir_absent(m, path);
-	if (absence == META_LIST_FIRST) {
+	/* the directory's listing answers: one List Blobs for all its
+	 * names, and for a second which are free */
+	answer = meta_dir_answer(m, path);
+	if (answer == META_LIST_FIRST) {
 		snapshot(m, path);
 		rc = cached(m, path, a);
 		if (rc != LOOKUP_UNKNOWN)
 			goto out_free;
-		absence = meta_dir_absent(m, path);
+		answer = meta_dir_answer(m, path);
 	}
-	if (absence == META_ABSENT) {
+	if (answer == META_ABSENT) {
 		rc = -ENOENT;
 		goto out_free;
 	}
-	/* lookups keep coming in this directory (a loop creating or reading
-	 * files): one List Blobs answers most of them. Not for a name with
-	 * a backslash: URL paths may turn it into '/' (Azurite does, for
-	 * Put Blob and Get Blob alike), a listing prefix does not. */
-	if (!strchr(name, '\\') && meta_dir_busy(m, path)) {
-		rc = lookup_peek(m, path, name, a);
-		if (rc != LOOKUP_UNKNOWN) {
-			if (rc == 0 || rc == -ENOENT)
-				meta_put(m, path, a);
-			goto out_asked;
-		}
-	}
-	/* List Blobs of "name/" and a HEAD of "name", at once: a
-	 * directory's first page is kept for the readdir that usually
-	 * follows ("ls -l dir": no List twice) and its marker blob, if any,
-	 * gives its attributes; a file is the HEAD's answer */
+	/* a List Blobs of "name/" and a HEAD of "name", at once */
 	rc = ask_server(m, path, name, a);
 	if (rc == 0 || rc == -ENOENT)
 		meta_put(m, path, a);
-out_asked:
-	if (rc == 0 || rc == -ENOENT)
-		meta_dir_looked_up(m, path, rc == -ENOENT);
 out_free:
 	free(name);
 	return rc;

@@ -3,8 +3,8 @@
  *
  * Layer: a room of the filesystem (uses core, blob, copy). Holds the
  * attribute cache (path -> struct attr for attr_timeout seconds, absent
- * names for at most CORE_ABSENT_TTL), the per-directory counters that
- * turn a run of lookups or creates into one List Blobs, the first
+ * names for at most CORE_ABSENT_TTL), the directory listings that answer
+ * lookups (one List Blobs for the names of a directory), the first
  * listing page a lookup kept for the readdir that follows, and the
  * lookups themselves (listing, then Get Blob Properties). Knows nothing
  * of FUSE; turns paths into struct stat for fs/.
@@ -29,6 +29,7 @@
 struct meta_page {
 	char *path;            /* NULL = free slot */
 	struct blob_list_page pg;
+	double taken;          /* when it was asked for (monotonic) */
 	double expires;        /* monotonic seconds */
 };
 
@@ -67,12 +68,14 @@ int meta_get(struct meta *m, const char *path, struct attr *a);
 /* meta_put: path has attributes *a (ATTR_NONE: absent) as of now. */
 void meta_put(struct meta *m, const char *path, const struct attr *a);
 /*
- * meta_remember: entry name of directory dir, listed with attributes *a,
- * goes into the cache -- unless an open file has it staged, whose size
- * then replaces a->size. 0, or -1 out of memory.
+ * meta_remember: entry name of directory dir, listed with attributes *a
+ * by a listing asked for at monotonic time taken, goes into the cache --
+ * unless an open file has it staged, whose size then replaces a->size,
+ * or attributes put since taken are newer, which then replace *a. 0, or
+ * -1 out of memory.
  */
 int meta_remember(struct meta *m, const char *dir, const char *name,
-		  struct attr *a);
+		  struct attr *a, double taken);
 /* meta_drop: path's attributes are stale (its counters stay). */
 void meta_drop(struct meta *m, const char *path);
 /* meta_drop_tree: drops path and everything below it. */
@@ -89,50 +92,38 @@ void meta_set_kept_pages(struct meta *m, const char *path, const char *etag);
  * of it is of no known version any more. */
 void meta_forget_pages(struct meta *m, const char *path);
 
-/* ---- dir.c: directories being worked through, kept pages ---- */
-/*
- * meta_dir_busy: counts a lookup of path that has to ask the server; 1
- * from the second one in path's directory within attr_timeout on (a loop
- * creating or reading files), when one List Blobs is the cheaper lookup.
- */
-int meta_dir_busy(struct meta *m, const char *path);
-
-/* What a directory's recent listing says of a name being looked up. */
+/* ---- dir.c: a directory's listing answers its lookups ---- */
+/* What a directory's listing says of a name the cache does not know. */
 enum meta_absence {
-	META_ASK = 0,          /* nothing known: ask the server */
-	META_ABSENT,           /* not in a listing at most a second old */
-	META_LIST_FIRST,       /* a listing is wanted first (meta_dir_snapshot) */
+	META_ASK = 0,          /* nothing: ask the server for the name */
+	META_ABSENT,           /* not in a complete listing at most
+				* CORE_ABSENT_TTL old, of a directory
+				* names are being made in */
+	META_LIST_FIRST,       /* list the directory first (snapshot) */
 };
-/*
- * meta_dir_absent: in a directory where files are being created one
- * after another (META_CREATE_LOOP creates in a row, each of a name a
- * lookup had just found absent), answers for path from a listing of the
- * directory at most CORE_ABSENT_TTL old.
- */
-enum meta_absence meta_dir_absent(struct meta *m, const char *path);
+/* meta_dir_answer: what to do for path, which the cache does not know */
+enum meta_absence meta_dir_answer(struct meta *m, const char *path);
 /*
  * meta_dir_snapshot: names (malloc'd array of malloc'd names, n of them,
  * taken) are directory dir's entries listed from monotonic time taken;
- * NULL names: the directory has too many to list.
+ * NULL names: the directory has too many for one page. 1 when the
+ * listing is current, 0 when a name of dir came or went since taken.
  */
-void meta_dir_snapshot(struct meta *m, const char *dir, char **names,
-		       size_t n, double taken);
-/* meta_dir_looked_up: the server said path is absent (1) or exists (0);
- * an existing name ends a create loop. */
-void meta_dir_looked_up(struct meta *m, const char *path, int absent);
-/* meta_dir_created: path was created (a file or a directory); implies
- * meta_dir_changed. */
-void meta_dir_created(struct meta *m, const char *path);
+int meta_dir_snapshot(struct meta *m, const char *dir, char **names,
+		      size_t n, double taken);
+/* meta_dir_made: directory dir was just made here: it is empty. */
+void meta_dir_made(struct meta *m, const char *dir);
 /* meta_dir_changed: an entry path was added or removed: the kept first
- * listing page of its directory is stale. */
+ * listing page of its directory is stale, and path is a name to ask for. */
 void meta_dir_changed(struct meta *m, const char *path);
-/* meta_stash_put: keeps pg (taken) as the first page of directory path. */
+/* meta_stash_put: keeps pg (taken from it), asked for at monotonic time
+ * taken, as the first page of directory path. */
 void meta_stash_put(struct meta *m, const char *path,
-		    struct blob_list_page *pg);
-/* meta_stash_take: 1 and *pg (the caller owns it) for a fresh page of
- * path, else 0. */
+		    struct blob_list_page *pg, double taken);
+/* meta_stash_take: 1, *pg (the caller owns it) and *taken for a fresh
+ * page of path, else 0. */
 int meta_stash_take(struct meta *m, const char *path,
-		    struct blob_list_page *pg);
+		    struct blob_list_page *pg, double *taken);
 
 /* meta_saw: what a request showed of path's blob (props p): a copy into
  * it goes to the seen hook. */
@@ -158,21 +149,17 @@ struct meta_entry {
 	char *path;
 	struct attr a;
 	double expires;
-	/* a directory: lookups below it that asked the server since
-	 * lookups_since */
-	unsigned lookups;
-	double lookups_since;
-	/* a directory where files are being created one after another:
-	 * creates in a row of names the server had just said were absent,
-	 * the last such name (its hash), and the names a recent listing
-	 * showed (sorted; NULL: none), usable until snap_expires */
-	unsigned creates;
-	size_t last_absent;
-	int answered;          /* a listing said absent, no create yet */
+	/* a directory: the names its last complete listing showed
+	 * (sorted; NULL: none), which say what is absent until
+	 * snap_expires */
 	char **snap;
 	size_t n_snap;
+	double snap_taken;
 	double snap_expires;
 	double snap_big_until; /* too many names to list until then */
+	double put_at;         /* when a was put or dropped (monotonic) */
+	double changed;        /* when a name was last added or removed
+				* here: a listing asked before it is stale */
 	/* a file: the version (ETag) whose bytes the kernel's page cache may
 	 * hold from a read-only open ("": none known) */
 	char kept_etag[BLOB_ETAG_MAX];

@@ -73,7 +73,8 @@ static unsigned requests(struct env *e)
 	return n;
 }
 
-/* a file costs a List Blobs of "name/" and a HEAD; asked again, nothing */
+/* the first lookup in a directory lists it (one List Blobs, metadata
+ * included); asked again, nothing */
 static void test_lookup_file_then_cached(void **st)
 {
 	struct env *e = *st;
@@ -85,15 +86,14 @@ static void test_lookup_file_then_cached(void **st)
 	assert_int_equal(a.size, 5);
 	assert_int_equal(a.mtime.tv_sec, 981173106);
 	assert_int_equal(memstore_count(e->ms, MS_LIST), 1);
-	assert_int_equal(memstore_count(e->ms, MS_GET_PROPS), 1);
+	assert_int_equal(memstore_count(e->ms, MS_GET_PROPS), 0);
 	assert_int_equal(meta_lookup(&e->m, "/d/f", &a), 0);
-	assert_int_equal(requests(e), 2);
-	/* a directory is known from its first listing page, asked at once
-	 * with a HEAD of its marker blob (none here) */
+	assert_int_equal(requests(e), 1);
+	/* a directory is known from its parent's listing */
 	assert_int_equal(meta_lookup(&e->m, "/d", &a), 0);
 	assert_int_equal(a.kind, ATTR_DIR);
 	assert_int_equal(a.mode, 0);
-	assert_int_equal(requests(e), 4);
+	assert_int_equal(requests(e), 2);
 }
 
 /* a directory with a marker blob has the marker's mode and owner, also
@@ -106,25 +106,37 @@ static void test_marker_attributes(void **st)
 
 	memstore_put(e->ms, "m/f", "x", 1, NULL, NULL);
 	memstore_put(e->ms, "m", "", 0, "hdi_isfolder", "true");
-	assert_int_equal(meta_lookup(&e->m, "/m", &a), 0);
-	assert_int_equal(a.kind, ATTR_DIR);
-	meta_drop(&e->m, "/m");
+	memstore_put(e->ms, "m2/f", "x", 1, NULL, NULL);
+	memstore_put(e->ms, "m2", "", 0, "mode", "40700");
 	/* rclone's directories: a mode with S_IFDIR on an empty blob */
 	memstore_put(e->ms, "r", "", 0, "mode", "40750");
+	memstore_put(e->ms, "p", "", 0, "mode", "10640");
+	assert_int_equal(meta_lookup(&e->m, "/m", &a), 0);
+	assert_int_equal(a.kind, ATTR_DIR);
+	/* the marker's mode wins over the bare prefix of the listing */
+	assert_int_equal(meta_lookup(&e->m, "/m2", &a), 0);
+	assert_int_equal(a.kind, ATTR_DIR);
+	meta_fill_stat(&e->o, &a, &s);
+	assert_int_equal(s.st_mode, S_IFDIR | 0700);
+	meta_drop(&e->m, "/m2");
+	assert_int_equal(meta_lookup(&e->m, "/m2", &a), 0);
+	meta_fill_stat(&e->o, &a, &s);
+	assert_int_equal(s.st_mode, S_IFDIR | 0700);
 	assert_int_equal(meta_lookup(&e->m, "/r", &a), 0);
 	assert_int_equal(a.kind, ATTR_DIR);
 	meta_fill_stat(&e->o, &a, &s);
 	assert_int_equal(s.st_mode, S_IFDIR | 0750);
 	/* a fifo and a device node are empty blobs with a mode */
-	memstore_put(e->ms, "p", "", 0, "mode", "10640");
 	assert_int_equal(meta_lookup(&e->m, "/p", &a), 0);
 	assert_int_equal(a.kind, ATTR_SPECIAL);
 	meta_fill_stat(&e->o, &a, &s);
 	assert_int_equal(s.st_mode, S_IFIFO | 0640);
 }
 
-/* a loop creating files: after META_CREATE_LOOP creates of names found
- * absent, one List Blobs of the directory answers the next names */
+/* the first lookup that misses in a directory lists it: the names it
+ * holds are answered from the cache; once names are made there, the
+ * others are absent without a request, and a loop creating files costs
+ * that one listing and the first name's lookup */
 static void test_create_loop(void **st)
 {
 	struct env *e = *st;
@@ -134,48 +146,54 @@ static void test_create_loop(void **st)
 	int i;
 
 	memstore_put(e->ms, "loop/existing", "x", 1, NULL, NULL);
-	for (i = 0; i < 3; i++) {
+	before = requests(e);
+	for (i = 0; i < 40; i++) {
 		snprintf(path, sizeof(path), "/loop/new%d", i);
 		assert_int_equal(meta_lookup(&e->m, path, &a), -ENOENT);
-		meta_dir_created(&e->m, path);
+		meta_dir_changed(&e->m, path);
 		/* the create uploaded it */
 		memstore_put(e->ms, path + 1, "", 0, NULL, NULL);
 	}
-	before = requests(e);
-	for (i = 3; i < 40; i++) {
-		snprintf(path, sizeof(path), "/loop/new%d", i);
-		assert_int_equal(meta_lookup(&e->m, path, &a), -ENOENT);
-		meta_dir_created(&e->m, path);
-	}
-	/* the listing, then nothing per name */
-	assert_int_equal(requests(e) - before, 1);
-	assert_int_equal(memstore_count(e->ms, MS_LIST) >= 1, 1);
+	/* the listing, the first name's List and HEAD, then nothing */
+	assert_int_equal(requests(e) - before, 3);
+	assert_int_equal(memstore_count(e->ms, MS_LIST), 2);
 	/* a name the listing holds is not answered absent */
 	assert_int_equal(meta_lookup(&e->m, "/loop/existing", &a), 0);
 	assert_int_equal(a.size, 1);
+	/* a name made here is asked for, not taken from the old listing */
+	meta_drop(&e->m, "/loop/new7");
+	assert_int_equal(meta_lookup(&e->m, "/loop/new7", &a), 0);
+	assert_int_equal(a.size, 0);
 }
 
-/* when the listing of a create loop fails, the names are asked of the
- * server one by one: still right, only dearer */
+/* when the listing fails, the names are asked of the server one by one:
+ * still right, only dearer */
 static void test_create_loop_listing_fails(void **st)
 {
 	struct env *e = *st;
 	struct attr a;
-	char path[64];
 	unsigned before;
-	int i;
 
-	for (i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "/l2/n%d", i);
-		assert_int_equal(meta_lookup(&e->m, path, &a), -ENOENT);
-		meta_dir_created(&e->m, path);
-	}
 	memstore_put(e->ms, "l2/n3", "abc", 3, NULL, NULL);
 	before = memstore_count(e->ms, MS_LIST);
 	memstore_fail(e->ms, MS_LIST, 1, 503, "ServerBusy");
 	assert_int_equal(meta_lookup(&e->m, "/l2/n3", &a), 0);
 	assert_int_equal(a.size, 3);
-	assert_true(memstore_count(e->ms, MS_LIST) > before + 1);
+	assert_true(memstore_count(e->ms, MS_LIST) > before);
+	assert_int_equal(meta_lookup(&e->m, "/l2/n4", &a), -ENOENT);
+}
+
+/* a directory made here is empty: its names need no request at all */
+static void test_made_dir_is_empty(void **st)
+{
+	struct env *e = *st;
+	struct attr a;
+	unsigned before = requests(e);
+
+	meta_dir_made(&e->m, "/fresh");
+	assert_int_equal(meta_lookup(&e->m, "/fresh/a", &a), -ENOENT);
+	assert_int_equal(meta_lookup(&e->m, "/fresh/b", &a), -ENOENT);
+	assert_int_equal(requests(e) - before, 0);
 }
 
 /* an open file's staged size wins over what the server says */
@@ -193,7 +211,7 @@ static void test_staged_size_wins(void **st)
 	/* a listing of the directory does not overwrite it either */
 	a.kind = ATTR_FILE;
 	a.size = 4;
-	assert_int_equal(meta_remember(&e->m, "/", "s", &a), 0);
+	assert_int_equal(meta_remember(&e->m, "/", "s", &a, core_mono()), 0);
 	assert_int_equal(a.size, 4096);
 }
 
@@ -203,15 +221,20 @@ static void test_lookup_failure(void **st)
 	struct env *e = *st;
 	struct attr a;
 
+	unsigned before;
+
 	memstore_put(e->ms, "q", "1", 1, NULL, NULL);
+	/* the directory's listing fails, so the name is asked for */
+	memstore_fail(e->ms, MS_LIST, 1, 503, "ServerBusy");
 	memstore_fail(e->ms, MS_GET_PROPS, 1, 403, "AuthorizationFailure");
 	assert_int_equal(meta_lookup(&e->m, "/q", &a), -EACCES);
 	assert_int_equal(meta_lookup(&e->m, "/q", &a), 0);
 	assert_int_equal(a.size, 1);
 	/* absence is remembered, for a short time */
 	assert_int_equal(meta_lookup(&e->m, "/none", &a), -ENOENT);
-	assert_int_equal(meta_get(&e->m, "/none", &a), 1);
-	assert_int_equal(a.kind, ATTR_NONE);
+	before = requests(e);
+	assert_int_equal(meta_lookup(&e->m, "/none", &a), -ENOENT);
+	assert_int_equal(requests(e), before);
 }
 
 /* struct stat from attributes and the mount's options */
@@ -238,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lookup_file_then_cached, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_loop_listing_fails, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_made_dir_is_empty, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staged_size_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_stat, setup, teardown),
