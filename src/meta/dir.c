@@ -3,11 +3,12 @@
  * first lookup that misses the cache in a directory lists it (one List
  * Blobs page, every entry into the cache for attr_timeout), so stat of
  * the names of a directory of up to CORE_LIST_PAGE costs one request in
- * all. While names are being made in the directory here (a loop creating
- * files, or a directory made here), a complete listing at most
- * CORE_ABSENT_TTL old also says which names are free: a listing a second,
- * not a lookup per name. Otherwise a name the listing lacks is asked for:
- * another client may just have made it. A directory too big for one page
+ * all. While names are being made in the directory here (the last
+ * META_LOOP of them within CORE_ABSENT_TTL: a loop creating files), a
+ * complete listing at most CORE_ABSENT_TTL old also
+ * says which names are free: a listing a second, not a lookup per name.
+ * Otherwise a name the listing lacks is asked for: another client may
+ * just have made it. A directory too big for one page
  * is asked name by name, and listed again only after attr_timeout. Every
  * function takes meta.lock (meta.h).
  */
@@ -19,6 +20,11 @@
 
 /* entries a cache may hold before a directory gets no entry of its own */
 #define META_COUNTERS_MAX 200000
+/* names made within CORE_ABSENT_TTL that make a directory's listing
+ * answer absences (the size of meta_entry.recent) */
+#define META_LOOP 3
+_Static_assert(sizeof(((struct meta_entry *)0)->recent) ==
+	       META_LOOP * sizeof(double), "meta_entry.recent holds META_LOOP");
 
 /* dir_entry_locked: the entry of path's directory, made when missing
  * (with expired attributes), or NULL; *base = the last component of path
@@ -63,7 +69,7 @@ enum meta_absence meta_dir_answer(struct meta *m, const char *path)
 		 * in, and not put or dropped here since the listing (a new
 		 * file's upload may have been on its way) */
 		rc = bsearch(&base, e->snap, e->n_snap, sizeof(*e->snap), name_cmp) ||
-			e->changed + CORE_ABSENT_TTL <= now ||
+			e->recent[e->n_recent % META_LOOP] + CORE_ABSENT_TTL <= now ||
 			((f = meta_find_locked(m, path)) && f->put_at >= e->snap_taken)
 			? META_ASK : META_ABSENT;
 	else if (e->snap_big_until > now)
@@ -128,7 +134,7 @@ void meta_dir_made(struct meta *m, const char *dir)
 		meta_snap_free(e);
 		e->snap = none;
 		e->n_snap = 0;
-		e->snap_taken = e->changed = core_mono();
+		e->snap_taken = core_mono();
 		e->snap_expires = e->snap_taken + ttl;
 		none = NULL;
 	}
@@ -172,7 +178,10 @@ static void snap_add_locked(struct meta_entry *e, const char *base)
 	e->n_snap++;
 }
 
-void meta_dir_changed(struct meta *m, const char *path)
+/* an event of name path for its directory's listing (dir_event) */
+enum dir_event { DIR_FOUND, DIR_CHANGED };
+
+static void dir_event(struct meta *m, const char *path, enum dir_event ev)
 {
 	struct meta_entry *e;
 	const char *base;
@@ -181,11 +190,29 @@ void meta_dir_changed(struct meta *m, const char *path)
 	if (core_parent(path, dir, sizeof(dir)) < 0)
 		return;
 	pthread_mutex_lock(&m->lock);
-	meta_stash_drop_locked(m, dir, 0);
-	e = dir_entry_locked(m, path, &base, 1);
-	if (e) {
-		e->changed = core_mono();
-		snap_add_locked(e, base);
+	e = dir_entry_locked(m, path, &base, ev == DIR_CHANGED);
+	if (ev == DIR_CHANGED) {
+		meta_stash_drop_locked(m, dir, 0);
+		if (e) {
+			e->changed = core_mono();
+			e->recent[e->n_recent++ % META_LOOP] = e->changed;
+			snap_add_locked(e, base);
+		}
+	} else if (e && e->snap &&
+		   !bsearch(&base, e->snap, e->n_snap, sizeof(*e->snap), name_cmp)) {
+		/* the server has a name the listing lacks: it is stale */
+		meta_snap_free(e);
+		meta_stash_drop_locked(m, dir, 0);
 	}
 	pthread_mutex_unlock(&m->lock);
+}
+
+void meta_dir_found(struct meta *m, const char *path)
+{
+	dir_event(m, path, DIR_FOUND);
+}
+
+void meta_dir_changed(struct meta *m, const char *path)
+{
+	dir_event(m, path, DIR_CHANGED);
 }

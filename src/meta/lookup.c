@@ -271,6 +271,8 @@ int meta_lookup(struct meta *m, const char *path, struct attr *a)
 	rc = ask_server(m, path, name, a);
 	if (rc == 0 || rc == -ENOENT)
 		meta_put(m, path, a);
+	if (rc == 0)
+		meta_dir_found(m, path);
 out_free:
 	free(name);
 	return rc;

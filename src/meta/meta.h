@@ -98,7 +98,7 @@ enum meta_absence {
 	META_ASK = 0,          /* nothing: ask the server for the name */
 	META_ABSENT,           /* not in a complete listing at most
 				* CORE_ABSENT_TTL old, of a directory
-				* names are being made in */
+				* names are being made in (dir.c) */
 	META_LIST_FIRST,       /* list the directory first (snapshot) */
 };
 /* meta_dir_answer: what to do for path, which the cache does not know */
@@ -113,6 +113,9 @@ int meta_dir_snapshot(struct meta *m, const char *dir, char **names,
 		      size_t n, double taken);
 /* meta_dir_made: directory dir was just made here: it is empty. */
 void meta_dir_made(struct meta *m, const char *dir);
+/* meta_dir_found: the server has path: a listing of its directory that
+ * lacks it is stale (another client made it), and goes. */
+void meta_dir_found(struct meta *m, const char *path);
 /* meta_dir_changed: an entry path was added or removed: the kept first
  * listing page of its directory is stale, and path is a name to ask for. */
 void meta_dir_changed(struct meta *m, const char *path);
@@ -158,6 +161,9 @@ struct meta_entry {
 	double snap_expires;
 	double snap_big_until; /* too many names to list until then */
 	double put_at;         /* when a was put or dropped (monotonic) */
+	double recent[3];      /* when the last names were added or removed
+				* (a ring, next at n_recent % 3: dir.c) */
+	unsigned n_recent;
 	double changed;        /* when a name was last added or removed
 				* here: a listing asked before it is stale */
 	/* a file: the version (ETag) whose bytes the kernel's page cache may

@@ -134,9 +134,9 @@ static void test_marker_attributes(void **st)
 }
 
 /* the first lookup that misses in a directory lists it: the names it
- * holds are answered from the cache; once names are made there, the
- * others are absent without a request, and a loop creating files costs
- * that one listing and the first name's lookup */
+ * holds are answered from the cache; once names are made there in a
+ * row, the others are absent without a request, and a loop creating
+ * files costs that one listing and the first names' lookups */
 static void test_create_loop(void **st)
 {
 	struct env *e = *st;
@@ -154,9 +154,9 @@ static void test_create_loop(void **st)
 		/* the create uploaded it */
 		memstore_put(e->ms, path + 1, "", 0, NULL, NULL);
 	}
-	/* the listing, the first name's List and HEAD, then nothing */
-	assert_int_equal(requests(e) - before, 3);
-	assert_int_equal(memstore_count(e->ms, MS_LIST), 2);
+	/* the listing, the first three names' List and HEAD, then nothing */
+	assert_int_equal(requests(e) - before, 7);
+	assert_int_equal(memstore_count(e->ms, MS_LIST), 4);
 	/* a name the listing holds is not answered absent */
 	assert_int_equal(meta_lookup(&e->m, "/loop/existing", &a), 0);
 	assert_int_equal(a.size, 1);
@@ -183,7 +183,8 @@ static void test_create_loop_listing_fails(void **st)
 	assert_int_equal(meta_lookup(&e->m, "/l2/n4", &a), -ENOENT);
 }
 
-/* a directory made here is empty: its names need no request at all */
+/* a directory made here is empty: it needs no listing; its names are
+ * asked for (another client may add some) until a loop makes them */
 static void test_made_dir_is_empty(void **st)
 {
 	struct env *e = *st;
@@ -192,7 +193,22 @@ static void test_made_dir_is_empty(void **st)
 
 	meta_dir_made(&e->m, "/fresh");
 	assert_int_equal(meta_lookup(&e->m, "/fresh/a", &a), -ENOENT);
+	assert_int_equal(requests(e) - before, 2);
+	assert_int_equal(memstore_count(e->ms, MS_LIST), 1);
+	/* another client's name found: the made listing is stale, and the
+	 * next name needs a listing */
+	memstore_put(e->ms, "fresh/theirs", "t", 1, NULL, NULL);
+	assert_int_equal(meta_lookup(&e->m, "/fresh/theirs", &a), 0);
+	assert_int_equal(memstore_count(e->ms, MS_LIST), 2);
 	assert_int_equal(meta_lookup(&e->m, "/fresh/b", &a), -ENOENT);
+	assert_int_equal(memstore_count(e->ms, MS_LIST), 4);
+	/* a loop making names: the rest are answered absent */
+	meta_dir_changed(&e->m, "/fresh/a");
+	meta_dir_changed(&e->m, "/fresh/b");
+	meta_dir_changed(&e->m, "/fresh/c");
+	before = requests(e);
+	assert_int_equal(meta_lookup(&e->m, "/fresh/d", &a), -ENOENT);
+	assert_int_equal(meta_lookup(&e->m, "/fresh/e", &a), -ENOENT);
 	assert_int_equal(requests(e) - before, 0);
 }
 
