@@ -75,6 +75,7 @@ static int same_source(const char *shown, const char *url)
 
 int copy_start(struct blob_client *c, const char *name, const char *source_url,
 	       const char *source_if_match, const char *tier,
+	       const struct blob_meta *meta, size_t n_meta,
 	       struct blob_copy_result *out, struct blob_error *err)
 {
 	int attempt;
@@ -86,7 +87,7 @@ int copy_start(struct blob_client *c, const char *name, const char *source_url,
 		int started = 0;
 
 		if (blob_copy_start(c, name, source_url, source_if_match, tier,
-				    NULL, 0, out, err) == 0)
+				    meta, n_meta, out, err) == 0)
 			return 0;
 		if (err->kind != BLOB_E_TRANSPORT)
 			return -1;

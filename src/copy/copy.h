@@ -40,6 +40,7 @@ int copy_source_url(const struct blob_client *c, const char *name,
  */
 int copy_start(struct blob_client *c, const char *name, const char *source_url,
 	       const char *source_if_match, const char *tier,
+	       const struct blob_meta *meta, size_t n_meta,
 	       struct blob_copy_result *out, struct blob_error *err);
 
 /*

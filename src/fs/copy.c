@@ -19,7 +19,8 @@
 #include "util/log.h"
 
 int azfs_server_copy(struct azfs *fs, const char *src_name,
-		     const char *dst_name, const char *src_etag, int wait)
+		     const char *dst_name, const char *src_etag, int wait,
+		     const struct blob_meta *meta, size_t n)
 {
 	struct blob_copy_result res;
 	enum blob_copy_status st;
@@ -35,7 +36,7 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 	}
 	if (copy_start(&fs->blob, dst_name, url.data,
 		       src_etag && *src_etag ? src_etag : NULL, fs->o.copy_tier,
-		       &res, &e) < 0) {
+		       meta, n, &res, &e) < 0) {
 		log_warn("Copy Blob %s -> %s: %s", src_name, dst_name,
 			 blob_error_str(&e, msg, sizeof(msg)));
 		rc = -core_errno(&e);
@@ -94,6 +95,21 @@ static void noted_abort(struct azfs *fs, const char *name,
 	free(path);
 }
 
+/* known_clean: fresh attributes of blob name show no pending copy (a
+ * pending copy is never cached: meta_put) */
+static int known_clean(struct azfs *fs, const char *name)
+{
+	char *path = core_path_of(&fs->o, name);
+	struct attr a;
+	int ok;
+
+	if (!path)
+		return 0;
+	ok = meta_get(&fs->meta, path, &a) && a.kind != ATTR_NONE && !a.copy_pending;
+	free(path);
+	return ok;
+}
+
 int azfs_delete_blob(struct azfs *fs, const char *name)
 {
 	struct blob_props p;
@@ -101,6 +117,19 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 	char msg[400];
 	int tries;
 
+	/* shown a moment ago with no copy pending: Delete Blob alone; a
+	 * copy started since makes the service refuse it (409), and the
+	 * copy is then aborted as below */
+	if (known_clean(fs, name)) {
+		if (blob_delete(&fs->blob, name, &e) == 0 ||
+		    e.kind == BLOB_E_NOT_FOUND)
+			return 0;
+		if (e.kind != BLOB_E_COPY_PENDING) {
+			log_warn("Delete Blob %s: %s", name,
+				 blob_error_str(&e, msg, sizeof(msg)));
+			return -core_errno(&e);
+		}
+	}
 	for (tries = 0; tries < 3; tries++) {
 		memset(&p, 0, sizeof(p));
 		if (blob_get_props(&fs->blob, name, &p, &e) < 0)
@@ -133,6 +162,52 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 	return -core_errno(&e);
 }
 
+/* covers: len covers the whole of a source of size bytes (the kernel
+ * caps a call below 4 GiB; cp then calls again for the rest) */
+static int covers(size_t len, uint64_t size)
+{
+	return (uint64_t)len >= size || len >= 4294963200ULL;
+}
+
+/*
+ * copy_whole: the Copy Blob of a whole-file copy_file_range. The source's
+ * ETag and size come from its fresh cached attributes when it has them
+ * (a stale ETag fails the source condition, 412, and the server is then
+ * asked), else from Get Blob Properties. *done = the source's size.
+ * 0, -EOPNOTSUPP (not a whole-file copy, a copy pending on the source)
+ * or -errno.
+ */
+static int copy_whole(struct azfs *fs, const char *path_in, const char *src,
+		      const char *dst, size_t len, const struct blob_meta *m,
+		      size_t nm, uint64_t *done)
+{
+	int wait = fs->o.copy_mode == CORE_COPY_SYNC, rc = -ESTALE;
+	struct blob_props p;
+	struct blob_error e;
+	struct attr a;
+
+	if (meta_get(&fs->meta, path_in, &a) && a.kind == ATTR_FILE &&
+	    !a.copy_pending && a.etag[0]) {
+		if (!covers(len, a.size))
+			return -EOPNOTSUPP;
+		*done = a.size;
+		rc = azfs_server_copy(fs, src, dst, a.etag, wait, m, nm);
+	}
+	if (rc != -ESTALE)
+		return rc;
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, src, &p, &e) < 0)
+		return -EOPNOTSUPP;
+	if (p.copy.status == BLOB_COPY_PENDING || !covers(len, p.size)) {
+		blob_props_release(&p);
+		return -EOPNOTSUPP;
+	}
+	*done = p.size;
+	rc = azfs_server_copy(fs, src, dst, p.etag, wait, m, nm);
+	blob_props_release(&p);
+	return rc;
+}
+
 ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 			     off_t off_in, const char *path_out,
 			     struct fuse_file_info *fi_out, off_t off_out,
@@ -140,8 +215,8 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 {
 	struct azfs *fs = azfs_get();
 	struct node *nin = azfs_handle(fi_in)->node, *nout = azfs_handle(fi_out)->node;
-	struct blob_props p;
-	struct blob_error e;
+	struct blob_meta *m;
+	size_t nm;
 	uint64_t done;
 	int rc, out_known;
 
@@ -172,22 +247,17 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 	rc = stage_flush(&fs->stage, nin);
 	if (rc < 0)
 		return rc;
-	memset(&p, 0, sizeof(p));
-	if (blob_get_props(&fs->blob, nin->name, &p, &e) < 0)
-		return -EOPNOTSUPP;
-	if (p.copy.status == BLOB_COPY_PENDING ||
-	    ((uint64_t)len < p.size && len < 4294963200ULL)) {
-		blob_props_release(&p);
-		return -EOPNOTSUPP;
+	ra_copying(&fs->ra);
+	/* the destination keeps what its create gave it: mode, owner, now */
+	if (stage_meta_get(&fs->stage, nout, &m, &nm) != 0) {
+		m = NULL;
+		nm = 0;
 	}
-	rc = azfs_server_copy(fs, nin->name, nout->name, p.etag,
-			      fs->o.copy_mode == CORE_COPY_SYNC);
+	rc = copy_whole(fs, path_in, nin->name, nout->name, len, m, nm, &done);
+	core_meta_free(m, nm);
 	if (rc == 0)
-		stage_copy_done(&fs->stage, nout, p.size);
+		stage_copy_done(&fs->stage, nout, done);
 	meta_drop(&fs->meta, path_out);
-	(void)path_in;
-	done = p.size;
-	blob_props_release(&p);
 	if (rc < 0)
 		return rc;
 	return (ssize_t)((uint64_t)len < done ? len : done);

@@ -133,8 +133,12 @@ static struct handle *handle_new(struct azfs *fs, const char *path,
 	h->flags = fi->flags;
 	h->writable = acc != O_RDONLY;
 	ra_file_init(&h->ra);
-	known = !create && meta_get(&fs->meta, path, &a) && a.kind == ATTR_FILE &&
-		!a.copy_pending;
+	/* (a lookup when the kernel kept the name longer than the cache,
+	 * as after a rename of its directory: a read-ahead that does not
+	 * know the size guesses ranges past the end) */
+	known = !create && (meta_get(&fs->meta, path, &a) ||
+			    (!h->writable && meta_lookup(&fs->meta, path, &a) == 0)) &&
+		a.kind == ATTR_FILE && !a.copy_pending;
 	if (known) {
 		h->ra.size_hint = a.size;
 		if (!h->writable)
@@ -271,6 +275,7 @@ int azfs_read(const char *path, char *buf, size_t size, off_t off,
 	ssize_t r;
 	int remote, rc;
 
+	ra_reading(&fs->ra);
 	r = stage_read(&fs->stage, n, buf, size, (uint64_t)off, &remote, &gen);
 	if (!remote)
 		return (int)r;

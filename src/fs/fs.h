@@ -164,9 +164,11 @@ int azfs_start_copy(struct azfs *fs, const char *path, const char *src);
 void azfs_copy_started(struct azfs *fs, const char *path,
 		       const struct blob_copy_result *res,
 		       const char *source_url);
-/* azfs_server_copy: Copy Blob src_name -> dst_name and (sync) wait. */
+/* azfs_server_copy: Copy Blob src_name -> dst_name and (sync) wait; meta
+ * (n of them) replaces the source's metadata when n > 0. */
 int azfs_server_copy(struct azfs *fs, const char *src_name,
-		     const char *dst_name, const char *src_etag, int wait);
+		     const char *dst_name, const char *src_etag, int wait,
+		     const struct blob_meta *meta, size_t n);
 /* azfs_delete_blob: aborts a pending copy into name first. 0 or -errno. */
 int azfs_delete_blob(struct azfs *fs, const char *name);
 

@@ -14,6 +14,7 @@
 
 #include "fs/fs.h"
 #include "util/log.h"
+#include "util/pool.h"
 #include "util/str.h"
 
 int azfs_delete_if_exists(struct azfs *fs, const char *name)
@@ -99,6 +100,21 @@ int azfs_mkdir(const char *path, mode_t mode)
 	return rc;
 }
 
+/* the two marker blobs a directory may have, deleted at once */
+struct markers {
+	struct azfs *fs;
+	const char *name[2];
+	int rc[2];
+};
+
+static int delete_marker(void *ctx, size_t i)
+{
+	struct markers *mk = ctx;
+
+	mk->rc[i] = azfs_delete_if_exists(mk->fs, mk->name[i]);
+	return 0;
+}
+
 int azfs_rmdir(const char *path)
 {
 	struct azfs *fs = azfs_get();
@@ -127,9 +143,12 @@ int azfs_rmdir(const char *path)
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	rc = azfs_delete_if_exists(fs, name);
-	if (rc == 0)
-		rc = azfs_delete_if_exists(fs, slash);
+	{
+		struct markers mk = { fs, { name, slash }, { 0, 0 } };
+
+		pool_run(2, 2, delete_marker, &mk);
+		rc = mk.rc[0] < 0 ? mk.rc[0] : mk.rc[1];
+	}
 	meta_drop_tree(&fs->meta, path);
 	meta_dir_changed(&fs->meta, path);
 out_free:

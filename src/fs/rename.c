@@ -19,6 +19,7 @@ struct mv {
 	struct azfs *fs;
 	char **src;
 	char **dst;
+	struct attr *known;    /* each source's attributes from the listing */
 	size_t n;
 };
 
@@ -37,7 +38,7 @@ static int move_blob(struct azfs *fs, const char *src, const char *dst,
 	int rc = -ESTALE;
 
 	if (known && known->etag[0] && !known->copy_pending)
-		rc = azfs_server_copy(fs, src, dst, known->etag, 1);
+		rc = azfs_server_copy(fs, src, dst, known->etag, 1, NULL, 0);
 	if (rc == -ESTALE) {
 		memset(&p, 0, sizeof(p));
 		if (blob_get_props(&fs->blob, src, &p, &e) < 0)
@@ -46,7 +47,7 @@ static int move_blob(struct azfs *fs, const char *src, const char *dst,
 			blob_props_release(&p);
 			return -EBUSY;
 		}
-		rc = azfs_server_copy(fs, src, dst, p.etag, 1);
+		rc = azfs_server_copy(fs, src, dst, p.etag, 1, NULL, 0);
 		blob_props_release(&p);
 	}
 	if (rc == -EIO) {
@@ -64,14 +65,16 @@ static int mv_one(void *ctx, size_t i)
 {
 	struct mv *m = ctx;
 
-	return move_blob(m->fs, m->src[i], m->dst[i], NULL);
+	return move_blob(m->fs, m->src[i], m->dst[i], &m->known[i]);
 }
 
-static int mv_add(struct mv *m, size_t *cap, const char *src, const char *dst)
+static int mv_add(struct mv *m, size_t *cap, const char *src, const char *dst,
+		  const struct blob_props *p)
 {
 	if (m->n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 64;
 		char **s = realloc(m->src, nc * sizeof(*s));
+		struct attr *k;
 
 		if (!s)
 			return -ENOMEM;
@@ -80,10 +83,15 @@ static int mv_add(struct mv *m, size_t *cap, const char *src, const char *dst)
 		if (!s)
 			return -ENOMEM;
 		m->dst = s;
+		k = realloc(m->known, nc * sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		m->known = k;
 		*cap = nc;
 	}
 	m->src[m->n] = str_ndup(src, strlen(src));
 	m->dst[m->n] = str_ndup(dst, strlen(dst));
+	core_attr_from_props(p, &m->known[m->n]);
 	m->n++;
 	return m->src[m->n - 1] && m->dst[m->n - 1] ? 0 : -ENOMEM;
 }
@@ -91,7 +99,7 @@ static int mv_add(struct mv *m, size_t *cap, const char *src, const char *dst)
 static int rename_dir(struct azfs *fs, const char *from, const char *to,
 		      const struct attr *fa)
 {
-	struct mv m = { fs, NULL, NULL, 0 };
+	struct mv m = { fs, NULL, NULL, NULL, 0 };
 	char *marker = NULL, *prefix = NULL, *dst = NULL;
 	size_t cap = 0, plen, i;
 	struct blob_error e;
@@ -117,23 +125,19 @@ static int rename_dir(struct azfs *fs, const char *from, const char *to,
 			if (asprintf(&dst, "%s/%s", to, pg.items[i].name + plen) < 0)
 				rc = -ENOMEM;
 			else
-				rc = mv_add(&m, &cap, pg.items[i].name, dst);
+				rc = mv_add(&m, &cap, pg.items[i].name, dst,
+					    &pg.items[i].props);
 		}
 		blob_list_page_release(&pg);
 		if (rc < 0)
 			goto out_free;
 	} while (marker);
 	rc = pool_run(m.n, fs->o.parallel, mv_one, &m);
+	/* the marker last, with the ETag its lookup gave */
 	if (rc == 0 && fa->explicit_dir) {
-		struct blob_props p;
-		struct attr ma;
-
-		memset(&p, 0, sizeof(p));
-		if (blob_get_props(&fs->blob, from, &p, &e) == 0) {
-			core_attr_from_props(&p, &ma);
-			blob_props_release(&p);
-			rc = move_blob(fs, from, to, &ma);
-		}
+		rc = move_blob(fs, from, to, fa);
+		if (rc == -ENOENT)
+			rc = 0; /* gone meanwhile: nothing to move */
 	}
 out_free:
 	for (i = 0; i < m.n; i++) {
@@ -142,6 +146,7 @@ out_free:
 	}
 	free(m.src);
 	free(m.dst);
+	free(m.known);
 	free(dst);
 	free(marker);
 	free(prefix);

@@ -284,6 +284,18 @@ static size_t position(struct ra_prefetch *pf, const char *path, double now)
 	return SIZE_MAX;
 }
 
+void ra_copying(struct ra *room)
+{
+	if (!__atomic_load_n(&room->pf.copying, __ATOMIC_RELAXED))
+		__atomic_store_n(&room->pf.copying, 1, __ATOMIC_RELAXED);
+}
+
+void ra_reading(struct ra *room)
+{
+	if (__atomic_load_n(&room->pf.copying, __ATOMIC_RELAXED))
+		__atomic_store_n(&room->pf.copying, 0, __ATOMIC_RELAXED);
+}
+
 int ra_open_small(struct ra *room, const char *path, const struct attr *a,
 	    char **data, size_t *len)
 {
@@ -302,7 +314,7 @@ int ra_open_small(struct ra *room, const char *path, const struct attr *a,
 		 * the directory */
 		pf->run = pf->last != SIZE_MAX && i == pf->last + 1 ? pf->run + 1 : 0;
 		pf->last = i;
-		if (pf->run >= 1)
+		if (pf->run >= 1 && !__atomic_load_n(&pf->copying, __ATOMIC_RELAXED))
 			ahead(room, i, now);
 	}
 	s = find_slot(pf, path);

@@ -130,6 +130,8 @@ struct ra_prefetch {
 	double expires;
 	size_t last;           /* entry opened last (SIZE_MAX: none) */
 	int run;               /* opens in listing order in a row */
+	int copying;           /* files go by copy_file_range: opens are
+				* no reader's (atomic) */
 	int loading;           /* loads in flight */
 	struct ra_pf_slot slot[RA_PF_SLOTS];
 	pthread_cond_t cond;   /* signalled when a load ends */
@@ -151,6 +153,13 @@ void ra_init(struct ra *room, struct blob_client *blob,
 	     const struct core_opts *o);
 void ra_release(struct ra *room);
 
+/*
+ * ra_copying: files are being copied on the server (copy_file_range):
+ * opens in listing order are cp's, not a reader's, and fetch nothing
+ * ahead until ra_reading. Both are cheap enough for every call.
+ */
+void ra_copying(struct ra *room);
+void ra_reading(struct ra *room);
 /* ra_hits: opens a prefetch served so far. */
 uint64_t ra_hits(struct ra *room);
 

@@ -152,6 +152,8 @@ E_PID=$AZB_MOUNT_PID
 N="$AZB_TMP/n"
 azb_mount $C "$N" "$AZB_CONN_CNT"
 stat "$N/moved64" >/dev/null
+# (and the destination's absence, which its lookup asks the server for)
+test ! -e "$N/moved64b"
 azb_cnt_reset
 mv "$N/moved64" "$N/moved64b"
 eq "mv of a file just looked up: Copy Blob, Delete, no Get Blob Properties" "1 1 0" \
