@@ -1,0 +1,74 @@
+# t_floors.sh -- each operation at its request floor. Against a distant
+# service every request is a round trip, so the requests an operation
+# makes are counted here by the passthrough proxy, per kind: a listing
+# answers stat of the names it holds, a loop creating files costs one Put
+# Blob per file after its first names, cp inside the mount one Copy Blob
+# per file (no Get Blob, no Get Blob Properties per file), rm of a listed
+# file one Delete Blob, mv of a directory one Copy Blob and one Delete
+# Blob per blob. The bytes are checked with the SDK.
+set -eu
+. "$(dirname "$0")/lib.sh"
+azb_start_azurite
+C=floors
+azb_sdk mkcontainer $C >/dev/null
+azb_start_counter
+M="$AZB_TMP/m"
+azb_mount $C "$M" "$AZB_CONN_CNT"
+N=40
+# n OP...: the counts of the named operations since the last reset
+n() { azb_cnt_log | azb_json "[$(printf 'j.ops.%s||0,' "$@")].join(' ')"; }
+
+# ---- a loop creating files in a new directory ----
+mkdir "$M/src"
+azb_cnt_reset
+for i in $(seq -w 1 $N); do echo "file $i" >"$M/src/f$i"; done
+eq "create $N files: one Put Blob each" $N "$(n PutBlob)"
+ok "... and lookups only for the first names (at most 4 List, 4 HEAD)" bash -c \
+  "read l h <<<'$(n ListBlobs GetProperties)'; [ \$l -le 4 ] && [ \$h -le 4 ]"
+eq "... and the files hold their bytes" "file 17" "$(azb_sdk get $C src/f17 -)"
+
+# ---- stat of every name through a fresh mount ----
+M2="$AZB_TMP/m2"
+azb_mount $C "$M2" "$AZB_CONN_CNT"
+azb_cnt_reset
+for i in $(seq -w 1 $N); do stat -c %s "$M2/src/f$i"; done >"$AZB_TMP/sizes"
+eq "stat of $N names: the sizes" "$N" "$(grep -c '^8$' "$AZB_TMP/sizes")"
+eq "stat of $N names: the root's and the directory's List Blobs, nothing else" "2 0 0" \
+  "$(n ListBlobs GetProperties GetBlob)"
+
+# ---- cp -r inside the mount ----
+azb_cnt_reset
+cp -r "$M2/src" "$M2/dst"
+eq "cp -r of $N files: one Copy Blob each" $N "$(n CopyBlob)"
+eq "... no byte through the client (no Get Blob, one Put Blob: the directory)" "0 1" \
+  "$(n GetBlob PutBlob)"
+ok "... no Get Blob Properties per file (at most 4: the first names' lookups)" bash -c \
+  "[ $(n GetProperties) -le 4 ]"
+eq "... the copies hold the bytes" "file 33" "$(azb_sdk get $C dst/f33 -)"
+
+# ---- rm of listed files ----
+sleep 1.1
+ls "$M2/dst" >/dev/null
+azb_cnt_reset
+rm "$M2/dst/f01" "$M2/dst/f02" "$M2/dst/f03"
+eq "rm of 3 listed files: 3 Delete Blob, no Get Blob Properties" "3 0" "$(n Delete GetProperties)"
+ok "... gone from the server" azb_absent $C dst/f02
+
+# ---- mv of a directory ----
+ls "$M2/src" >/dev/null
+azb_cnt_reset
+mv "$M2/src" "$M2/moved"
+eq "mv of a directory of $N files and its marker: one Copy Blob and one Delete each" \
+  "$((N + 1)) $((N + 1))" "$(n CopyBlob Delete)"
+ok "... no Get Blob Properties per file (at most 1)" bash -c "[ $(n GetProperties) -le 1 ]"
+eq "... the moved files hold the bytes" "file 05" "$(azb_sdk get $C moved/f05 -)"
+ok "... the sources are gone" azb_absent $C src/f05
+
+# ---- rm -r ----
+azb_cnt_reset
+rm -r "$M2/moved"
+ok "rm -r of $N files: one Delete Blob each and the marker's, no Get Blob Properties" \
+  bash -c "read d h <<<'$(n Delete GetProperties)'; [ \$d -ge $((N + 1)) ] && [ \$d -le $((N + 2)) ] && [ \$h -eq 0 ]"
+eq "... nothing left on the server" "" "$(azb_sdk list $C moved/)"
+
+azb_done
