@@ -91,6 +91,15 @@ serve() {
     azb_sdk delete "$C" "$path" >/dev/null 2>"$AZB_TMP/sdk.err" ||
       ANS="error $(head -n 1 "$AZB_TMP/sdk.err")"
     ;;
+  "faults off" | "faults on")
+    if [ -z "${CHAOS_PID:-}" ]; then
+      ANS="error no fault injection in this phase"
+    elif [ "$what" = off ]; then
+      azb_chaos_rate 0
+    else
+      azb_chaos_rate "$RATE"
+    fi
+    ;;
   *) ANS="error unknown request: $1" ;;
   esac
 }
