@@ -184,6 +184,6 @@ elif [ "$LONG" = 1 ]; then
   run_phase chaos --seed $((SEED + 1)) --ops 1000000 --seconds "$SECS"
   run_phase attr1 --seed $((SEED + 2)) --ops 1000000 --seconds "$SECS"
 else
-  run_phase "${MODEL_PHASE:-plain}" --seed "$SEED" --ops "$OPS" --shrink-seconds 300
+  run_phase "${MODEL_PHASE:-plain}" --seed "$SEED" --ops "$OPS" --shrink-seconds 90
 fi
 azb_done
