@@ -60,7 +60,7 @@ MIB = 1024 * 1024
 BLOCK = 8 * MIB  # azblobfs's default block_size: writes spanning it matter
 
 # The namespace: few names, so that operations collide. Any name may become
-# a file or a directory; the "d"/"s" names are the ones mkdir prefers.
+# a file or a directory; mkdir prefers the names starting with d, s or t.
 NAMES = [
     "a", "b", "c", "e",
     "d1", "d1/a", "d1/b", "d1/c", "d1/s", "d1/s/a", "d1/s/b", "d1/s/t",
