@@ -9,8 +9,10 @@
 #                                    (default plain)
 #   bash t_model.sh --long           make check-long (t_model_long.sh): three
 #                                    phases of MODEL_SECONDS each (default 120)
-#   bash t_model.sh --replay FILE    run a reproducer (in MODEL_PHASE: the
-#                                    one it came from, see its header)
+#   bash t_model.sh --replay FILE... run reproducers, each on a new container
+#                                    (in MODEL_PHASE: the one they came from,
+#                                    see their header; tests/model/repro/
+#                                    holds the divergences found so far)
 #
 # Phases:
 #   plain  straight to Azurite, default attr_timeout; after another client's
@@ -32,16 +34,20 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../integration/lib.sh"
 
 LONG=${MODEL_LONG:-0}
-REPLAY=""
+REPLAYS=()
 while [ $# -gt 0 ]; do
   case $1 in
   --long) LONG=1; shift ;;
   --replay)
-    if [ $# -lt 2 ] || [ ! -r "$2" ]; then azb_die "--replay needs a readable file"; fi
-    REPLAY=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
-    shift 2
+    shift
+    [ $# -gt 0 ] || azb_die "--replay needs a file"
+    while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do
+      [ -r "$1" ] || azb_die "--replay: cannot read $1"
+      REPLAYS+=("$(cd "$(dirname "$1")" && pwd)/$(basename "$1")")
+      shift
+    done
     ;;
-  *) azb_die "usage: t_model.sh [--long] [--replay FILE]" ;;
+  *) azb_die "usage: t_model.sh [--long] [--replay FILE...]" ;;
   esac
 done
 PY=${PYTHON:-python3}
@@ -177,8 +183,11 @@ run_phase() {
   esac
 }
 
-if [ -n "$REPLAY" ]; then
-  run_phase "${MODEL_PHASE:-plain}" --replay "$REPLAY"
+if [ "${#REPLAYS[@]}" -gt 0 ]; then
+  for f in "${REPLAYS[@]}"; do
+    echo "# replay $f"
+    run_phase "${MODEL_PHASE:-plain}" --replay "$f"
+  done
 elif [ "$LONG" = 1 ]; then
   run_phase plain --seed "$SEED" --ops 1000000 --seconds "$SECS"
   run_phase chaos --seed $((SEED + 1)) --ops 1000000 --seconds "$SECS"
