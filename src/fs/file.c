@@ -302,8 +302,9 @@ int azfs_write(const char *path, const char *buf, size_t size, off_t off,
 	struct handle *h = azfs_handle(fi);
 
 	(void)path;
+	/* a write-back of mmap'd pages is at its offset, O_APPEND or not */
 	return (int)stage_write(&azfs_get()->stage, h->node, buf, size,
-				(uint64_t)off, h->flags & O_APPEND);
+				(uint64_t)off, (h->flags & O_APPEND) && !fi->writepage);
 }
 
 int azfs_flush(const char *path, struct fuse_file_info *fi)
