@@ -308,6 +308,8 @@ void meta_stash_put(struct meta *m, const char *path,
 		return;
 	}
 	pthread_mutex_lock(&m->lock);
+	/* a page of path kept before is older: this one replaces it */
+	meta_stash_drop_locked(m, path, 0);
 	st = &m->stash[m->stash_next++ % META_STASH_SLOTS];
 	stash_clear(st);
 	st->path = p;
