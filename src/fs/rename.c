@@ -153,6 +153,60 @@ out_free:
 	return rc;
 }
 
+/* follow_one: the node of open file from (if any) goes with its blob to
+ * path to, at the version the move made there */
+static void follow_one(struct azfs *fs, const char *from, const char *to)
+{
+	struct blob_props p;
+	struct blob_error e;
+	struct node *n = stage_find(&fs->stage, from);
+	char *name;
+	int rc;
+
+	if (!n)
+		return;
+	stage_put(&fs->stage, n);
+	name = core_blob_name(&fs->o, to, &rc);
+	if (!name)
+		return;
+	memset(&p, 0, sizeof(p));
+	if (blob_get_props(&fs->blob, name, &p, &e) == 0) {
+		stage_rename(&fs->stage, from, to, name, p.etag);
+		blob_props_release(&p);
+	} else {
+		stage_rename(&fs->stage, from, to, name, NULL);
+	}
+	free(name);
+}
+
+/*
+ * follow: files open under their old name (or below the old directory)
+ * go on under the new one: their handles write to the moved blob, as
+ * with a rename on a local disk (log rotation renames the file a daemon
+ * writes to).
+ */
+static void follow(struct azfs *fs, const char *from, const char *to,
+		   int dir)
+{
+	size_t n = 0, i, fl = strlen(from);
+	char **open = NULL, *np;
+
+	if (!dir) {
+		follow_one(fs, from, to);
+		return;
+	}
+	if (stage_open_under(&fs->stage, from, 0, &open, &n) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (asprintf(&np, "%s%s", to, open[i] + fl) >= 0) {
+			follow_one(fs, open[i], np);
+			free(np);
+		}
+		free(open[i]);
+	}
+	free(open);
+}
+
 /*
  * hide: libfuse renames a file removed while open to a hidden name
  * (".fuse_hidden...", hard_remove off) so that its handles go on with
@@ -248,7 +302,7 @@ int azfs_rename(const char *from, const char *to, unsigned int flags)
 	else
 		rc = move_blob(fs, src, dst, &fa);
 	if (rc == 0)
-		stage_rename(&fs->stage, from, to, dst);
+		follow(fs, from, to, fa.kind == ATTR_DIR);
 	meta_drop_tree(&fs->meta, from);
 	meta_drop_tree(&fs->meta, to);
 	meta_dir_changed(&fs->meta, from);

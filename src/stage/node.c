@@ -245,7 +245,7 @@ void stage_end(struct stage *sg, struct node *n, enum stage_phase p)
 }
 
 void stage_rename(struct stage *sg, const char *from, const char *to,
-		 const char *name)
+		 const char *name, const char *etag)
 {
 	struct node *n, **pp;
 	char *np = str_ndup(to, strlen(to)), *nn = str_ndup(name, strlen(name));
@@ -264,12 +264,55 @@ void stage_rename(struct stage *sg, const char *from, const char *to,
 		n->path = np;
 		n->name = nn;
 		np = nn = NULL;
+		/* the blob moved by a copy: a new version */
+		snprintf(n->etag, sizeof(n->etag), "%s", etag ? etag : "");
 		n->next = sg->nodes[hash(n->path)];
 		sg->nodes[hash(n->path)] = n;
 	}
 	pthread_mutex_unlock(&sg->lock);
 	free(np);
 	free(nn);
+}
+
+int stage_open_under(struct stage *sg, const char *dir, int only_new,
+		     char ***paths, size_t *n)
+{
+	size_t dl = strlen(dir), b, cap = 0;
+	struct node *nd;
+	char **v = NULL, **g;
+	int rc = 0;
+
+	*n = 0;
+	pthread_mutex_lock(&sg->lock);
+	for (b = 0; b < STAGE_BUCKETS && rc == 0; b++) {
+		for (nd = sg->nodes[b]; nd && rc == 0; nd = nd->next) {
+			if (strncmp(nd->path, dir, dl) != 0 || nd->path[dl] != '/' ||
+			    (only_new && (!nd->is_new || nd->unlinked)))
+				continue;
+			if (*n == cap) {
+				cap = cap ? cap * 2 : 8;
+				g = realloc(v, cap * sizeof(*v));
+				if (!g) {
+					rc = -ENOMEM;
+					break;
+				}
+				v = g;
+			}
+			if (!(v[*n] = str_ndup(nd->path, strlen(nd->path))))
+				rc = -ENOMEM;
+			else
+				(*n)++;
+		}
+	}
+	pthread_mutex_unlock(&sg->lock);
+	if (rc < 0) {
+		while (*n)
+			free(v[--*n]);
+		free(v);
+		v = NULL;
+	}
+	*paths = v;
+	return rc;
 }
 
 int stage_size(struct stage *sg, const char *path, uint64_t *size)

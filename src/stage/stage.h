@@ -130,9 +130,16 @@ enum stage_phase { STAGE_READ, STAGE_WRITE, STAGE_UPLOAD, STAGE_EXCL };
 /* stage_begin/stage_end: enter/leave a phase of kind p (waits). */
 void stage_begin(struct stage *sg, struct node *n, enum stage_phase p);
 void stage_end(struct stage *sg, struct node *n, enum stage_phase p);
-/* stage_rename: re-keys the node of from (if any) to to/name. */
+/* stage_rename: re-keys the node of from (if any) to to/name, whose
+ * blob is now version etag (NULL or "": not known, the next upload
+ * overwrites it unconditionally). */
 void stage_rename(struct stage *sg, const char *from, const char *to,
-		  const char *name);
+		  const char *name, const char *etag);
+/* stage_open_under: the paths (malloc'd array of malloc'd strings, *n of
+ * them) of the nodes below directory dir ("" for the root); only_new:
+ * only files made here and not yet uploaded. 0 or -ENOMEM. */
+int stage_open_under(struct stage *sg, const char *dir, int only_new,
+		     char ***paths, size_t *n);
 /* stage_size: 1 and the staged size when path has one, else 0. */
 int stage_size(struct stage *sg, const char *path, uint64_t *size);
 /* stage_attr: 1 and the attributes of path's staged file (size, and
