@@ -29,6 +29,11 @@ static int dent_cmp(const void *x, const void *y)
 	return c ? c : (int)(b->a.explicit_dir) - (int)(a->a.explicit_dir);
 }
 
+static int dent_cmp_name(const void *x, const void *y)
+{
+	return strcmp(((const struct dent *)x)->name, ((const struct dent *)y)->name);
+}
+
 static void dents_free(struct dent *d, size_t n)
 {
 	size_t i;
@@ -221,6 +226,37 @@ int azfs_releasedir(const char *path, struct fuse_file_info *fi)
 	return 0;
 }
 
+/*
+ * add_unsaved: files created here in directory path that are still open
+ * and not uploaded yet (a writable create goes up at its first flush)
+ * join the listing: this mount's own view never misses them.
+ */
+static int add_unsaved(struct azfs *fs, const char *path, struct dent **d,
+		       size_t *n)
+{
+	const char *dir = strcmp(path, "/") == 0 ? "" : path;
+	size_t k = 0, i, cap = *n, dl = strlen(dir);
+	char **open = NULL;
+	struct attr a;
+	int rc;
+
+	rc = stage_open_under(&fs->stage, dir, 1, &open, &k);
+	for (i = 0; i < k; i++) {
+		const char *base = open[i] + dl + 1;
+		struct dent key = { .name = (char *)base };
+
+		if (rc == 0 && !strchr(base, '/') &&
+		    !bsearch(&key, *d, *n, sizeof(**d), dent_cmp_name) &&
+		    stage_attr(&fs->stage, open[i], &a))
+			rc = dents_add(d, n, &cap, base, strlen(base), &a);
+		free(open[i]);
+	}
+	free(open);
+	if (rc == 0 && k)
+		qsort(*d, *n, sizeof(**d), dent_cmp);
+	return rc;
+}
+
 int azfs_dir_read(struct azfs *fs, const char *path, struct dent **d,
 		  size_t *n)
 {
@@ -230,6 +266,13 @@ int azfs_dir_read(struct azfs *fs, const char *path, struct dent **d,
 	if (rc < 0)
 		return rc;
 	dents_uniq(*d, n);
+	rc = add_unsaved(fs, path, d, n);
+	if (rc < 0) {
+		dents_free(*d, *n);
+		*d = NULL;
+		*n = 0;
+		return rc;
+	}
 	rc = dir_remember(fs, path, *d, *n, taken);
 	if (rc < 0) {
 		dents_free(*d, *n);
