@@ -26,7 +26,10 @@ for n in "${names[@]}"; do
   azb_sdk putstr $C "sdk/$n" "sdk $i" >/dev/null
   eq "SDK->mount: [$n]" "sdk $i" "$(cat "$M/sdk/$n" 2>&1)"
 done
-eq "listing shows every name" "${#names[@]}" "$(ls -A "$M/sdk" | wc -l)"
+ls -A "$M/sdk" >"$AZB_TMP/listed"
+eq "listing shows every name" "${#names[@]}" "$(wc -l <"$AZB_TMP/listed")"
+[ "$(wc -l <"$AZB_TMP/listed")" = "${#names[@]}" ] ||
+  printf '  listed: %s\n' "$(tr '\n' '|' <"$AZB_TMP/listed")" >&2
 # nested hostile directories
 mkdir -p "$M/dir #1/sub ?2/ü 3"
 echo deep >"$M/dir #1/sub ?2/ü 3/f&g"
