@@ -17,6 +17,7 @@
 #include "copy/copy.h"
 #include "fs/fs.h"
 #include "util/log.h"
+#include "util/str.h"
 
 int azfs_server_copy(struct azfs *fs, const char *src_name,
 		     const char *dst_name, const char *src_etag, int wait,
@@ -208,6 +209,41 @@ static int copy_whole(struct azfs *fs, const char *path_in, const char *src,
 	return rc;
 }
 
+/*
+ * dest_meta: the metadata a server-side cp gives its destination, which
+ * would otherwise take the source's: its own (what its create gave it,
+ * or the mode and owner of the file it truncated) with an mtime of now,
+ * as a copy through read and write makes. 0 or -errno.
+ */
+static int dest_meta(struct azfs *fs, const char *path, struct node *n,
+		     struct blob_meta **m, size_t *nm)
+{
+	struct timespec now = core_now();
+	char tbuf[48];
+	struct attr a;
+	int rc;
+
+	rc = stage_meta_get(&fs->stage, n, m, nm);
+	if (rc == STAGE_CLEAN) {
+		rc = meta_lookup(&fs->meta, path, &a);
+		if (rc == 0) {
+			a.mtime = now;
+			rc = azfs_entry_meta(&a, NULL, m, nm);
+		}
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	str_rfc3339_format(&now, tbuf, sizeof(tbuf));
+	rc = core_meta_set(m, nm, CORE_KEY_MTIME, tbuf);
+	if (rc < 0) {
+		core_meta_free(*m, *nm);
+		*m = NULL;
+		*nm = 0;
+	}
+	return rc;
+}
+
 ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 			     off_t off_in, const char *path_out,
 			     struct fuse_file_info *fi_out, off_t off_out,
@@ -248,11 +284,9 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 	if (rc < 0)
 		return rc;
 	ra_copying(&fs->ra);
-	/* the destination keeps what its create gave it: mode, owner, now */
-	if (stage_meta_get(&fs->stage, nout, &m, &nm) != 0) {
-		m = NULL;
-		nm = 0;
-	}
+	rc = dest_meta(fs, path_out, nout, &m, &nm);
+	if (rc < 0)
+		return rc;
 	rc = copy_whole(fs, path_in, nin->name, nout->name, len, m, nm, &done);
 	core_meta_free(m, nm);
 	if (rc == 0)
