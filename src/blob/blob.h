@@ -185,6 +185,15 @@ typedef size_t (*blob_sink)(void *arg, const void *data, size_t len);
 /* blob_error_str: "HTTP 404 BlobNotFound (request id ...)" into out. */
 const char *blob_error_str(const struct blob_error *e, char *out, size_t len);
 
+/* blob_traffic: what the client's connections carried since start, for
+ * the metrics: bytes both ways and requests sent again. */
+struct blob_traffic {
+	uint64_t bytes_sent;
+	uint64_t bytes_received;
+	uint64_t retries;
+};
+void blob_traffic(struct blob_client *c, struct blob_traffic *out);
+
 /* blob_copy_status_name: "pending", "success", ...; "" for NONE. */
 const char *blob_copy_status_name(enum blob_copy_status s);
 enum blob_copy_status blob_copy_status_parse(const char *s);

@@ -126,6 +126,16 @@ int blob_url(const struct blob_client *c, const char *name, struct buf *out)
 	return str_pct_encode(out, name, strlen(name), "/");
 }
 
+void blob_traffic(struct blob_client *c, struct blob_traffic *out)
+{
+	struct http_stats hs;
+
+	http_client_stats(c->http, &hs);
+	out->bytes_sent = hs.bytes_sent;
+	out->bytes_received = hs.bytes_received;
+	out->retries = hs.retries;
+}
+
 const char *blob_copy_status_name(enum blob_copy_status s)
 {
 	switch (s) {

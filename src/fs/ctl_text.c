@@ -231,12 +231,12 @@ static int metrics_text(struct azfs *fs, struct buf *out)
 	static const enum blob_copy_status st[] = {
 		BLOB_COPY_PENDING, BLOB_COPY_SUCCESS, BLOB_COPY_ABORTED, BLOB_COPY_FAILED,
 	};
-	struct http_stats hs;
+	struct blob_traffic hs;
 	struct copy_row *rows = NULL;
 	size_t n = 0, i, k, count;
 	int rc;
 
-	http_client_stats(&fs->http, &hs);
+	blob_traffic(&fs->blob, &hs);
 	rc = metrics_requests(fs, out);
 	if (rc == 0)
 		rc = metric_head(out, "azblobfs_bytes_received_total", "counter",
