@@ -109,6 +109,7 @@ struct attr {
 struct dent {
 	char *name;
 	struct attr a;
+	int stale;      /* a changed since listed: not given to the kernel */
 };
 
 /* ---- errmap.c: the one table from a failed request to an errno ---- */

@@ -62,6 +62,7 @@ static int dents_add(struct dent **d, size_t *n, size_t *cap, const char *name,
 	if (!(*d)[*n].name)
 		return -ENOMEM;
 	(*d)[*n].a = *a;
+	(*d)[*n].stale = 0;
 	(*n)++;
 	return 0;
 }
@@ -166,8 +167,11 @@ static int dir_remember(struct azfs *fs, const char *dir, struct dent *d,
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (meta_remember(&fs->meta, dir, d[i].name, &d[i].a, taken) < 0)
+		int rc = meta_remember(&fs->meta, dir, d[i].name, &d[i].a, taken);
+
+		if (rc < 0)
 			return -ENOMEM;
+		d[i].stale = rc == 1;
 	}
 	return 0;
 }
@@ -334,7 +338,9 @@ int azfs_readdir(const char *path, void *buf, fuse_fill_dir_t filler,
 		    strcmp(dh->d[i].name, fs->o.control) == 0)
 			continue;
 		meta_fill_stat(&fs->o, &dh->d[i].a, &st);
-		if (filler(buf, dh->d[i].name, &st, (off_t)i + 3, FUSE_FILL_DIR_PLUS))
+		/* stale attributes stay out of the kernel: a stat looks up */
+		if (filler(buf, dh->d[i].name, &st, (off_t)i + 3,
+			   dh->d[i].stale ? 0 : FUSE_FILL_DIR_PLUS))
 			break;
 	}
 	return 0;

@@ -222,25 +222,29 @@ int meta_remember(struct meta *m, const char *dir, const char *name,
 	char *path = core_child_path(dir, name);
 	struct meta_entry *e;
 	struct attr st;
-	int newer;
+	int newer, rc = 0;
 
 	if (!path)
 		return -1;
 	if (m->staged && m->staged(m->staged_arg, path, &st)) {
 		a->size = st.size;
 	} else {
-		/* a file written here while the listing was on its way */
+		/* a file written here while the listing was on its way; or
+		 * changed (a copy landed on it) and its attributes dropped:
+		 * then neither they nor the listing's older ones hold */
 		pthread_mutex_lock(&m->lock);
 		e = meta_find_locked(m, path);
 		newer = e && e->put_at > taken && e->a.kind != ATTR_NONE;
-		if (newer)
+		if (newer && e->expires > core_mono())
 			*a = e->a;
+		else if (newer)
+			rc = 1;
 		pthread_mutex_unlock(&m->lock);
 		if (!newer)
 			put_at(m, path, a, taken);
 	}
 	free(path);
-	return 0;
+	return rc;
 }
 
 void meta_drop(struct meta *m, const char *path)

@@ -71,8 +71,9 @@ void meta_put(struct meta *m, const char *path, const struct attr *a);
  * meta_remember: entry name of directory dir, listed with attributes *a
  * by a listing asked for at monotonic time taken, goes into the cache --
  * unless an open file has it staged, whose size then replaces a->size,
- * or attributes put since taken are newer, which then replace *a. 0, or
- * -1 out of memory.
+ * or attributes put since taken are newer, which then replace *a. 0; 1
+ * when path changed since taken and its attributes were dropped (ask
+ * the server: the listing's are stale); -1 out of memory.
  */
 int meta_remember(struct meta *m, const char *dir, const char *name,
 		  struct attr *a, double taken);

@@ -236,4 +236,15 @@ ok "5 GiB cp: no file bytes sent" test "$(azb_cnt_log | azb_json j.uploadBodyByt
 eq "5 GiB cp: destination size" 5435817984 "$(azb_sdk props $C five-copy | azb_json j.contentLength)"
 eq "copy_tier= is sent as x-ms-access-tier" Cool "$(getfattr --only-values -n user.azblob.access_tier "$P/five-copy")"
 rm -f "$P/five" "$P/five-copy"
+# cp over a file the mount has listed: the listing kept from before the
+# copy must not bring its old size back (ls -l, then stat, showed 0)
+azb_sdk putstr $C over/a "" >/dev/null
+azb_sdk putstr $C over/src "copied bytes" >/dev/null
+Q="$AZB_TMP/q"
+azb_mount $C "$Q"
+stat "$Q/over/a" >/dev/null
+cp "$Q/over/src" "$Q/over/a"
+ls -l "$Q/over" >/dev/null
+eq "cp over a listed file: stat shows the copy's size" 12 "$(stat -c %s "$Q/over/a")"
+eq "... and cat its bytes" "copied bytes" "$(cat "$Q/over/a")"
 azb_done
