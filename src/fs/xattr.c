@@ -337,7 +337,12 @@ int azfs_start_copy(struct azfs *fs, const char *path, const char *src)
 		return rc;
 	buf_init(&url, 0);
 	memset(&sp, 0, sizeof(sp));
-	if (src[0] == '/') {
+	if (src[0] == '/' && (rc = azfs_hist_source(fs, src, &url)) != 0) {
+		/* a snapshot or version (the control directory's trees):
+		 * it never changes, no source condition */
+		if (rc < 0)
+			goto out_free;
+	} else if (src[0] == '/') {
 		rc = fresh_props(fs, src, &sname, &sp);
 		if (rc < 0)
 			goto out_free;
