@@ -4,7 +4,9 @@
  * user.NAME is blob metadata NAME (x-ms-meta-NAME). user.azblob.* are the
  * blob's own properties: copy status (always read fresh from the server),
  * etag, blob type, last modified (read-only), access tier and content type
- * (read-write); setting user.azblob.copy_source starts a server-side copy.
+ * (read-write); setting user.azblob.copy_source starts a server-side copy,
+ * setting user.azblob.snapshot (any value, "" by convention; never read
+ * or listed) takes a snapshot.
  * listxattr names user metadata only, so cp -a and rsync -X never copy
  * user.azblob.*. Internal metadata (mtime, hdi_isfolder, is_symlink) is not
  * shown: stat and readlink show it. Other namespaces (security.*, system.*
@@ -416,6 +418,10 @@ int azfs_setxattr(const char *path, const char *name, const char *value,
 			rc = -EINVAL;
 		} else if (strcmp(key, "copy_source") == 0) {
 			rc = azfs_start_copy(fs, path, v);
+		} else if (strcmp(key, "snapshot") == 0) {
+			/* write-only: the snapshots are listed in the
+			 * control directory's snapshots/PATH/ */
+			rc = azfs_ctl_snapshot(fs, path);
 		} else if (strcmp(key, "access_tier") == 0 ||
 			   strcmp(key, "content_type") == 0) {
 			int tier = key[0] == 'a';
