@@ -135,7 +135,25 @@ struct blob_props {
 
 struct blob_item {
 	char *name;               /* full blob name */
+	char *snapshot;           /* <Snapshot> (include=snapshots), or NULL */
+	char *version_id;         /* <VersionId> (include=versions), or NULL */
+	int is_current_version;   /* <IsCurrentVersion>true */
 	struct blob_props props;
+};
+
+/*
+ * A snapshot or a version of a blob, named the way the service names it:
+ * the snapshot's time (?snapshot=, Snapshot Blob's x-ms-snapshot) or the
+ * version id (?versionid=, x-ms-version-id), both a time such as
+ * 2026-12-06T01:02:03.1234567Z.
+ */
+enum blob_at_kind {
+	BLOB_AT_SNAPSHOT = 1,
+	BLOB_AT_VERSION,
+};
+struct blob_at {
+	enum blob_at_kind kind;
+	const char *id;
 };
 
 struct blob_list_page {
@@ -165,6 +183,29 @@ const char *blob_meta_get(const struct blob_props *p, const char *name);
 /* blob_stats_get: a copy of what the client's requests did so far
  * (zeroes when it does not count). Thread-safe. */
 void blob_stats_get(struct blob_client *c, struct blob_stats *out);
+
+/* blob_at_query: appends "snapshot=ID" or "versionid=ID" (ID
+ * percent-encoded) to out. 0 or -1 (no memory). */
+int blob_at_query(const struct blob_at *at, struct buf *out);
+
+/*
+ * blob_at_id_valid: s has the form the service gives snapshot times and
+ * version ids: YYYY-MM-DDTHH:MM:SS, an optional fraction of 1 to 7
+ * digits, Z. Anything else cannot name a snapshot or a version.
+ */
+int blob_at_id_valid(const char *s);
+
+/*
+ * blob_history_keep: item of a List Blobs page of include=snapshots
+ * (what = BLOB_AT_SNAPSHOT) or include=versions (BLOB_AT_VERSION) with
+ * prefix name is a snapshot / a version of blob name itself: its name
+ * is name exactly (a prefix also lists "name2", "name/x") and it carries
+ * a valid snapshot time / version id (the base blob in a snapshot
+ * listing carries none, nor does any entry of an account without
+ * versioning). Returns 1 or 0.
+ */
+int blob_history_keep(const struct blob_item *item, const char *name,
+		      enum blob_at_kind what);
 
 /* blob_parse_date: an HTTP (RFC 1123) date, or -1. */
 long long blob_parse_date(const char *s);
@@ -242,6 +283,14 @@ int blob_read_stream(struct blob_client *c, const char *name, uint64_t off,
 		     uint64_t len, const char *if_match, blob_sink sink,
 		     void *arg, uint64_t *got, struct blob_error *err);
 
+/*
+ * blob_read_at: blob_read of the snapshot or version at of blob name
+ * (Get Blob with ?snapshot= or ?versionid=), without a condition.
+ */
+int blob_read_at(struct blob_client *c, const char *name,
+		 const struct blob_at *at, uint64_t off, size_t len, void *buf,
+		 size_t *got, struct blob_error *err);
+
 /* Put Blob (BlockBlob) of len bytes; etag_out (BLOB_ETAG_MAX) may be NULL. */
 int blob_put(struct blob_client *c, const char *name, const void *data,
 	     size_t len, const struct blob_put_opts *o, char *etag_out,
@@ -297,6 +346,19 @@ int blob_delete(struct blob_client *c, const char *name,
 int blob_list(struct blob_client *c, const char *prefix, const char *delim,
 	      const char *marker, int max_results, struct blob_list_page *pg,
 	      struct blob_error *err);
+
+/*
+ * blob_list_history: one page of List Blobs with prefix name, no
+ * delimiter and include=snapshots (what = BLOB_AT_SNAPSHOT) or
+ * include=versions (BLOB_AT_VERSION); marker from the previous page or
+ * NULL. The page also holds other blobs whose names start with name, and
+ * the base blob: blob_history_keep picks the snapshots or versions of
+ * name. List Blobs, x-ms-version 2021-12-02: an account without
+ * versioning lists no <VersionId>.
+ */
+int blob_list_history(struct blob_client *c, const char *name,
+		      enum blob_at_kind what, const char *marker,
+		      struct blob_list_page *pg, struct blob_error *err);
 
 /* Set Blob Metadata: replaces all metadata. */
 int blob_set_metadata(struct blob_client *c, const char *name,
@@ -388,6 +450,14 @@ struct blob_ops {
 			  const char *copy_id, struct blob_error *err);
 	int (*snapshot)(struct blob_client *c, const char *name, char *when,
 			size_t len, struct blob_error *err);
+	/* NULL in a stand-in without snapshots and versions: the call
+	 * fails with BLOB_E_UNSUPPORTED */
+	int (*read_at)(struct blob_client *c, const char *name,
+		       const struct blob_at *at, uint64_t off, size_t len,
+		       void *buf, size_t *got, struct blob_error *err);
+	int (*list_history)(struct blob_client *c, const char *name,
+			    enum blob_at_kind what, const char *marker,
+			    struct blob_list_page *pg, struct blob_error *err);
 };
 
 extern const struct blob_ops blob_rest_ops;

@@ -5,6 +5,9 @@
  *
  * Layer: blob. Thread-safe as the table it calls.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "blob/blob.h"
 
 int blob_container_check(struct blob_client *c, struct blob_error *err)
@@ -112,4 +115,32 @@ int blob_snapshot(struct blob_client *c, const char *name, char *when,
 		  size_t len, struct blob_error *err)
 {
 	return c->ops->snapshot(c, name, when, len, err);
+}
+
+/* unsupported: the table has no such operation (a stand-in's) */
+static int unsupported(struct blob_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	err->status = 501;
+	snprintf(err->code, sizeof(err->code), "NotImplemented");
+	blob_error_classify(err);
+	return -1;
+}
+
+int blob_read_at(struct blob_client *c, const char *name,
+		 const struct blob_at *at, uint64_t off, size_t len, void *buf,
+		 size_t *got, struct blob_error *err)
+{
+	if (!c->ops->read_at)
+		return unsupported(err);
+	return c->ops->read_at(c, name, at, off, len, buf, got, err);
+}
+
+int blob_list_history(struct blob_client *c, const char *name,
+		      enum blob_at_kind what, const char *marker,
+		      struct blob_list_page *pg, struct blob_error *err)
+{
+	if (!c->ops->list_history)
+		return unsupported(err);
+	return c->ops->list_history(c, name, what, marker, pg, err);
 }

@@ -239,12 +239,14 @@ static void malformed(struct blob_error *err, const struct http_response *resp,
 	log_info("Get Blob: %s", err->message);
 }
 
-static int rest_read(struct blob_client *c, const char *name, uint64_t off,
-		     size_t len, void *buf, size_t *got, const char *if_match,
-		     struct blob_error *err)
+/* read_range: Get Blob of bytes [off, off+len) of name into buf, with
+ * the query query (a snapshot or version, or NULL) */
+static int read_range(struct blob_client *c, const char *name,
+		      const char *query, uint64_t off, size_t len, void *buf,
+		      size_t *got, const char *if_match, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Get Blob", .method = "GET", .name = name,
-			      .recv_buf = buf, .recv_cap = len };
+			      .query = query, .recv_buf = buf, .recv_cap = len };
 	struct http_response resp;
 	struct hdrs h = { 0 };
 	int rc;
@@ -267,6 +269,32 @@ static int rest_read(struct blob_client *c, const char *name, uint64_t off,
 	}
 	http_response_release(&resp);
 	hdrs_release(&h);
+	return rc;
+}
+
+static int rest_read(struct blob_client *c, const char *name, uint64_t off,
+		     size_t len, void *buf, size_t *got, const char *if_match,
+		     struct blob_error *err)
+{
+	return read_range(c, name, NULL, off, len, buf, got, if_match, err);
+}
+
+/* Get Blob of a snapshot (?snapshot=) or a version (?versionid=): the
+ * same ranges as of the base blob (x-ms-version 2021-12-02) */
+static int rest_read_at(struct blob_client *c, const char *name,
+			const struct blob_at *at, uint64_t off, size_t len,
+			void *buf, size_t *got, struct blob_error *err)
+{
+	struct buf q;
+	int rc;
+
+	buf_init(&q, 0);
+	if (blob_at_query(at, &q) < 0) {
+		buf_release(&q);
+		return fail_nomem(err);
+	}
+	rc = read_range(c, name, q.data, off, len, buf, got, NULL, err);
+	buf_release(&q);
 	return rc;
 }
 
@@ -459,8 +487,11 @@ static int list_restart(void *arg)
 	return blob_list_parser_reset(arg);
 }
 
-static int rest_list(struct blob_client *c, const char *prefix, const char *delim,
-		     const char *marker, int max_results, struct blob_list_page *pg,
+/* list_page: List Blobs with include=include and the other arguments as
+ * blob_list */
+static int list_page(struct blob_client *c, const char *include,
+		     const char *prefix, const char *delim, const char *marker,
+		     int max_results, struct blob_list_page *pg,
 		     struct blob_error *err)
 {
 	struct blob_req r = { .op = "List Blobs", .method = "GET",
@@ -471,7 +502,7 @@ static int rest_list(struct blob_client *c, const char *prefix, const char *deli
 	int rc = -1;
 
 	buf_init(&q, 0);
-	if (buf_puts(&q, "restype=container&comp=list&include=metadata,copy") < 0)
+	if (buf_printf(&q, "restype=container&comp=list&include=%s", include) < 0)
 		goto out_nomem;
 	if (prefix && *prefix &&
 	    (buf_puts(&q, "&prefix=") < 0 ||
@@ -509,6 +540,25 @@ static int rest_list(struct blob_client *c, const char *prefix, const char *deli
 out_nomem:
 	buf_release(&q);
 	return fail_nomem(err);
+}
+
+static int rest_list(struct blob_client *c, const char *prefix, const char *delim,
+		     const char *marker, int max_results, struct blob_list_page *pg,
+		     struct blob_error *err)
+{
+	return list_page(c, "metadata,copy", prefix, delim, marker, max_results,
+			 pg, err);
+}
+
+/* List Blobs of name's snapshots or versions (x-ms-version 2021-12-02:
+ * include=snapshots lists each snapshot with <Snapshot> next to the base
+ * blob, include=versions each version with <VersionId>) */
+static int rest_list_history(struct blob_client *c, const char *name,
+			     enum blob_at_kind what, const char *marker,
+			     struct blob_list_page *pg, struct blob_error *err)
+{
+	return list_page(c, what == BLOB_AT_VERSION ? "versions" : "snapshots",
+			 name, NULL, marker, 0, pg, err);
 }
 
 static int rest_set_metadata(struct blob_client *c, const char *name,
@@ -618,6 +668,8 @@ static int rest_snapshot(struct blob_client *c, const char *name, char *when,
 
 const struct blob_ops blob_rest_ops = {
 	.snapshot = rest_snapshot,
+	.read_at = rest_read_at,
+	.list_history = rest_list_history,
 	.container_check = rest_container_check,
 	.get_props = rest_get_props,
 	.read = rest_read,

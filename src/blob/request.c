@@ -207,6 +207,8 @@ void blob_list_page_release(struct blob_list_page *pg)
 
 	for (i = 0; i < pg->n_items; i++) {
 		free(pg->items[i].name);
+		free(pg->items[i].snapshot);
+		free(pg->items[i].version_id);
 		blob_props_release(&pg->items[i].props);
 	}
 	free(pg->items);

@@ -165,14 +165,17 @@ static void set_prop(struct blob_props *p, const char *n, char *t)
  *
  * What is read: the first <Blobs> of the root <EnumerationResults>, each
  * <Blob> (its first <Name>, which needs Encoded="true" to be
- * percent-decoded, its first <Properties> and <Metadata>) and <BlobPrefix>
+ * percent-decoded, its first <Properties> and <Metadata>, and with
+ * include=snapshots or include=versions its <Snapshot>, <VersionId> and
+ * <IsCurrentVersion>) and <BlobPrefix>
  * (its <Name>), and the root's first <NextMarker>. An element's text is
  * all the text under it. Everything else is skipped.
  */
 #define LIST_TEXT_MAX (1024 * 1024)   /* longest text of one element */
 #define LIST_BODY_MAX (64u << 20)     /* longest answer */
 
-enum { T_NONE = 0, T_NAME, T_PREFIX, T_PROP, T_META, T_MARKER };
+enum { T_NONE = 0, T_NAME, T_PREFIX, T_PROP, T_META, T_MARKER, T_SNAPSHOT,
+       T_VERSION, T_CURRENT };
 
 struct blob_list_parser {
 	xmlParserCtxtPtr ctxt;
@@ -294,6 +297,12 @@ static void on_start(void *ud, const xmlChar *name, const xmlChar *prefix,
 		} else if (lp->item == T_NAME && strcmp(n, "Metadata") == 0 &&
 			   !lp->has_meta) {
 			lp->has_meta = lp->in_meta = 1;
+		} else if (lp->item == T_NAME && strcmp(n, "Snapshot") == 0) {
+			lp_collect(lp, T_SNAPSHOT, NULL);
+		} else if (lp->item == T_NAME && strcmp(n, "VersionId") == 0) {
+			lp_collect(lp, T_VERSION, NULL);
+		} else if (lp->item == T_NAME && strcmp(n, "IsCurrentVersion") == 0) {
+			lp_collect(lp, T_CURRENT, NULL);
 		}
 		break;
 	case 5:
@@ -337,7 +346,8 @@ static char *took(struct blob_list_parser *lp)
 static void collected(struct blob_list_parser *lp)
 {
 	struct blob_list_page *pg = &lp->pg;
-	struct blob_props *p = pg->n_items ? &pg->items[pg->n_items - 1].props : NULL;
+	struct blob_item *it = pg->n_items ? &pg->items[pg->n_items - 1] : NULL;
+	struct blob_props *p = it ? &it->props : NULL;
 	char *t = took(lp);
 
 	if (!t) {
@@ -369,6 +379,18 @@ static void collected(struct blob_list_parser *lp)
 		p->meta[p->n_meta].name = lp->field;
 		p->meta[p->n_meta++].value = t;
 		lp->field = NULL;
+		break;
+	case T_SNAPSHOT:
+		free(it->snapshot);
+		it->snapshot = t;
+		break;
+	case T_VERSION:
+		free(it->version_id);
+		it->version_id = t;
+		break;
+	case T_CURRENT:
+		it->is_current_version = strcasecmp(t, "true") == 0;
+		free(t);
 		break;
 	case T_MARKER:
 		if (*t)

@@ -57,10 +57,18 @@ int copy_wait(struct blob_client *c, const char *name, const char *copy_id,
 int copy_source_url(const struct blob_client *c, const char *name,
 		    struct buf *out)
 {
+	return copy_source_url_at(c, name, NULL, out);
+}
+
+int copy_source_url_at(const struct blob_client *c, const char *name,
+		       const struct blob_at *at, struct buf *out)
+{
 	if (blob_url(c, name, out) < 0)
 		return -1;
+	if (at && (buf_puts(out, "?") < 0 || blob_at_query(at, out) < 0))
+		return -1;
 	if (c->auth->kind == AUTH_SAS)
-		return buf_printf(out, "?%s", c->auth->sas);
+		return buf_printf(out, "%c%s", at ? '&' : '?', c->auth->sas);
 	return 0;
 }
 

@@ -30,6 +30,10 @@ int copy_wait(struct blob_client *c, const char *name, const char *copy_id,
  */
 int copy_source_url(const struct blob_client *c, const char *name,
 		    struct buf *out);
+/* copy_source_url_at: the same for the snapshot or version at of blob
+ * name (?snapshot= or ?versionid=, then the SAS); at NULL is the blob. */
+int copy_source_url_at(const struct blob_client *c, const char *name,
+		       const struct blob_at *at, struct buf *out);
 
 /*
  * copy_start: Copy Blob of source_url into name. When the answer is lost

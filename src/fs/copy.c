@@ -19,35 +19,32 @@
 #include "util/log.h"
 #include "util/str.h"
 
-int azfs_server_copy(struct azfs *fs, const char *src_name,
-		     const char *dst_name, const char *src_etag, int wait,
-		     const struct blob_meta *meta, size_t n)
+/*
+ * server_copy: Copy Blob of url (named src in logs, never with its
+ * query) into dst_name, and (wait) wait for its end.
+ */
+static int server_copy(struct azfs *fs, const char *url, const char *src,
+		       const char *dst_name, const char *src_etag, int wait,
+		       const struct blob_meta *meta, size_t n)
 {
 	struct blob_copy_result res;
 	enum blob_copy_status st;
 	struct blob_error e;
-	struct buf url;
 	char msg[400], *path = NULL;
 	int rc = 0;
 
-	buf_init(&url, 0);
-	if (copy_source_url(&fs->blob, src_name, &url) < 0) {
-		buf_release(&url);
-		return -ENOMEM;
-	}
-	if (copy_start(&fs->blob, dst_name, url.data,
+	if (copy_start(&fs->blob, dst_name, url,
 		       src_etag && *src_etag ? src_etag : NULL, fs->o.copy_tier,
 		       meta, n, &res, &e) < 0) {
-		log_warn("Copy Blob %s -> %s: %s", src_name, dst_name,
+		log_warn("Copy Blob %s -> %s: %s", src, dst_name,
 			 blob_error_str(&e, msg, sizeof(msg)));
-		rc = -core_errno(&e);
-		goto out_free;
+		return -core_errno(&e);
 	}
-	log_debug("Copy Blob %s -> %s: id %s, %s", src_name, dst_name, res.id,
+	log_debug("Copy Blob %s -> %s: id %s, %s", src, dst_name, res.id,
 		  blob_copy_status_name(res.status));
 	path = core_path_of(&fs->o, dst_name);
 	if (path)
-		azfs_copy_started(fs, path, &res, url.data);
+		azfs_copy_started(fs, path, &res, url);
 	if (res.status == BLOB_COPY_PENDING && wait) {
 		if (copy_wait(&fs->blob, dst_name, res.id[0] ? res.id : NULL,
 			      &st, &e) < 0) {
@@ -56,16 +53,48 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 		}
 		res.status = st;
 		if (path)
-			azfs_copy_started(fs, path, &res, url.data);
+			azfs_copy_started(fs, path, &res, url);
 	}
 	if (res.status == BLOB_COPY_FAILED || res.status == BLOB_COPY_ABORTED) {
-		log_warn("copy %s -> %s ended %s", src_name, dst_name,
+		log_warn("copy %s -> %s ended %s", src, dst_name,
 			 blob_copy_status_name(res.status));
 		rc = -EIO;
 	}
 out_free:
 	free(path);
+	return rc;
+}
+
+int azfs_server_copy(struct azfs *fs, const char *src_name,
+		     const char *dst_name, const char *src_etag, int wait,
+		     const struct blob_meta *meta, size_t n)
+{
+	struct buf url;
+	int rc;
+
+	buf_init(&url, 0);
+	if (copy_source_url(&fs->blob, src_name, &url) < 0) {
+		buf_release(&url);
+		return -ENOMEM;
+	}
+	rc = server_copy(fs, url.data, src_name, dst_name, src_etag, wait,
+			 meta, n);
 	buf_release(&url);
+	return rc;
+}
+
+int azfs_server_copy_url(struct azfs *fs, const char *url,
+			 const char *dst_name, int wait,
+			 const struct blob_meta *meta, size_t n)
+{
+	char *red = str_redact_url(url);
+	int rc;
+
+	if (!red)
+		return -ENOMEM;
+	/* a snapshot or version never changes: no source condition */
+	rc = server_copy(fs, url, red, dst_name, NULL, wait, meta, n);
+	free(red);
 	return rc;
 }
 
@@ -244,19 +273,33 @@ static int dest_meta(struct azfs *fs, const char *path, struct node *n,
 	return rc;
 }
 
-ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
-			     off_t off_in, const char *path_out,
-			     struct fuse_file_info *fi_out, off_t off_out,
-			     size_t len, int flags)
+/* One source of copy_file_range: an open file of the mount, or a
+ * snapshot or version by its URL. */
+struct copy_src {
+	const char *path;      /* the open file's path, or NULL */
+	struct node *node;     /* ... its node */
+	const char *url;       /* else the URL */
+	uint64_t size;         /* ... and its size */
+};
+
+/*
+ * copy_range: copy_file_range from src into the open file fi_out: one
+ * Copy Blob for a whole-file copy into an empty destination, later calls
+ * of the same copy answered without a request, EOPNOTSUPP otherwise.
+ */
+static ssize_t copy_range(struct azfs *fs, const struct copy_src *src,
+			  off_t off_in, const char *path_out,
+			  struct fuse_file_info *fi_out, off_t off_out,
+			  size_t len, int flags)
 {
-	struct azfs *fs = azfs_get();
-	struct node *nin = azfs_handle(fi_in)->node, *nout = azfs_handle(fi_out)->node;
+	struct node *nout = azfs_handle(fi_out)->node;
+	int wait = fs->o.copy_mode == CORE_COPY_SYNC;
 	struct blob_meta *m;
 	size_t nm;
 	uint64_t done;
 	int rc, out_known;
 
-	if (flags != 0 || nin == nout || fs->o.read_only)
+	if (flags != 0 || src->node == nout || fs->o.read_only)
 		return -EOPNOTSUPP;
 	/* a later call of a copy answered whole: no request */
 	done = stage_copied(&fs->stage, nout);
@@ -267,6 +310,8 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 				 ? len : done - (uint64_t)off_in);
 	}
 	if (off_in != 0 || off_out != 0)
+		return -EOPNOTSUPP;
+	if (!src->node && !covers(len, src->size))
 		return -EOPNOTSUPP;
 	/* the destination must be empty */
 	if (!stage_copy_target(&fs->stage, nout, &out_known))
@@ -280,14 +325,22 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 			return -EOPNOTSUPP;
 	}
 	/* a dirty source goes to the server first */
-	rc = stage_flush(&fs->stage, nin);
-	if (rc < 0)
-		return rc;
+	if (src->node) {
+		rc = stage_flush(&fs->stage, src->node);
+		if (rc < 0)
+			return rc;
+	}
 	ra_copying(&fs->ra);
 	rc = dest_meta(fs, path_out, nout, &m, &nm);
 	if (rc < 0)
 		return rc;
-	rc = copy_whole(fs, path_in, nin->name, nout->name, len, m, nm, &done);
+	if (src->node) {
+		rc = copy_whole(fs, src->path, src->node->name, nout->name, len,
+				m, nm, &done);
+	} else {
+		done = src->size;
+		rc = azfs_server_copy_url(fs, src->url, nout->name, wait, m, nm);
+	}
 	core_meta_free(m, nm);
 	if (rc == 0)
 		stage_copy_done(&fs->stage, nout, done);
@@ -295,4 +348,25 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
 	if (rc < 0)
 		return rc;
 	return (ssize_t)((uint64_t)len < done ? len : done);
+}
+
+ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
+			     off_t off_in, const char *path_out,
+			     struct fuse_file_info *fi_out, off_t off_out,
+			     size_t len, int flags)
+{
+	struct copy_src src = { .path = path_in, .node = azfs_handle(fi_in)->node };
+
+	return copy_range(azfs_get(), &src, off_in, path_out, fi_out, off_out,
+			  len, flags);
+}
+
+ssize_t azfs_copy_range_url(const char *url, uint64_t size, off_t off_in,
+			    const char *path_out, struct fuse_file_info *fi_out,
+			    off_t off_out, size_t len, int flags)
+{
+	struct copy_src src = { .url = url, .size = size };
+
+	return copy_range(azfs_get(), &src, off_in, path_out, fi_out, off_out,
+			  len, flags);
 }

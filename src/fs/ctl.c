@@ -10,6 +10,9 @@
  *   uploads     background uploads not yet ended, read
  *   metrics     Prometheus text exposition, read
  *   status/P    key=value state of path P of the mount, read
+ *   snapshots/P/, versions/P/
+ *               the snapshots and versions of P, read-only files
+ *               (history.c); the trees are read-only file systems: EROFS
  *
  * A file's content is made when it is opened (so a pending copy is read
  * fresh from the server) and read from memory until it is closed
@@ -42,23 +45,39 @@ static const struct ctl_entry entries[] = {
 	{ "uploads", CTL_UPLOADS, S_IFREG | 0444 },
 	{ "metrics", CTL_METRICS, S_IFREG | 0444 },
 	{ "status", CTL_STATUS, S_IFDIR | 0555 },
+	{ "snapshots", CTL_SNAPSHOTS, S_IFDIR | 0555 },
+	{ "versions", CTL_VERSIONS, S_IFDIR | 0555 },
 };
 #define N_ENTRIES (sizeof(entries) / sizeof(entries[0]))
 
 /* An open control file: what it reads, or the part of a line written
- * that has no end yet. */
+ * that has no end yet, or the snapshot or version it reads. */
 struct ctl_file {
 	enum ctl_kind kind;
 	struct buf text;
 	struct buf line;
 	int err;               /* the first error of lines written */
+	struct hist_entry hist; /* CTL_SNAPSHOTS, CTL_VERSIONS */
 };
 
 /* An open control folder: its entries with the attributes shown. */
 struct ctl_dir {
 	struct dent *d;
 	size_t n;
+	int hist;              /* a folder of a tree: files show their size
+				* and time */
 };
+
+/* is_hist: k is one of the trees of snapshots or versions */
+static int is_hist(enum ctl_kind k)
+{
+	return k == CTL_SNAPSHOTS || k == CTL_VERSIONS;
+}
+
+static enum blob_at_kind hist_kind(enum ctl_kind k)
+{
+	return k == CTL_VERSIONS ? BLOB_AT_VERSION : BLOB_AT_SNAPSHOT;
+}
 
 enum ctl_kind azfs_ctl_kind(struct azfs *fs, const char *path, char **rest)
 {
@@ -111,6 +130,20 @@ static void ctl_stat(const struct azfs *fs, mode_t mode, struct stat *st)
 	st->st_blksize = 4096;
 }
 
+/* hist_stat: a snapshot or version file: read-only, with its size (and
+ * the blocks cp needs to see before it tries copy_file_range) and the
+ * time of the listing */
+static void hist_stat(const struct azfs *fs, uint64_t size,
+		      struct timespec mtime, struct stat *st)
+{
+	ctl_stat(fs, S_IFREG | 0444, st);
+	st->st_size = (off_t)size;
+	st->st_blocks = (blkcnt_t)((size + 511) / 512);
+	st->st_mtim = mtime;
+	st->st_ctim = mtime;
+	st->st_atim = mtime;
+}
+
 /* status_mode: what status/PATH is: a folder for a directory, a file for
  * anything else, or -errno */
 static int status_mode(struct azfs *fs, const char *path, mode_t *mode)
@@ -146,6 +179,22 @@ static int ctl_getattr(struct azfs *fs, enum ctl_kind k, const char *rest,
 		break;
 	case CTL_MISSING:
 		return -ENOENT;
+	case CTL_SNAPSHOTS:
+	case CTL_VERSIONS: {
+		struct hist_entry e;
+		enum hist_what what;
+
+		memset(&e, 0, sizeof(e));
+		rc = azfs_hist_resolve(fs, hist_kind(k), rest, &what, &e);
+		if (rc < 0)
+			return rc;
+		if (what == HIST_FILE) {
+			hist_stat(fs, e.size, e.mtime, st);
+			azfs_hist_entry_release(&e);
+			return 0;
+		}
+		break;
+	}
 	default:
 		for (i = 0; i < N_ENTRIES; i++)
 			if (entries[i].kind == k)
@@ -183,6 +232,9 @@ static int ctl_opendir(struct azfs *fs, enum ctl_kind k, const char *rest,
 		for (i = 0; rc == 0 && i < cd->n; i++)
 			cd->d[i].a.mode = cd->d[i].a.kind == ATTR_DIR ? S_IFDIR | 0555
 				: S_IFREG | 0444;
+	} else if (is_hist(k)) {
+		cd->hist = 1;
+		rc = azfs_hist_dir(fs, hist_kind(k), rest, &cd->d, &cd->n);
 	} else {
 		rc = k == CTL_MISSING ? -ENOENT : -ENOTDIR;
 	}
@@ -212,10 +264,45 @@ static int ctl_readdir(struct azfs *fs, const char *path, void *buf,
 		if (fs->o.control && strcmp(cd->d[i].name, fs->o.control) == 0 &&
 		    strchr(path + 1, '/') && !strchr(strchr(path + 1, '/') + 1, '/'))
 			continue;
-		ctl_stat(fs, cd->d[i].a.mode, &st);
+		if (cd->hist && cd->d[i].a.kind == ATTR_FILE)
+			hist_stat(fs, cd->d[i].a.size, cd->d[i].a.mtime, &st);
+		else if (cd->hist)
+			ctl_stat(fs, S_IFDIR | 0555, &st);
+		else
+			ctl_stat(fs, cd->d[i].a.mode, &st);
 		if (filler(buf, cd->d[i].name, &st, (off_t)i + 3, FUSE_FILL_DIR_PLUS))
 			break;
 	}
+	return 0;
+}
+
+/* hist_open: a snapshot or version file, for reading only. Its content
+ * never changes: the kernel may keep its pages. */
+static int hist_open(struct azfs *fs, enum ctl_kind k, const char *rest,
+		     struct fuse_file_info *fi)
+{
+	struct ctl_file *cf;
+	enum hist_what what;
+	int rc;
+
+	cf = calloc(1, sizeof(*cf));
+	if (!cf)
+		return -ENOMEM;
+	cf->kind = k;
+	rc = azfs_hist_resolve(fs, hist_kind(k), rest, &what, &cf->hist);
+	if (rc == 0 && what != HIST_FILE)
+		rc = -EISDIR;
+	else if (rc == 0 && ((fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC)))
+		rc = -EROFS;
+	if (rc < 0) {
+		azfs_hist_entry_release(&cf->hist);
+		free(cf);
+		return rc;
+	}
+	buf_init(&cf->text, 0);
+	buf_init(&cf->line, 0);
+	fi->keep_cache = 1;
+	fi->fh = (uint64_t)(uintptr_t)cf;
 	return 0;
 }
 
@@ -227,6 +314,8 @@ static int ctl_open(struct azfs *fs, enum ctl_kind k, const char *rest,
 
 	if (k == CTL_ROOT || k == CTL_MISSING)
 		return k == CTL_ROOT ? -EISDIR : -ENOENT;
+	if (is_hist(k))
+		return hist_open(fs, k, rest, fi);
 	if ((k == CTL_COPY || k == CTL_SNAPSHOT) != (acc != O_RDONLY))
 		return -EACCES;
 	if (k == CTL_COPY || k == CTL_SNAPSHOT) {
@@ -255,12 +344,14 @@ static int ctl_open(struct azfs *fs, enum ctl_kind k, const char *rest,
 	return 0;
 }
 
-static int ctl_read(struct fuse_file_info *fi, char *buf, size_t size,
-		    off_t off)
+static int ctl_read(struct azfs *fs, struct fuse_file_info *fi, char *buf,
+		    size_t size, off_t off)
 {
 	struct ctl_file *cf = (struct ctl_file *)(uintptr_t)fi->fh;
 	size_t n;
 
+	if (is_hist(cf->kind))
+		return azfs_hist_read(fs, &cf->hist, buf, size, off);
 	if ((size_t)off >= cf->text.len)
 		return 0;
 	n = cf->text.len - (size_t)off < size ? cf->text.len - (size_t)off : size;
@@ -341,6 +432,7 @@ static void ctl_release(struct fuse_file_info *fi)
 
 	buf_release(&cf->text);
 	buf_release(&cf->line);
+	azfs_hist_entry_release(&cf->hist);
 	free(cf);
 }
 
@@ -420,10 +512,9 @@ int route_read(const char *path, char *buf, size_t size, off_t off,
 	CTL_OR(path, k, rest);
 
 	free(rest);
-	(void)fs;
 	if (k == CTL_NONE)
 		return azfs_read(path, buf, size, off, fi);
-	return ctl_read(fi, buf, size, off);
+	return ctl_read(fs, fi, buf, size, off);
 }
 
 int route_write(const char *path, const char *buf, size_t size, off_t off,
@@ -478,8 +569,42 @@ int route_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	(void)fs;
 	if (k == CTL_NONE)
 		return azfs_truncate(path, size, fi);
+	if (is_hist(k))
+		return -EROFS;
 	/* "echo ... > copy" truncates before it writes */
 	return k == CTL_COPY || k == CTL_SNAPSHOT ? 0 : -EACCES;
+}
+
+ssize_t route_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
+			      off_t off_in, const char *path_out,
+			      struct fuse_file_info *fi_out, off_t off_out,
+			      size_t len, int flags)
+{
+	CTL_OR(path_in, k, rest);
+	char *rest_out = NULL;
+	enum ctl_kind k_out = azfs_ctl_kind(fs, path_out, &rest_out);
+	struct ctl_file *cf;
+	struct buf url;
+	ssize_t rc;
+
+	free(rest);
+	free(rest_out);
+	if (k_out != CTL_NONE)
+		return -EOPNOTSUPP;
+	if (k == CTL_NONE)
+		return azfs_copy_file_range(path_in, fi_in, off_in, path_out, fi_out,
+					    off_out, len, flags);
+	if (!is_hist(k))
+		return -EOPNOTSUPP;
+	/* a restore: Copy Blob from the snapshot or version */
+	cf = (struct ctl_file *)(uintptr_t)fi_in->fh;
+	buf_init(&url, 0);
+	rc = azfs_hist_url(fs, &cf->hist, &url);
+	if (rc == 0)
+		rc = azfs_copy_range_url(url.data, cf->hist.size, off_in, path_out,
+					 fi_out, off_out, len, flags);
+	buf_release(&url);
+	return rc;
 }
 
 int azfs_ctl_refuse(const char *path)
@@ -488,5 +613,7 @@ int azfs_ctl_refuse(const char *path)
 
 	free(rest);
 	(void)fs;
+	if (is_hist(k))
+		return -EROFS;
 	return k == CTL_NONE ? 0 : -EPERM;
 }

@@ -302,6 +302,15 @@ static int is_url(const char *s)
 	return strncmp(s, "http://", 7) == 0 || strncmp(s, "https://", 8) == 0;
 }
 
+/* names: path is a file or directory of the mount, or a snapshot or
+ * version of the control directory's trees */
+static int names(struct azfs *fs, const char *path)
+{
+	struct attr a;
+
+	return meta_lookup(&fs->meta, path, &a) == 0 || azfs_hist_source(fs, path, NULL) == 1;
+}
+
 /*
  * split: SOURCE and DEST of a line of copy. A tab separates them when
  * both may hold blanks; else a URL ends at the first blank, and a path
@@ -310,14 +319,13 @@ static int is_url(const char *s)
 static int split(struct azfs *fs, char *line, char **src, char **dst)
 {
 	char *sp = strchr(line, '\t');
-	struct attr a;
 
 	if (!sp && is_url(line))
 		sp = strchr(line, ' ');
 	while (!sp) {
 		for (sp = strchr(line, ' '); sp; sp = strchr(sp + 1, ' ')) {
 			*sp = '\0';
-			if (meta_lookup(&fs->meta, line, &a) == 0)
+			if (names(fs, line))
 				break;
 			*sp = ' ';
 		}

@@ -153,8 +153,9 @@ ssize_t azfs_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
  * holds, so a server-side operation sees it ("touch f; setfattr ...").
  * 0 or -errno. */
 int azfs_flush_path(struct azfs *fs, const char *path);
-/* azfs_start_copy: Copy Blob of src (an http(s) URL, or a path in the
- * mount) into the existing file path; returns once the service accepted
+/* azfs_start_copy: Copy Blob of src (an http(s) URL, a path in the
+ * mount, or a snapshot or version of the control directory's trees)
+ * into the existing file path; returns once the service accepted
  * it (user.azblob.copy_source, the control directory's copy file). 0,
  * -EINVAL (bad source), -ENOENT, -EACCES, -EBUSY (a copy pending) or
  * -errno. */
@@ -165,10 +166,21 @@ void azfs_copy_started(struct azfs *fs, const char *path,
 		       const struct blob_copy_result *res,
 		       const char *source_url);
 /* azfs_server_copy: Copy Blob src_name -> dst_name and (sync) wait; meta
- * (n of them) replaces the source's metadata when n > 0. */
+ * (n of them) replaces the source's metadata when n > 0.
+ * azfs_server_copy_url: the same from the source URL url (a snapshot or
+ * version of the container), without a source condition. */
 int azfs_server_copy(struct azfs *fs, const char *src_name,
 		     const char *dst_name, const char *src_etag, int wait,
 		     const struct blob_meta *meta, size_t n);
+int azfs_server_copy_url(struct azfs *fs, const char *url,
+			 const char *dst_name, int wait,
+			 const struct blob_meta *meta, size_t n);
+/* azfs_copy_range_url: copy_file_range into the open file fi_out (path
+ * path_out) from the source URL url of size bytes (a snapshot or
+ * version): Copy Blob on the terms of azfs_copy_file_range. */
+ssize_t azfs_copy_range_url(const char *url, uint64_t size, off_t off_in,
+			    const char *path_out, struct fuse_file_info *fi_out,
+			    off_t off_out, size_t len, int flags);
 /* azfs_delete_blob: aborts a pending copy into name first. 0 or -errno. */
 int azfs_delete_blob(struct azfs *fs, const char *name);
 
@@ -177,14 +189,15 @@ enum ctl_kind {
 	CTL_NONE = 0,          /* not in the control directory */
 	CTL_MISSING,           /* in it, but no such entry */
 	CTL_ROOT, CTL_COPIES, CTL_COPY, CTL_SNAPSHOT, CTL_UPLOADS, CTL_METRICS,
-	CTL_STATUS,
+	CTL_STATUS, CTL_SNAPSHOTS, CTL_VERSIONS,
 };
-/* azfs_ctl_kind: what path is in the control directory; for status/
- * the mount path below it ("/" for status/ itself) into *rest (malloc'd,
- * the caller frees; NULL otherwise). */
+/* azfs_ctl_kind: what path is in the control directory; for status/,
+ * snapshots/ and versions/ the mount path below it ("/" for the folder
+ * itself) into *rest (malloc'd, the caller frees; NULL otherwise). */
 enum ctl_kind azfs_ctl_kind(struct azfs *fs, const char *path, char **rest);
-/* azfs_ctl_refuse: -EPERM for a path in the control directory (no
- * create, remove, rename or attribute change there), else 0 */
+/* azfs_ctl_refuse: -EROFS for a path in the snapshot and version trees,
+ * -EPERM for another in the control directory (no create, remove, rename
+ * or attribute change there), else 0 */
 int azfs_ctl_refuse(const char *path);
 /* azfs_ctl_text: the content of a control file of kind k (rest: the
  * path of status/) into out. 0 or -errno. */
@@ -210,6 +223,48 @@ int route_flush(const char *path, struct fuse_file_info *fi);
 int route_fsync(const char *path, int datasync, struct fuse_file_info *fi);
 int route_release(const char *path, struct fuse_file_info *fi);
 int route_truncate(const char *path, off_t size, struct fuse_file_info *fi);
+ssize_t route_copy_file_range(const char *path_in, struct fuse_file_info *fi_in,
+			      off_t off_in, const char *path_out,
+			      struct fuse_file_info *fi_out, off_t off_out,
+			      size_t len, int flags);
+
+/* ---- history.c: the snapshot and version trees (snapshots/, versions/) ---- */
+enum hist_what { HIST_DIR = 1, HIST_FILE };
+/* One snapshot or version, as a file of a tree. */
+struct hist_entry {
+	enum blob_at_kind kind;
+	char *name;            /* the blob's name */
+	char *id;              /* the snapshot time or version id */
+	uint64_t size;
+	struct timespec mtime; /* its Last-Modified */
+};
+void azfs_hist_entry_release(struct hist_entry *e);
+/*
+ * azfs_hist_resolve: what mount path rest is in the tree of kind: a
+ * directory (a directory or a file of the mount, or a path gone from it
+ * whose history stays) or a file (PATH/ID: that snapshot or version of
+ * PATH, *e filled; release it). 0, -ENOENT or -errno.
+ */
+int azfs_hist_resolve(struct azfs *fs, enum blob_at_kind kind,
+		      const char *rest, enum hist_what *what,
+		      struct hist_entry *e);
+/* azfs_hist_dir: the entries of directory rest of the tree of kind
+ * (sorted; free with azfs_dents_free): *d, *n. 0 or -errno. */
+int azfs_hist_dir(struct azfs *fs, enum blob_at_kind kind, const char *rest,
+		  struct dent **d, size_t *n);
+/* azfs_hist_read: size bytes at off of e into buf; bytes read (fewer
+ * only at the end) or -errno. */
+int azfs_hist_read(struct azfs *fs, const struct hist_entry *e, char *buf,
+		   size_t size, off_t off);
+/* azfs_hist_url: the copy source URL of e appended to url. 0 or -ENOMEM. */
+int azfs_hist_url(struct azfs *fs, const struct hist_entry *e, struct buf *url);
+/*
+ * azfs_hist_source: whether path (of the mount, control directory
+ * included) is a snapshot or version file of a tree: 1 (its copy source
+ * URL appended to url unless NULL), 0 when path is outside the trees, or
+ * -errno (-ENOENT, -EISDIR: in a tree but no such file).
+ */
+int azfs_hist_source(struct azfs *fs, const char *path, struct buf *url);
 
 static inline struct azfs *azfs_get(void)
 {

@@ -316,18 +316,6 @@ static int op_removexattr(const char *path, const char *name)
 	return azfs_removexattr(path, name);
 }
 
-static ssize_t op_copy_file_range(const char *path_in,
-				  struct fuse_file_info *fi_in, off_t off_in,
-				  const char *path_out,
-				  struct fuse_file_info *fi_out, off_t off_out,
-				  size_t len, int flags)
-{
-	if (azfs_ctl_refuse(path_in) || azfs_ctl_refuse(path_out))
-		return -EOPNOTSUPP;
-	return azfs_copy_file_range(path_in, fi_in, off_in, path_out, fi_out,
-				    off_out, len, flags);
-}
-
 const struct fuse_operations azfs_ops = {
 	.init = op_init,
 	.destroy = op_destroy,
@@ -359,5 +347,5 @@ const struct fuse_operations azfs_ops = {
 	.setxattr = op_setxattr,
 	.listxattr = op_listxattr,
 	.removexattr = op_removexattr,
-	.copy_file_range = op_copy_file_range,
+	.copy_file_range = route_copy_file_range,
 };

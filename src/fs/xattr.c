@@ -4,7 +4,9 @@
  * user.NAME is blob metadata NAME (x-ms-meta-NAME). user.azblob.* are the
  * blob's own properties: copy status (always read fresh from the server),
  * etag, blob type, last modified (read-only), access tier and content type
- * (read-write); setting user.azblob.copy_source starts a server-side copy.
+ * (read-write); setting user.azblob.copy_source starts a server-side copy,
+ * setting user.azblob.snapshot (any value, "" by convention; never read
+ * or listed) takes a snapshot.
  * listxattr names user metadata only, so cp -a and rsync -X never copy
  * user.azblob.*. Internal metadata (mtime, hdi_isfolder, is_symlink) is not
  * shown: stat and readlink show it. Other namespaces (security.*, system.*
@@ -337,7 +339,12 @@ int azfs_start_copy(struct azfs *fs, const char *path, const char *src)
 		return rc;
 	buf_init(&url, 0);
 	memset(&sp, 0, sizeof(sp));
-	if (src[0] == '/') {
+	if (src[0] == '/' && (rc = azfs_hist_source(fs, src, &url)) != 0) {
+		/* a snapshot or version (the control directory's trees):
+		 * it never changes, no source condition */
+		if (rc < 0)
+			goto out_free;
+	} else if (src[0] == '/') {
 		rc = fresh_props(fs, src, &sname, &sp);
 		if (rc < 0)
 			goto out_free;
@@ -411,6 +418,10 @@ int azfs_setxattr(const char *path, const char *name, const char *value,
 			rc = -EINVAL;
 		} else if (strcmp(key, "copy_source") == 0) {
 			rc = azfs_start_copy(fs, path, v);
+		} else if (strcmp(key, "snapshot") == 0) {
+			/* write-only: the snapshots are listed in the
+			 * control directory's snapshots/PATH/ */
+			rc = azfs_ctl_snapshot(fs, path);
 		} else if (strcmp(key, "access_tier") == 0 ||
 			   strcmp(key, "content_type") == 0) {
 			int tier = key[0] == 'a';

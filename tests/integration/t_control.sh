@@ -27,7 +27,7 @@ X="$M/.azblobfs"
 col() { awk -F'\t' -v p="$1" -v c="$2" '$4 == p { print $c }' "$X/copies"; }
 
 # ---- the directory: reachable by name, not listed ----
-eq "ls of the control directory lists its entries" "copies copy metrics snapshot status uploads" \
+eq "ls of the control directory lists its entries" "copies copy metrics snapshot snapshots status uploads versions" \
   "$(ls "$X" | tr '\n' ' ' | sed 's/ $//')"
 ok "the root's listing does not show it" lacks '^\.azblobfs$' ls -a "$M"
 ok "find of the root never enters it" lacks azblobfs find "$M"

@@ -88,8 +88,8 @@
 // Counting mode (--passthrough): no emulation at all.  Every request,
 // Copy Blob and Abort Copy Blob included, is forwarded unchanged to Azurite
 // (which completes copies inside the request), while the counters of
-// /__emu/log (requests, uploadBodyBytes, byMethod, ops, deletes, aborts) are
-// still kept; "copies" then stays empty.  The benchmark (tests/bench/run.sh)
+// /__emu/log (requests, uploadBodyBytes, downloadBodyBytes, byMethod, ops,
+// deletes, aborts) are still kept; "copies" then stays empty.  The benchmark (tests/bench/run.sh)
 // puts it between each client and Azurite to count what the clients send.
 //
 // Slow connections (--conn-rate BYTES_PER_SEC, any mode): the body of every
@@ -110,7 +110,9 @@
 // Test hooks (never forwarded):
 //   GET  /__emu/log         JSON log of copies (with sourceLeaseId, startedAt,
 //                           endedAt), aborts, deletes, leases (kind, blob,
-//                           leaseId, status, time), counters
+//                           leaseId, status, time), counters (requests,
+//                           uploadBodyBytes: request bodies received,
+//                           downloadBodyBytes: answer bodies sent)
 //   GET  /__emu/copies      JSON of the full copy state (bytes, total, ...)
 //   POST /__emu/reset       clears the log (not the copy state)
 //   POST /__emu/rate?bps=N  changes the transfer rate
@@ -195,7 +197,7 @@ const OPS = ['PutBlob', 'PutBlock', 'PutBlockList', 'CopyBlob', 'CopyBlobSync', 
 let log;
 function resetLog() {
   log = { copies: [], aborts: [], deletes: [], leases: [], requests: 0, uploadBodyBytes: 0,
-    byMethod: {}, ops: Object.fromEntries(OPS.map((o) => [o, 0])) };
+    downloadBodyBytes: 0, byMethod: {}, ops: Object.fromEntries(OPS.map((o) => [o, 0])) };
 }
 resetLog();
 
@@ -1218,6 +1220,20 @@ function control(req, res) {
 }
 
 // ---------------------------------------------------------------- server
+// countDownload: the body bytes of every answer to a client (not of the
+// test hooks) add to log.downloadBodyBytes, whichever path wrote them.
+function countDownload(res) {
+  const write = res.write;
+  const end = res.end;
+  const add = (c) => {
+    if (typeof c === 'string' || Buffer.isBuffer(c) || c instanceof Uint8Array) {
+      log.downloadBodyBytes += Buffer.byteLength(c);
+    }
+  };
+  res.write = function (c, ...rest) { add(c); return write.call(this, c, ...rest); };
+  res.end = function (c, ...rest) { add(c); return end.call(this, c, ...rest); };
+}
+
 // expect: the request carries "Expect: 100-continue" (node left the interim
 // response to us); a refused write then gets its 409 before any body is sent.
 function handle(req, res, expect) {
@@ -1226,6 +1242,7 @@ function handle(req, res, expect) {
   const t = parseTarget(req.url);
   const op = classify(req.method, t, req.headers);
   log.requests++;
+  countDownload(res);
   log.byMethod[req.method] = (log.byMethod[req.method] || 0) + 1;
   log.ops[op] = (log.ops[op] || 0) + 1;
   if (opt.passthrough) { proceed(); return forward(req, res, t, op); }

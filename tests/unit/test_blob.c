@@ -150,6 +150,125 @@ static void test_list(void **st)
 	blob_list_page_release(&pg);
 }
 
+/* List Blobs include=snapshots of one blob: the base, its snapshots, a
+ * blob whose name only starts with it and its snapshot */
+static const char *SNAP_LIST =
+	"<?xml version=\"1.0\" encoding=\"utf-8\"?>"
+	"<EnumerationResults ServiceEndpoint=\"http://x/\" ContainerName=\"c1\">"
+	"<Prefix>d/f</Prefix><Blobs>"
+	"<Blob><Name>d/f</Name><Properties><Content-Length>3</Content-Length></Properties></Blob>"
+	"<Blob><Name>d/f</Name><Snapshot>2026-12-06T01:02:03.1234567Z</Snapshot>"
+	"<Properties><Last-Modified>Wed, 25 Nov 2026 03:00:00 GMT</Last-Modified>"
+	"<Content-Length>7</Content-Length></Properties></Blob>"
+	"<Blob><Name>d/f</Name><Snapshot>2026-12-06T01:02:04Z</Snapshot>"
+	"<Properties><Content-Length>8</Content-Length></Properties></Blob>"
+	"<Blob><Name>d/f2</Name><Snapshot>2026-12-06T01:02:05.1Z</Snapshot>"
+	"<Properties><Content-Length>9</Content-Length></Properties></Blob>"
+	"</Blobs><NextMarker/></EnumerationResults>";
+
+static void test_list_history(void **st)
+{
+	struct env *e = *st;
+	struct blob_list_page pg;
+	struct blob_error err;
+	size_t i, kept = 0;
+
+	fake_push(&e->f, 200, NULL, SNAP_LIST);
+	memset(&pg, 0, sizeof(pg));
+	assert_int_equal(blob_list_history(&e->c, "d/f", BLOB_AT_SNAPSHOT, NULL, &pg, &err), 0);
+	assert_string_equal(e->f.seen[0].url,
+		"http://127.0.0.1:10000/devstoreaccount1/c1?restype=container&comp=list&include=snapshots"
+		"&prefix=d%2Ff");
+	assert_int_equal(pg.n_items, 4);
+	assert_null(pg.items[0].snapshot);
+	assert_string_equal(pg.items[1].snapshot, "2026-12-06T01:02:03.1234567Z");
+	assert_int_equal(pg.items[1].props.size, 7);
+	assert_int_equal(pg.items[1].props.last_modified.tv_sec, 1795575600);
+	assert_null(pg.next_marker);
+	/* only the snapshots of d/f itself */
+	for (i = 0; i < pg.n_items; i++)
+		kept += (size_t)blob_history_keep(&pg.items[i], "d/f", BLOB_AT_SNAPSHOT);
+	assert_int_equal(kept, 2);
+	assert_false(blob_history_keep(&pg.items[0], "d/f", BLOB_AT_SNAPSHOT));
+	assert_false(blob_history_keep(&pg.items[3], "d/f", BLOB_AT_SNAPSHOT));
+	/* a snapshot is no version */
+	assert_false(blob_history_keep(&pg.items[1], "d/f", BLOB_AT_VERSION));
+	blob_list_page_release(&pg);
+
+	fake_push(&e->f, 200, NULL,
+		  "<EnumerationResults><Blobs>"
+		  "<Blob><Name>v</Name><VersionId>2024-01-01T00:00:00.1234567Z</VersionId>"
+		  "<Properties><Content-Length>1</Content-Length></Properties></Blob>"
+		  "<Blob><Name>v</Name><VersionId>2024-01-02T00:00:00.1234567Z</VersionId>"
+		  "<IsCurrentVersion>true</IsCurrentVersion>"
+		  "<Properties><Content-Length>2</Content-Length></Properties></Blob>"
+		  "</Blobs><NextMarker>n2</NextMarker></EnumerationResults>");
+	memset(&pg, 0, sizeof(pg));
+	assert_int_equal(blob_list_history(&e->c, "v", BLOB_AT_VERSION, "n1", &pg, &err), 0);
+	assert_string_equal(e->f.seen[1].url,
+		"http://127.0.0.1:10000/devstoreaccount1/c1?restype=container&comp=list&include=versions"
+		"&prefix=v&marker=n1");
+	assert_int_equal(pg.n_items, 2);
+	assert_string_equal(pg.items[0].version_id, "2024-01-01T00:00:00.1234567Z");
+	assert_false(pg.items[0].is_current_version);
+	assert_true(pg.items[1].is_current_version);
+	assert_true(blob_history_keep(&pg.items[0], "v", BLOB_AT_VERSION));
+	assert_true(blob_history_keep(&pg.items[1], "v", BLOB_AT_VERSION));
+	assert_false(blob_history_keep(&pg.items[1], "v", BLOB_AT_SNAPSHOT));
+	assert_string_equal(pg.next_marker, "n2");
+	blob_list_page_release(&pg);
+}
+
+static void test_at_ids(void **st)
+{
+	struct buf b;
+	struct blob_at at = { BLOB_AT_SNAPSHOT, "2026-12-06T01:02:03.1234567Z" };
+
+	(void)st;
+	assert_true(blob_at_id_valid("2026-12-06T01:02:03.1234567Z"));
+	assert_true(blob_at_id_valid("2026-12-06T01:02:03Z"));
+	assert_true(blob_at_id_valid("2026-12-06T01:02:03.1Z"));
+	assert_false(blob_at_id_valid(NULL));
+	assert_false(blob_at_id_valid(""));
+	assert_false(blob_at_id_valid("2026-12-06T01:02:03.12345678Z"));
+	assert_false(blob_at_id_valid("2026-12-06T01:02:03.Z"));
+	assert_false(blob_at_id_valid("2026-12-06T01:02:03.1234567"));
+	assert_false(blob_at_id_valid("2026-12-06 01:02:03Z"));
+	assert_false(blob_at_id_valid("2026-12-06T01:02:03.1234567Zx"));
+	assert_false(blob_at_id_valid("../2026-12-06T01:02:03Z"));
+	assert_false(blob_at_id_valid("file.txt"));
+	buf_init(&b, 0);
+	assert_int_equal(blob_at_query(&at, &b), 0);
+	assert_string_equal(b.data, "snapshot=2026-12-06T01%3A02%3A03.1234567Z");
+	b.len = 0;
+	at.kind = BLOB_AT_VERSION;
+	assert_int_equal(blob_at_query(&at, &b), 0);
+	assert_string_equal(b.data, "versionid=2026-12-06T01%3A02%3A03.1234567Z");
+	buf_release(&b);
+}
+
+static void test_read_at(void **st)
+{
+	struct env *e = *st;
+	struct blob_at at = { BLOB_AT_VERSION, "2024-01-01T00:00:00.1234567Z" };
+	struct blob_error err;
+	char buf[16];
+	size_t got = 99;
+
+	fake_push(&e->f, 206, "Content-Range: bytes 4-7/20\n", "4567");
+	assert_int_equal(blob_read_at(&e->c, "d/a b", &at, 4, 4, buf, &got, &err), 0);
+	assert_int_equal(got, 4);
+	assert_memory_equal(buf, "4567", 4);
+	assert_string_equal(e->f.seen[0].method, "GET");
+	assert_string_equal(e->f.seen[0].url,
+		"http://127.0.0.1:10000/devstoreaccount1/c1/d/a%20b?versionid=2024-01-01T00%3A00%3A00.1234567Z");
+	assert_string_equal(fake_header(&e->f, 0, "x-ms-range"), "bytes=4-7");
+	/* an unknown one is the service's 404 */
+	fake_push(&e->f, 404, "x-ms-error-code: BlobNotFound\n", NULL);
+	assert_int_equal(blob_read_at(&e->c, "d/a b", &at, 0, 4, buf, &got, &err), -1);
+	assert_int_equal(err.kind, BLOB_E_NOT_FOUND);
+}
+
 static void test_list_malformed(void **st)
 {
 	struct env *e = *st;
@@ -517,6 +636,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_uploads_and_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_block_fd, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_history, setup, teardown),
+		cmocka_unit_test(test_at_ids),
+		cmocka_unit_test_setup_teardown(test_read_at, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_range_lies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_stream, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_block_list, setup, teardown),

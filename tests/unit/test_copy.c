@@ -19,6 +19,7 @@ static void test_wait_and_abort(void **st)
 	struct blob_error err;
 	enum blob_copy_status s;
 	struct buf u;
+	struct blob_at snap = { BLOB_AT_SNAPSHOT, "2026-12-06T01:02:03.1234567Z" };
 
 	(void)st;
 	memset(&f, 0, sizeof(f));
@@ -47,6 +48,12 @@ static void test_wait_and_abort(void **st)
 	buf_init(&u, 0);
 	assert_int_equal(copy_source_url(&c, "a b", &u), 0);
 	assert_string_equal(u.data, "https://a.blob.core.windows.net/c1/a%20b?sv=1&sig=x");
+	buf_release(&u);
+	/* a snapshot or version: its query first, then the SAS */
+	buf_init(&u, 0);
+	assert_int_equal(copy_source_url_at(&c, "a b", &snap, &u), 0);
+	assert_string_equal(u.data, "https://a.blob.core.windows.net/c1/a%20b"
+			    "?snapshot=2026-12-06T01%3A02%3A03.1234567Z&sv=1&sig=x");
 	buf_release(&u);
 
 	assert_int_equal(copy_progress_total("1024/2097152"), 2097152);
