@@ -135,6 +135,19 @@ int azfs_rmdir(const char *path)
 	rc = meta_has_children(&fs->meta, name, &any);
 	if (rc < 0)
 		goto out_free;
+	/* a file created below and still open is there though not uploaded */
+	if (!any) {
+		char **open = NULL;
+		size_t k = 0;
+
+		rc = stage_open_under(&fs->stage, path, 1, &open, &k);
+		if (rc < 0)
+			goto out_free;
+		any = k > 0;
+		while (k)
+			free(open[--k]);
+		free(open);
+	}
 	if (any) {
 		rc = -ENOTEMPTY;
 		goto out_free;

@@ -504,6 +504,8 @@ static void ck_rmdir_empty(struct t *t)
 
 static void ck_rmdir_nonempty(struct t *t)
 {
+	int fd;
+
 	if (!mk_dir(t, "d", 0755) || !mk_file(t, "d/f", "F", 0644))
 		return;
 	t_err2(t, "rmdir(d) of a non-empty directory", rmdir("d"), ENOTEMPTY, EEXIST);
@@ -512,6 +514,16 @@ static void ck_rmdir_nonempty(struct t *t)
 		return;
 	t_err2(t, "rmdir(e) holding an empty directory", rmdir("e"), ENOTEMPTY, EEXIST);
 	t_mode(t, "e/s", S_IFDIR | 0755);
+	/* a file just created and still open counts, written or not */
+	if (!mk_dir(t, "g", 0755))
+		return;
+	fd = open("g/new", O_WRONLY | O_CREAT | O_TRUNC, 0640);
+
+	t_ok(t, "open(g/new, O_WRONLY|O_CREAT|O_TRUNC)", fd < 0 ? -1 : 0);
+	t_err2(t, "rmdir(g) holding a file still open", rmdir("g"), ENOTEMPTY, EEXIST);
+	if (fd >= 0)
+		close(fd);
+	t_mode(t, "g/new", S_IFREG | 0640);
 }
 
 static void ck_rmdir_errors(struct t *t)
