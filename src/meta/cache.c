@@ -227,7 +227,20 @@ int meta_remember(struct meta *m, const char *dir, const char *name,
 	if (!path)
 		return -1;
 	if (m->staged && m->staged(m->staged_arg, path, &st)) {
+		/* an open file's own view: its size, times and the mode and
+		 * owner a chmod or chown gave it before its upload */
 		a->size = st.size;
+		a->mtime = st.mtime;
+		if (st.mode)
+			a->mode = st.mode;
+		if (st.has_uid) {
+			a->has_uid = 1;
+			a->uid = st.uid;
+		}
+		if (st.has_gid) {
+			a->has_gid = 1;
+			a->gid = st.gid;
+		}
 	} else {
 		/* a file written here while the listing was on its way; or
 		 * changed (a copy landed on it) and its attributes dropped:
