@@ -4,9 +4,14 @@
 # short reproducer (printed, and saved as model-repro-SEED.ops in
 # MODEL_REPRO_DIR, default the current directory).
 #
-#   bash t_model.sh                  make check: MODEL_OPS operations
-#                                    (default 1000) in phase MODEL_PHASE
-#                                    (default plain)
+#   bash t_model.sh                  MODEL_OPS operations (default 1000)
+#                                    in phase MODEL_PHASE (default plain)
+#   bash t_model.sh --check          make check (t_model_check.sh): every
+#                                    reproducer in tests/model/repro/, then
+#                                    MODEL_OPS (default 400) operations in
+#                                    phase plain and 200 with upload=async,
+#                                    from a fixed MODEL_SEED (20261206), so
+#                                    every run of the suite is the same
 #   bash t_model.sh --long           make check-long (t_model_long.sh): three
 #                                    phases of MODEL_SECONDS each (default 120)
 #   bash t_model.sh --replay FILE... run reproducers, each on a new container
@@ -23,10 +28,11 @@
 #          file system retries, so every result must still match
 #   attr1  attr_timeout=1; after another client's write the model waits
 #          2.5 s (the lifetime plus a margin) instead of remounting
+#   async  as plain, with upload=async: close returns before the upload
 #
 # Knobs: MODEL_SEED (random; printed; phase k uses SEED+k), MODEL_OPS,
-# MODEL_SECONDS, MODEL_COMPARE_MODE (on|off; default off until chmod
-# persists: see the README), MODEL_MOUNT_OPTS (extra -o options for every
+# MODEL_SECONDS, MODEL_COMPARE_MODE (on|off: compare permission bits too;
+# default on), MODEL_MOUNT_OPTS (extra -o options for every
 # mount, e.g. upload=async), MODEL_ARGS (extra model.py arguments),
 # MODEL_CHAOS_RATE (0.05), PYTHON (python3).
 set -eu
@@ -34,10 +40,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../integration/lib.sh"
 
 LONG=${MODEL_LONG:-0}
+CHECK=0
 REPLAYS=()
 while [ $# -gt 0 ]; do
   case $1 in
   --long) LONG=1; shift ;;
+  --check) CHECK=1; shift ;;
   --replay)
     shift
     [ $# -gt 0 ] || azb_die "--replay needs a file"
@@ -47,16 +55,21 @@ while [ $# -gt 0 ]; do
       shift
     done
     ;;
-  *) azb_die "usage: t_model.sh [--long] [--replay FILE...]" ;;
+  *) azb_die "usage: t_model.sh [--long|--check] [--replay FILE...]" ;;
   esac
 done
 PY=${PYTHON:-python3}
 command -v "$PY" >/dev/null || azb_die "$PY not found (Python 3.9 or later is needed)"
 "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 9))' || azb_die "$PY is older than 3.9"
-SEED=${MODEL_SEED:-$((RANDOM * 32768 + RANDOM))}
-OPS=${MODEL_OPS:-1000}
+if [ "$CHECK" = 1 ]; then
+  SEED=${MODEL_SEED:-20261206}
+  OPS=${MODEL_OPS:-400}
+else
+  SEED=${MODEL_SEED:-$((RANDOM * 32768 + RANDOM))}
+  OPS=${MODEL_OPS:-1000}
+fi
 SECS=${MODEL_SECONDS:-120}
-COMPARE_MODE=${MODEL_COMPARE_MODE:-off}
+COMPARE_MODE=${MODEL_COMPARE_MODE:-on}
 RATE=${MODEL_CHAOS_RATE:-0.05}
 REPRO_DIR=${MODEL_REPRO_DIR:-$PWD}
 USER_OPTS=${MODEL_MOUNT_OPTS:-}
@@ -179,7 +192,8 @@ run_phase() {
     azb_stop_chaos
     ;;
   attr1) phase attr1 "$AZB_CONN" "$(opts attr_timeout=1)" wait:2.5 "$(hint attr1)" "$@" ;;
-  *) azb_die "MODEL_PHASE must be plain, chaos or attr1" ;;
+  async) phase async "$AZB_CONN" "$(opts upload=async)" remount "$(hint async)" "$@" ;;
+  *) azb_die "MODEL_PHASE must be plain, chaos, attr1 or async" ;;
   esac
 }
 
@@ -188,6 +202,15 @@ if [ "${#REPLAYS[@]}" -gt 0 ]; then
     echo "# replay $f"
     run_phase "${MODEL_PHASE:-plain}" --replay "$f"
   done
+elif [ "$CHECK" = 1 ]; then
+  for f in "$HERE"/repro/*.ops; do
+    # the phase a reproducer came from is in its header
+    p=$(sed -n 's/^# run: MODEL_PHASE=\([a-z0-9]*\).*/\1/p' "$f" | head -n 1)
+    echo "# replay $(basename "$f") in phase ${p:-plain}"
+    run_phase "${p:-plain}" --replay "$f"
+  done
+  run_phase plain --seed "$SEED" --ops "$OPS" --shrink-seconds 90
+  run_phase async --seed $((SEED + 1)) --ops $((OPS / 2)) --shrink-seconds 90
 elif [ "$LONG" = 1 ]; then
   run_phase plain --seed "$SEED" --ops 1000000 --seconds "$SECS"
   run_phase chaos --seed $((SEED + 1)) --ops 1000000 --seconds "$SECS"
