@@ -86,8 +86,8 @@ int copy_start(struct blob_client *c, const char *name, const char *source_url,
 		struct blob_error e2;
 		int started = 0;
 
-		if (blob_copy_start(c, name, source_url, source_if_match, tier,
-				    meta, n_meta, out, err) == 0)
+		if (blob_copy_start(c, name, source_url, source_if_match, NULL,
+				    tier, meta, n_meta, out, err) == 0)
 			return 0;
 		if (err->kind != BLOB_E_TRANSPORT)
 			return -1;
