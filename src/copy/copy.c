@@ -74,8 +74,8 @@ static int same_source(const char *shown, const char *url)
 }
 
 int copy_start(struct blob_client *c, const char *name, const char *source_url,
-	       const char *source_if_match, const char *tier,
-	       const struct blob_meta *meta, size_t n_meta,
+	       const char *source_if_match, const char *source_lease_id,
+	       const char *tier, const struct blob_meta *meta, size_t n_meta,
 	       struct blob_copy_result *out, struct blob_error *err)
 {
 	int attempt;
@@ -86,8 +86,9 @@ int copy_start(struct blob_client *c, const char *name, const char *source_url,
 		struct blob_error e2;
 		int started = 0;
 
-		if (blob_copy_start(c, name, source_url, source_if_match, NULL,
-				    tier, meta, n_meta, out, err) == 0)
+		if (blob_copy_start(c, name, source_url, source_if_match,
+				    source_lease_id, tier, meta, n_meta, out,
+				    err) == 0)
 			return 0;
 		if (err->kind != BLOB_E_TRANSPORT)
 			return -1;

@@ -36,8 +36,8 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 		return -ENOMEM;
 	}
 	if (copy_start(&fs->blob, dst_name, url.data,
-		       src_etag && *src_etag ? src_etag : NULL, fs->o.copy_tier,
-		       meta, n, &res, &e) < 0) {
+		       src_etag && *src_etag ? src_etag : NULL, NULL,
+		       fs->o.copy_tier, meta, n, &res, &e) < 0) {
 		log_warn("Copy Blob %s -> %s: %s", src_name, dst_name,
 			 blob_error_str(&e, msg, sizeof(msg)));
 		rc = -core_errno(&e);

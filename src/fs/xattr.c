@@ -363,8 +363,8 @@ int azfs_start_copy(struct azfs *fs, const char *path, const char *src)
 	blob_props_release(&p);
 	if (rc < 0)
 		goto out_free;
-	if (copy_start(&fs->blob, name, url.data, etag, fs->o.copy_tier, NULL, 0,
-		       &res, &e) < 0) {
+	if (copy_start(&fs->blob, name, url.data, etag, NULL, fs->o.copy_tier,
+		       NULL, 0, &res, &e) < 0) {
 		char *red = str_redact_url(src);
 
 		log_warn("Copy Blob from %s into %s: %s", red ? red : "?", name,
