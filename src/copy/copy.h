@@ -16,12 +16,21 @@
 #include "blob/blob.h"
 
 /*
+ * copy_stop: asked between the polls of a wait; nonzero ends the wait
+ * (the caller's process was interrupted). arg is the caller's.
+ */
+typedef int (*copy_stop_fn)(void *arg);
+
+/*
  * copy_wait: polls Get Blob Properties of name (backing off from 20 ms to
  * 2 s) until its copy copy_id (NULL: any) is no longer pending. On return 0
- * *final holds the ended status. Returns -1 with err filled if a poll fails.
+ * *final holds the ended status. Returns -1 with err filled if a poll
+ * fails, or with err->kind BLOB_E_CANCELLED once stop (may be NULL,
+ * asked at least every 50 ms) said so; the copy then goes on.
  */
 int copy_wait(struct blob_client *c, const char *name, const char *copy_id,
-	      enum blob_copy_status *final, struct blob_error *err);
+	      copy_stop_fn stop, void *stop_arg, enum blob_copy_status *final,
+	      struct blob_error *err);
 
 /*
  * copy_source_url: the URL to send as x-ms-copy-source for a blob of this

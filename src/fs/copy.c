@@ -50,7 +50,7 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 		azfs_copy_started(fs, path, &res, url.data);
 	if (res.status == BLOB_COPY_PENDING && wait) {
 		if (copy_wait(&fs->blob, dst_name, res.id[0] ? res.id : NULL,
-			      &st, &e) < 0) {
+			      NULL, NULL, &st, &e) < 0) {
 			rc = -core_errno(&e);
 			goto out_free;
 		}

@@ -252,7 +252,7 @@ static int read_copied(struct azfs *fs, struct node *n, const char *path,
 		return -EIO;
 	if (rc != 0 || !a.copy_pending)
 		return 0;
-	if (copy_wait(&fs->blob, n->name, NULL, &st, &e) < 0)
+	if (copy_wait(&fs->blob, n->name, NULL, NULL, NULL, &st, &e) < 0)
 		return core_fail("Get Blob Properties", n->name, &e);
 	if (st != BLOB_COPY_SUCCESS)
 		return -EIO;

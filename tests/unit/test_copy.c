@@ -31,12 +31,12 @@ static void test_wait_and_abort(void **st)
 	fake_push(&f, 200, "x-ms-copy-status: pending\nx-ms-copy-id: id1\nx-ms-copy-progress: 1/4\n", NULL);
 	fake_push(&f, 200, "x-ms-copy-status: pending\nx-ms-copy-id: id1\nx-ms-copy-progress: 3/4\n", NULL);
 	fake_push(&f, 200, "x-ms-copy-status: failed\nx-ms-copy-id: id1\n", NULL);
-	assert_int_equal(copy_wait(&c, "d", "id1", &s, &err), 0);
+	assert_int_equal(copy_wait(&c, "d", "id1", NULL, NULL, &s, &err), 0);
 	assert_int_equal(s, BLOB_COPY_FAILED);
 	assert_int_equal(f.n_seen, 3);
 	/* another copy replaced ours: it ended */
 	fake_push(&f, 200, "x-ms-copy-status: pending\nx-ms-copy-id: other\n", NULL);
-	assert_int_equal(copy_wait(&c, "d", "id1", &s, &err), 0);
+	assert_int_equal(copy_wait(&c, "d", "id1", NULL, NULL, &s, &err), 0);
 	assert_int_equal(s, BLOB_COPY_ABORTED);
 
 	fake_push(&f, 409, "x-ms-error-code: NoPendingCopyOperation\n", NULL);
@@ -81,6 +81,36 @@ static void env_release(struct env *e)
 	auth_release(&e->auth);
 	http_client_release(&e->http);
 	fake_reset(&e->f);
+}
+
+static int stop_after(void *arg)
+{
+	int *left = arg;
+
+	return (*left)-- <= 0;
+}
+
+/* a wait that is told to stop ends with BLOB_E_CANCELLED, the copy
+ * left alone */
+static void test_wait_stopped(void **st)
+{
+	enum blob_copy_status s;
+	struct blob_error err;
+	struct env e;
+	int left = 0;
+
+	(void)st;
+	env_init(&e);
+	assert_int_equal(copy_wait(&e.c, "d", "id1", stop_after, &left, &s, &err), -1);
+	assert_int_equal(err.kind, BLOB_E_CANCELLED);
+	assert_int_equal(e.f.n_seen, 0);
+	/* stopped between two polls */
+	left = 1;
+	fake_push(&e.f, 200, "x-ms-copy-status: pending\nx-ms-copy-id: id1\n", NULL);
+	assert_int_equal(copy_wait(&e.c, "d", "id1", stop_after, &left, &s, &err), -1);
+	assert_int_equal(err.kind, BLOB_E_CANCELLED);
+	assert_int_equal(e.f.n_seen, 1);
+	env_release(&e);
 }
 
 #define LID "11111111-2222-4333-8444-555555555555"
@@ -179,6 +209,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wait_and_abort),
+		cmocka_unit_test(test_wait_stopped),
 		cmocka_unit_test(test_leases),
 	};
 
