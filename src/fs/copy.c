@@ -19,40 +19,67 @@
 #include "util/log.h"
 #include "util/str.h"
 
-int azfs_server_copy(struct azfs *fs, const char *src_name,
-		     const char *dst_name, const char *src_etag, int wait,
-		     const struct blob_meta *meta, size_t n)
+int azfs_lease_source(struct azfs *fs, const char *src_name,
+		      unsigned long *ticket, char *id)
 {
+	struct blob_error e;
+	char msg[400];
+
+	*ticket = 0;
+	id[0] = '\0';
+	if (!fs->leases)
+		return 0;
+	if (copy_lease_take(fs->leases, src_name, ticket, id, &e) == 0)
+		return 0;
+	log_warn("Lease Blob acquire %s (copy_lease=on): %s", src_name,
+		 blob_error_str(&e, msg, sizeof(msg)));
+	return -core_errno(&e);
+}
+
+int azfs_server_copy(struct azfs *fs, const char *src_name,
+		     const char *dst_name, struct azfs_copy_how *how)
+{
+	char lease[BLOB_LEASE_ID_MAX], msg[400], *path = NULL;
 	struct blob_copy_result res;
 	enum blob_copy_status st;
+	unsigned long ticket;
 	struct blob_error e;
 	struct buf url;
-	char msg[400], *path = NULL;
-	int rc = 0;
+	int rc;
 
+	how->lease_ticket = 0;
+	how->lease_id[0] = '\0';
 	buf_init(&url, 0);
 	if (copy_source_url(&fs->blob, src_name, &url) < 0) {
 		buf_release(&url);
 		return -ENOMEM;
 	}
+	rc = azfs_lease_source(fs, src_name, &ticket, lease);
+	if (rc < 0)
+		goto out_free;
 	if (copy_start(&fs->blob, dst_name, url.data,
-		       src_etag && *src_etag ? src_etag : NULL, NULL,
-		       fs->o.copy_tier, meta, n, &res, &e) < 0) {
+		       how->src_etag && *how->src_etag ? how->src_etag : NULL,
+		       ticket ? lease : NULL, fs->o.copy_tier, how->meta,
+		       how->n_meta, &res, &e) < 0) {
 		log_warn("Copy Blob %s -> %s: %s", src_name, dst_name,
 			 blob_error_str(&e, msg, sizeof(msg)));
 		rc = -core_errno(&e);
-		goto out_free;
+		goto out_release;
 	}
 	log_debug("Copy Blob %s -> %s: id %s, %s", src_name, dst_name, res.id,
 		  blob_copy_status_name(res.status));
 	path = core_path_of(&fs->o, dst_name);
 	if (path)
 		azfs_copy_started(fs, path, &res, url.data);
-	if (res.status == BLOB_COPY_PENDING && wait) {
+	/* the keeper ends the lease with the copy, also after we return */
+	if (res.status == BLOB_COPY_PENDING && !how->keep_lease)
+		copy_lease_follow(fs->leases, ticket, dst_name,
+				  res.id[0] ? res.id : NULL);
+	if (res.status == BLOB_COPY_PENDING && how->wait) {
 		if (copy_wait(&fs->blob, dst_name, res.id[0] ? res.id : NULL,
 			      NULL, NULL, &st, &e) < 0) {
 			rc = -core_errno(&e);
-			goto out_free;
+			goto out_release;
 		}
 		res.status = st;
 		if (path)
@@ -62,7 +89,18 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 		log_warn("copy %s -> %s ended %s", src_name, dst_name,
 			 blob_copy_status_name(res.status));
 		rc = -EIO;
+		goto out_release;
 	}
+	if (how->keep_lease && res.status == BLOB_COPY_SUCCESS) {
+		how->lease_ticket = ticket;
+		memcpy(how->lease_id, lease, sizeof(how->lease_id));
+		goto out_free;
+	}
+	/* still pending (copy=async): the keeper follows it */
+	if (res.status == BLOB_COPY_PENDING && !how->keep_lease)
+		goto out_free;
+out_release:
+	copy_lease_release(fs->leases, ticket);
 out_free:
 	free(path);
 	buf_release(&url);
@@ -145,6 +183,7 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 				return -core_errno(&e);
 			}
 			noted_abort(fs, name, &p.copy);
+			copy_lease_ended(fs->leases, name);
 		}
 		blob_props_release(&p);
 		if (blob_delete(&fs->blob, name, &e) == 0)
@@ -182,8 +221,12 @@ static int copy_whole(struct azfs *fs, const char *path_in, const char *src,
 		      const char *dst, size_t len, const struct blob_meta *m,
 		      size_t nm, uint64_t *done)
 {
-	int wait = fs->o.copy_mode == CORE_COPY_SYNC, rc = -ESTALE;
+	struct azfs_copy_how how = {
+		.wait = fs->o.copy_mode == CORE_COPY_SYNC,
+		.meta = m, .n_meta = nm,
+	};
 	struct blob_props p;
+	int rc = -ESTALE;
 	struct blob_error e;
 	struct attr a;
 
@@ -192,7 +235,8 @@ static int copy_whole(struct azfs *fs, const char *path_in, const char *src,
 		if (!covers(len, a.size))
 			return -EOPNOTSUPP;
 		*done = a.size;
-		rc = azfs_server_copy(fs, src, dst, a.etag, wait, m, nm);
+		how.src_etag = a.etag;
+		rc = azfs_server_copy(fs, src, dst, &how);
 	}
 	if (rc != -ESTALE)
 		return rc;
@@ -204,7 +248,8 @@ static int copy_whole(struct azfs *fs, const char *path_in, const char *src,
 		return -EOPNOTSUPP;
 	}
 	*done = p.size;
-	rc = azfs_server_copy(fs, src, dst, p.etag, wait, m, nm);
+	how.src_etag = p.etag;
+	rc = azfs_server_copy(fs, src, dst, &how);
 	blob_props_release(&p);
 	return rc;
 }

@@ -23,6 +23,24 @@ struct mv {
 	size_t n;
 };
 
+/* drop_source: Delete Blob of src after its copy; with the source lease
+ * of how, the delete carries it (the lease goes with the blob) */
+static int drop_source(struct azfs *fs, const char *src,
+		       const struct azfs_copy_how *how)
+{
+	struct blob_error e;
+
+	if (!how->lease_ticket)
+		return azfs_delete_if_exists(fs, src);
+	if (blob_delete_leased(&fs->blob, src, how->lease_id, &e) == 0 ||
+	    e.kind == BLOB_E_NOT_FOUND) {
+		copy_lease_forget(fs->leases, how->lease_ticket);
+		return 0;
+	}
+	copy_lease_release(fs->leases, how->lease_ticket);
+	return core_fail("Delete Blob", src, &e);
+}
+
 /*
  * move_blob: Copy Blob src -> dst (waiting for its end), then Delete src.
  * known: src's attributes from a lookup, or NULL. Their ETag is the Copy
@@ -33,12 +51,15 @@ struct mv {
 static int move_blob(struct azfs *fs, const char *src, const char *dst,
 		     const struct attr *known)
 {
+	struct azfs_copy_how how = { .wait = 1, .keep_lease = 1 };
 	struct blob_props p;
 	struct blob_error e;
 	int rc = -ESTALE;
 
-	if (known && known->etag[0] && !known->copy_pending)
-		rc = azfs_server_copy(fs, src, dst, known->etag, 1, NULL, 0);
+	if (known && known->etag[0] && !known->copy_pending) {
+		how.src_etag = known->etag;
+		rc = azfs_server_copy(fs, src, dst, &how);
+	}
 	if (rc == -ESTALE) {
 		memset(&p, 0, sizeof(p));
 		if (blob_get_props(&fs->blob, src, &p, &e) < 0)
@@ -47,7 +68,8 @@ static int move_blob(struct azfs *fs, const char *src, const char *dst,
 			blob_props_release(&p);
 			return -EBUSY;
 		}
-		rc = azfs_server_copy(fs, src, dst, p.etag, 1, NULL, 0);
+		how.src_etag = p.etag;
+		rc = azfs_server_copy(fs, src, dst, &how);
 		blob_props_release(&p);
 	}
 	if (rc == -EIO) {
@@ -58,7 +80,7 @@ static int move_blob(struct azfs *fs, const char *src, const char *dst,
 	}
 	if (rc < 0)
 		return rc;
-	return azfs_delete_if_exists(fs, src);
+	return drop_source(fs, src, &how);
 }
 
 static int mv_one(void *ctx, size_t i)
