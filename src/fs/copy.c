@@ -19,6 +19,47 @@
 #include "util/log.h"
 #include "util/str.h"
 
+/*
+ * interrupted: the stop of a copy's wait (copy.h): the FUSE request this
+ * thread serves was interrupted (the process waiting for it got a
+ * signal, as Ctrl-C), or another thread of the same operation saw its
+ * own (*flag, may be NULL). A thread serving no request (the workers of
+ * a directory move) sees only the flag.
+ */
+static int interrupted(void *arg)
+{
+	int *flag = arg;
+
+	if (fuse_interrupted()) {
+		if (flag)
+			__atomic_store_n(flag, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return flag && __atomic_load_n(flag, __ATOMIC_RELAXED);
+}
+
+/* abort_waited: the wait for copy res into dst_name was interrupted:
+ * Abort Copy Blob, the destination stays an aborted copy. -EINTR. */
+static int abort_waited(struct azfs *fs, const char *dst_name,
+			const char *path, struct blob_copy_result *res,
+			const char *url)
+{
+	struct blob_error e;
+	char msg[400];
+
+	log_info("interrupted while waiting for the copy %s into %s: aborting it",
+		 res->id, dst_name);
+	if (copy_abort_pending(&fs->blob, dst_name, res->id, &e) < 0) {
+		log_warn("Abort Copy Blob %s: %s", dst_name,
+			 blob_error_str(&e, msg, sizeof(msg)));
+		return -EINTR;
+	}
+	res->status = BLOB_COPY_ABORTED;
+	if (path)
+		azfs_copy_started(fs, path, res, url);
+	return -EINTR;
+}
+
 int azfs_lease_source(struct azfs *fs, const char *src_name,
 		      unsigned long *ticket, char *id)
 {
@@ -77,8 +118,11 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 				  res.id[0] ? res.id : NULL);
 	if (res.status == BLOB_COPY_PENDING && how->wait) {
 		if (copy_wait(&fs->blob, dst_name, res.id[0] ? res.id : NULL,
-			      NULL, NULL, &st, &e) < 0) {
-			rc = -core_errno(&e);
+			      interrupted, how->interrupted, &st, &e) < 0) {
+			if (e.kind == BLOB_E_CANCELLED && res.id[0])
+				rc = abort_waited(fs, dst_name, path, &res, url.data);
+			else
+				rc = -core_errno(&e);
 			goto out_release;
 		}
 		res.status = st;

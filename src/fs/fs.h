@@ -172,6 +172,10 @@ struct azfs_copy_how {
 	int wait;              /* until the copy ended (copy=sync, a move) */
 	const struct blob_meta *meta; /* replaces the source's metadata */
 	size_t n_meta;         /* ... when > 0 */
+	/* the wait ends on an interrupt seen by this request (FUSE's), or
+	 * by another thread of the same operation: set once, shared by the
+	 * blobs of one directory move; may be NULL */
+	int *interrupted;
 	int keep_lease;        /* a move: its source lease outlives the copy */
 	/* out, with keep_lease after a copy that succeeded: the source lease
 	 * still held (lease_ticket 0: none was taken), to delete the source
@@ -182,8 +186,10 @@ struct azfs_copy_how {
 /*
  * azfs_server_copy: Copy Blob src_name -> dst_name as how says. With
  * copy_lease=on the source is leased first (copy.h, source leases) and
- * the lease goes when the copy ends, unless how->keep_lease. 0, -EIO
- * (the copy failed or was aborted), or -errno.
+ * the lease goes when the copy ends, unless how->keep_lease. A wait that
+ * is interrupted sends Abort Copy Blob and leaves the destination an
+ * aborted copy: -EINTR. 0, -EIO (the copy failed or was aborted), or
+ * -errno.
  */
 int azfs_server_copy(struct azfs *fs, const char *src_name,
 		     const char *dst_name, struct azfs_copy_how *how);
