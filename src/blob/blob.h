@@ -338,6 +338,10 @@ int blob_parse_block_list_xml(const char *xml, size_t len,
 /* Delete Blob (with its snapshots). */
 int blob_delete(struct blob_client *c, const char *name,
 		struct blob_error *err);
+/* blob_delete_leased: Delete Blob of a blob leased with lease_id, sent as
+ * x-ms-lease-id (without it the service refuses: 412 LeaseIdMissing). */
+int blob_delete_leased(struct blob_client *c, const char *name,
+		       const char *lease_id, struct blob_error *err);
 
 /*
  * List Blobs: one page under prefix (may be NULL), delimiter "/" or NULL,
@@ -381,17 +385,42 @@ struct blob_copy_result {
 
 /*
  * Copy Blob: starts a copy of source_url (absolute, encoded) into name.
- * source_if_match and tier may be NULL; meta (n entries) replaces the
- * destination's metadata when n > 0.
+ * source_if_match, source_lease_id and tier may be NULL; a lease id goes
+ * as x-ms-source-lease-id (the copy then starts only while the source
+ * holds that lease). meta (n entries) replaces the destination's
+ * metadata when n > 0.
  */
 int blob_copy_start(struct blob_client *c, const char *name,
 		    const char *source_url, const char *source_if_match,
-		    const char *tier, const struct blob_meta *meta, size_t n,
+		    const char *source_lease_id, const char *tier,
+		    const struct blob_meta *meta, size_t n,
 		    struct blob_copy_result *out, struct blob_error *err);
 
 /* Abort Copy Blob. */
 int blob_copy_abort(struct blob_client *c, const char *name,
 		    const char *copy_id, struct blob_error *err);
+
+/*
+ * Lease Blob (x-ms-lease-action). ACQUIRE takes a lease of duration
+ * seconds (15 to 60, or -1 for ever) with lease_id as
+ * x-ms-proposed-lease-id, so that sending it again after a lost answer
+ * finds the lease already ours and succeeds; RENEW and RELEASE name the
+ * lease held (x-ms-lease-id). id_out (BLOB_LEASE_ID_MAX, may be NULL)
+ * receives the x-ms-lease-id of the answer (ACQUIRE, RENEW).
+ */
+#define BLOB_LEASE_ID_MAX 40
+enum blob_lease_action {
+	BLOB_LEASE_ACQUIRE,
+	BLOB_LEASE_RENEW,
+	BLOB_LEASE_RELEASE,
+};
+int blob_lease(struct blob_client *c, const char *name,
+	       enum blob_lease_action action, const char *lease_id,
+	       int duration, char *id_out, struct blob_error *err);
+/* blob_lease_id_new: a random lease id in the GUID form the service
+ * requires of a proposed one, into out (BLOB_LEASE_ID_MAX bytes).
+ * 0, or -1 when no random bytes could be had. */
+int blob_lease_id_new(char *out);
 
 /* Snapshot Blob: the snapshot's time (x-ms-snapshot, as the service
  * writes it, e.g. 2026-12-05T22:17:41.5970000Z) into when (len bytes). */
@@ -430,7 +459,7 @@ struct blob_ops {
 			      struct blob_block **blocks, size_t *n,
 			      char *etag_out, struct blob_error *err);
 	int (*delete)(struct blob_client *c, const char *name,
-		      struct blob_error *err);
+		      const char *lease_id, struct blob_error *err);
 	int (*list)(struct blob_client *c, const char *prefix,
 		    const char *delim, const char *marker, int max_results,
 		    struct blob_list_page *pg, struct blob_error *err);
@@ -443,8 +472,9 @@ struct blob_ops {
 			const char *tier, struct blob_error *err);
 	int (*copy_start)(struct blob_client *c, const char *name,
 			  const char *source_url, const char *source_if_match,
-			  const char *tier, const struct blob_meta *meta,
-			  size_t n, struct blob_copy_result *out,
+			  const char *source_lease_id, const char *tier,
+			  const struct blob_meta *meta, size_t n,
+			  struct blob_copy_result *out,
 			  struct blob_error *err);
 	int (*copy_abort)(struct blob_client *c, const char *name,
 			  const char *copy_id, struct blob_error *err);
@@ -458,6 +488,9 @@ struct blob_ops {
 	int (*list_history)(struct blob_client *c, const char *name,
 			    enum blob_at_kind what, const char *marker,
 			    struct blob_list_page *pg, struct blob_error *err);
+	int (*lease)(struct blob_client *c, const char *name,
+		     enum blob_lease_action action, const char *lease_id,
+		     int duration, char *id_out, struct blob_error *err);
 };
 
 extern const struct blob_ops blob_rest_ops;

@@ -67,7 +67,13 @@ int blob_get_block_list(struct blob_client *c, const char *name,
 int blob_delete(struct blob_client *c, const char *name,
 		struct blob_error *err)
 {
-	return c->ops->delete(c, name, err);
+	return c->ops->delete(c, name, NULL, err);
+}
+
+int blob_delete_leased(struct blob_client *c, const char *name,
+		       const char *lease_id, struct blob_error *err)
+{
+	return c->ops->delete(c, name, lease_id, err);
 }
 
 int blob_list(struct blob_client *c, const char *prefix, const char *delim,
@@ -98,11 +104,12 @@ int blob_set_tier(struct blob_client *c, const char *name, const char *tier,
 
 int blob_copy_start(struct blob_client *c, const char *name,
 		    const char *source_url, const char *source_if_match,
-		    const char *tier, const struct blob_meta *meta, size_t n,
+		    const char *source_lease_id, const char *tier,
+		    const struct blob_meta *meta, size_t n,
 		    struct blob_copy_result *out, struct blob_error *err)
 {
-	return c->ops->copy_start(c, name, source_url, source_if_match, tier,
-				  meta, n, out, err);
+	return c->ops->copy_start(c, name, source_url, source_if_match,
+				  source_lease_id, tier, meta, n, out, err);
 }
 
 int blob_copy_abort(struct blob_client *c, const char *name,
@@ -143,4 +150,11 @@ int blob_list_history(struct blob_client *c, const char *name,
 	if (!c->ops->list_history)
 		return unsupported(err);
 	return c->ops->list_history(c, name, what, marker, pg, err);
+}
+
+int blob_lease(struct blob_client *c, const char *name,
+	       enum blob_lease_action action, const char *lease_id,
+	       int duration, char *id_out, struct blob_error *err)
+{
+	return c->ops->lease(c, name, action, lease_id, duration, id_out, err);
 }

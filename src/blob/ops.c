@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -462,13 +463,15 @@ static int rest_get_block_list(struct blob_client *c, const char *name,
 }
 
 static int rest_delete(struct blob_client *c, const char *name,
-		       struct blob_error *err)
+		       const char *lease_id, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Delete Blob", .method = "DELETE",
 			      .name = name };
 	struct hdrs h = { 0 };
 
 	hdrs_add(&h, "x-ms-delete-snapshots: include");
+	if (lease_id)
+		hdrs_addf(&h, "x-ms-lease-id: %s", lease_id);
 	return simple(c, &r, &h, NULL, err);
 }
 
@@ -599,7 +602,8 @@ static int rest_set_tier(struct blob_client *c, const char *name, const char *ti
 
 static int rest_copy_start(struct blob_client *c, const char *name,
 			   const char *source_url, const char *source_if_match,
-			   const char *tier, const struct blob_meta *meta, size_t n,
+			   const char *source_lease_id, const char *tier,
+			   const struct blob_meta *meta, size_t n,
 			   struct blob_copy_result *out, struct blob_error *err)
 {
 	struct blob_req r = { .op = "Copy Blob", .method = "PUT", .name = name,
@@ -612,6 +616,9 @@ static int rest_copy_start(struct blob_client *c, const char *name,
 	hdrs_addf(&h, "x-ms-copy-source: %s", source_url);
 	if (source_if_match)
 		hdrs_addf(&h, "x-ms-source-if-match: %s", source_if_match);
+	/* Copy Blob, x-ms-version 2012-02-12 and later */
+	if (source_lease_id)
+		hdrs_addf(&h, "x-ms-source-lease-id: %s", source_lease_id);
 	if (tier)
 		hdrs_addf(&h, "x-ms-access-tier: %s", tier);
 	add_meta(&h, meta, n);
@@ -666,7 +673,73 @@ static int rest_snapshot(struct blob_client *c, const char *name, char *when,
 	return rc;
 }
 
+/*
+ * Lease Blob (comp=lease). An acquire proposes its id, so a retry after
+ * a lost answer asks for the lease it already holds, which the service
+ * grants again; renew and release of the same id are idempotent too,
+ * but for a release whose answer was lost: its retry finds no lease
+ * (409 LeaseNotPresentWithLeaseOperation), which the caller may take
+ * for success.
+ */
+static int rest_lease(struct blob_client *c, const char *name,
+		      enum blob_lease_action action, const char *lease_id,
+		      int duration, char *id_out, struct blob_error *err)
+{
+	struct blob_req r = { .op = "Lease Blob", .method = "PUT",
+			      .name = name, .query = "comp=lease" };
+	struct http_response resp;
+	struct hdrs h = { 0 };
+	const char *v;
+	int rc;
+
+	switch (action) {
+	case BLOB_LEASE_ACQUIRE:
+		hdrs_add(&h, "x-ms-lease-action: acquire");
+		hdrs_addf(&h, "x-ms-lease-duration: %d", duration);
+		if (lease_id)
+			hdrs_addf(&h, "x-ms-proposed-lease-id: %s", lease_id);
+		break;
+	case BLOB_LEASE_RENEW:
+		hdrs_add(&h, "x-ms-lease-action: renew");
+		hdrs_addf(&h, "x-ms-lease-id: %s", lease_id);
+		break;
+	case BLOB_LEASE_RELEASE:
+		hdrs_add(&h, "x-ms-lease-action: release");
+		hdrs_addf(&h, "x-ms-lease-id: %s", lease_id);
+		break;
+	}
+	rc = send(c, &r, &h, &resp, err);
+	if (rc == 0 && id_out && action != BLOB_LEASE_RELEASE) {
+		v = http_response_header(&resp, "x-ms-lease-id");
+		if (!v || strlen(v) >= BLOB_LEASE_ID_MAX) {
+			malformed_answer(err, &resp, "Lease Blob gave no x-ms-lease-id");
+			rc = -1;
+		} else {
+			snprintf(id_out, BLOB_LEASE_ID_MAX, "%s", v);
+		}
+	}
+	http_response_release(&resp);
+	hdrs_release(&h);
+	return rc;
+}
+
+int blob_lease_id_new(char *out)
+{
+	unsigned char b[16];
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return -1;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* variant */
+	snprintf(out, BLOB_LEASE_ID_MAX,
+		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		 b[10], b[11], b[12], b[13], b[14], b[15]);
+	return 0;
+}
+
 const struct blob_ops blob_rest_ops = {
+	.lease = rest_lease,
 	.snapshot = rest_snapshot,
 	.read_at = rest_read_at,
 	.list_history = rest_list_history,

@@ -19,10 +19,38 @@ static void sleep_ms(long ms)
 		;
 }
 
+/* stopped: the wait ends (copy_wait's stop said so) */
+static int stopped(struct blob_error *err)
+{
+	memset(err, 0, sizeof(*err));
+	err->kind = BLOB_E_CANCELLED;
+	snprintf(err->message, sizeof(err->message), "the wait was interrupted");
+	return -1;
+}
+
+/* nap: sleeps ms in slices of 50 ms, asking stop between them; 1 when
+ * stop said so */
+static int nap(long ms, copy_stop_fn stop, void *arg)
+{
+	while (ms > 0) {
+		long slice = ms < 50 ? ms : 50;
+
+		if (stop && stop(arg))
+			return 1;
+		sleep_ms(slice);
+		ms -= slice;
+	}
+	return stop && stop(arg);
+}
+
 int copy_wait(struct blob_client *c, const char *name, const char *copy_id,
-	      enum blob_copy_status *final, struct blob_error *err)
+	      copy_stop_fn stop, void *stop_arg, enum blob_copy_status *final,
+	      struct blob_error *err)
 {
 	long delay = 20;
+
+	if (stop && stop(stop_arg))
+		return stopped(err);
 
 	for (;;) {
 		struct blob_props p;
@@ -47,7 +75,8 @@ int copy_wait(struct blob_client *c, const char *name, const char *copy_id,
 			*final = st == BLOB_COPY_NONE ? BLOB_COPY_SUCCESS : st;
 			return 0;
 		}
-		sleep_ms(delay);
+		if (nap(delay, stop, stop_arg))
+			return stopped(err);
 		delay = delay * 3 / 2;
 		if (delay > 2000)
 			delay = 2000;
@@ -82,8 +111,8 @@ static int same_source(const char *shown, const char *url)
 }
 
 int copy_start(struct blob_client *c, const char *name, const char *source_url,
-	       const char *source_if_match, const char *tier,
-	       const struct blob_meta *meta, size_t n_meta,
+	       const char *source_if_match, const char *source_lease_id,
+	       const char *tier, const struct blob_meta *meta, size_t n_meta,
 	       struct blob_copy_result *out, struct blob_error *err)
 {
 	int attempt;
@@ -94,8 +123,9 @@ int copy_start(struct blob_client *c, const char *name, const char *source_url,
 		struct blob_error e2;
 		int started = 0;
 
-		if (blob_copy_start(c, name, source_url, source_if_match, tier,
-				    meta, n_meta, out, err) == 0)
+		if (blob_copy_start(c, name, source_url, source_if_match,
+				    source_lease_id, tier, meta, n_meta, out,
+				    err) == 0)
 			return 0;
 		if (err->kind != BLOB_E_TRANSPORT)
 			return -1;

@@ -29,6 +29,7 @@ struct core_opts {
 	enum core_copy_mode copy_mode;
 	char *copy_tier;       /* NULL or Hot/Cool/Cold/Archive */
 	int copy_lease;        /* lease in-mount copy sources while pending */
+	long lease_renew_ms;   /* their renewal period; 0: the keeper's own */
 	int upload_async;      /* close returns once the data is staged */
 	char *control;         /* name of the control directory, NULL: off */
 	char *cache_dir;

@@ -20,36 +20,113 @@
 #include "util/str.h"
 
 /*
+ * interrupted: the stop of a copy's wait (copy.h): the FUSE request this
+ * thread serves was interrupted (the process waiting for it got a
+ * signal, as Ctrl-C), or another thread of the same operation saw its
+ * own (*flag, may be NULL). A thread serving no request (the workers of
+ * a directory move) sees only the flag.
+ */
+static int interrupted(void *arg)
+{
+	int *flag = arg;
+
+	if (fuse_interrupted()) {
+		if (flag)
+			__atomic_store_n(flag, 1, __ATOMIC_RELAXED);
+		return 1;
+	}
+	return flag && __atomic_load_n(flag, __ATOMIC_RELAXED);
+}
+
+/* abort_waited: the wait for copy res into dst_name was interrupted:
+ * Abort Copy Blob, the destination stays an aborted copy. -EINTR. */
+static int abort_waited(struct azfs *fs, const char *dst_name,
+			const char *path, struct blob_copy_result *res,
+			const char *url)
+{
+	struct blob_error e;
+	char msg[400];
+
+	log_info("interrupted while waiting for the copy %s into %s: aborting it",
+		 res->id, dst_name);
+	if (copy_abort_pending(&fs->blob, dst_name, res->id, &e) < 0) {
+		log_warn("Abort Copy Blob %s: %s", dst_name,
+			 blob_error_str(&e, msg, sizeof(msg)));
+		return -EINTR;
+	}
+	res->status = BLOB_COPY_ABORTED;
+	if (path)
+		azfs_copy_started(fs, path, res, url);
+	return -EINTR;
+}
+
+int azfs_lease_source(struct azfs *fs, const char *src_name,
+		      unsigned long *ticket, char *id)
+{
+	struct blob_error e;
+	char msg[400];
+
+	*ticket = 0;
+	id[0] = '\0';
+	if (!fs->leases)
+		return 0;
+	if (copy_lease_take(fs->leases, src_name, ticket, id, &e) == 0)
+		return 0;
+	log_warn("Lease Blob acquire %s (copy_lease=on): %s", src_name,
+		 blob_error_str(&e, msg, sizeof(msg)));
+	return -core_errno(&e);
+}
+
+/*
  * server_copy: Copy Blob of url (named src in logs, never with its
- * query) into dst_name, and (wait) wait for its end.
+ * query) into dst_name as how says; lease_src: the blob to lease first
+ * (copy_lease=on), or NULL.
  */
 static int server_copy(struct azfs *fs, const char *url, const char *src,
-		       const char *dst_name, const char *src_etag, int wait,
-		       const struct blob_meta *meta, size_t n)
+		       const char *lease_src, const char *dst_name,
+		       struct azfs_copy_how *how)
 {
+	char lease[BLOB_LEASE_ID_MAX], msg[400], *path = NULL;
 	struct blob_copy_result res;
 	enum blob_copy_status st;
+	unsigned long ticket = 0;
 	struct blob_error e;
-	char msg[400], *path = NULL;
 	int rc = 0;
 
+	how->lease_ticket = 0;
+	how->lease_id[0] = '\0';
+	lease[0] = '\0';
+	if (lease_src) {
+		rc = azfs_lease_source(fs, lease_src, &ticket, lease);
+		if (rc < 0)
+			return rc;
+	}
 	if (copy_start(&fs->blob, dst_name, url,
-		       src_etag && *src_etag ? src_etag : NULL, fs->o.copy_tier,
-		       meta, n, &res, &e) < 0) {
+		       how->src_etag && *how->src_etag ? how->src_etag : NULL,
+		       ticket ? lease : NULL, fs->o.copy_tier, how->meta,
+		       how->n_meta, &res, &e) < 0) {
 		log_warn("Copy Blob %s -> %s: %s", src, dst_name,
 			 blob_error_str(&e, msg, sizeof(msg)));
-		return -core_errno(&e);
+		rc = -core_errno(&e);
+		goto out_release;
 	}
 	log_debug("Copy Blob %s -> %s: id %s, %s", src, dst_name, res.id,
 		  blob_copy_status_name(res.status));
 	path = core_path_of(&fs->o, dst_name);
 	if (path)
 		azfs_copy_started(fs, path, &res, url);
-	if (res.status == BLOB_COPY_PENDING && wait) {
+	/* the keeper ends the lease with the copy, also after we return */
+	if (res.status == BLOB_COPY_PENDING && !how->keep_lease)
+		copy_lease_follow(fs->leases, ticket, dst_name,
+				  res.id[0] ? res.id : NULL);
+	if (res.status == BLOB_COPY_PENDING && how->wait) {
 		if (copy_wait(&fs->blob, dst_name, res.id[0] ? res.id : NULL,
-			      &st, &e) < 0) {
-			rc = -core_errno(&e);
-			goto out_free;
+			      interrupted, how->interrupted, &st, &e) < 0) {
+			if (e.kind == BLOB_E_CANCELLED && res.id[0])
+				rc = abort_waited(fs, dst_name, path, &res, url);
+			else
+				rc = -core_errno(&e);
+			goto out_release;
 		}
 		res.status = st;
 		if (path)
@@ -59,15 +136,25 @@ static int server_copy(struct azfs *fs, const char *url, const char *src,
 		log_warn("copy %s -> %s ended %s", src, dst_name,
 			 blob_copy_status_name(res.status));
 		rc = -EIO;
+		goto out_release;
 	}
+	if (how->keep_lease && res.status == BLOB_COPY_SUCCESS) {
+		how->lease_ticket = ticket;
+		memcpy(how->lease_id, lease, sizeof(how->lease_id));
+		goto out_free;
+	}
+	/* still pending (copy=async): the keeper follows it */
+	if (res.status == BLOB_COPY_PENDING && !how->keep_lease)
+		goto out_free;
+out_release:
+	copy_lease_release(fs->leases, ticket);
 out_free:
 	free(path);
 	return rc;
 }
 
 int azfs_server_copy(struct azfs *fs, const char *src_name,
-		     const char *dst_name, const char *src_etag, int wait,
-		     const struct blob_meta *meta, size_t n)
+		     const char *dst_name, struct azfs_copy_how *how)
 {
 	struct buf url;
 	int rc;
@@ -77,23 +164,23 @@ int azfs_server_copy(struct azfs *fs, const char *src_name,
 		buf_release(&url);
 		return -ENOMEM;
 	}
-	rc = server_copy(fs, url.data, src_name, dst_name, src_etag, wait,
-			 meta, n);
+	rc = server_copy(fs, url.data, src_name, src_name, dst_name, how);
 	buf_release(&url);
 	return rc;
 }
 
 int azfs_server_copy_url(struct azfs *fs, const char *url,
-			 const char *dst_name, int wait,
-			 const struct blob_meta *meta, size_t n)
+			 const char *dst_name, struct azfs_copy_how *how)
 {
 	char *red = str_redact_url(url);
 	int rc;
 
 	if (!red)
 		return -ENOMEM;
-	/* a snapshot or version never changes: no source condition */
-	rc = server_copy(fs, url, red, dst_name, NULL, wait, meta, n);
+	/* a snapshot or version never changes: no source condition, and
+	 * it cannot be leased */
+	how->src_etag = NULL;
+	rc = server_copy(fs, url, red, NULL, dst_name, how);
 	free(red);
 	return rc;
 }
@@ -174,6 +261,7 @@ int azfs_delete_blob(struct azfs *fs, const char *name)
 				return -core_errno(&e);
 			}
 			noted_abort(fs, name, &p.copy);
+			copy_lease_ended(fs->leases, name);
 		}
 		blob_props_release(&p);
 		if (blob_delete(&fs->blob, name, &e) == 0)
@@ -211,8 +299,12 @@ static int copy_whole(struct azfs *fs, const char *path_in, const char *src,
 		      const char *dst, size_t len, const struct blob_meta *m,
 		      size_t nm, uint64_t *done)
 {
-	int wait = fs->o.copy_mode == CORE_COPY_SYNC, rc = -ESTALE;
+	struct azfs_copy_how how = {
+		.wait = fs->o.copy_mode == CORE_COPY_SYNC,
+		.meta = m, .n_meta = nm,
+	};
 	struct blob_props p;
+	int rc = -ESTALE;
 	struct blob_error e;
 	struct attr a;
 
@@ -221,7 +313,8 @@ static int copy_whole(struct azfs *fs, const char *path_in, const char *src,
 		if (!covers(len, a.size))
 			return -EOPNOTSUPP;
 		*done = a.size;
-		rc = azfs_server_copy(fs, src, dst, a.etag, wait, m, nm);
+		how.src_etag = a.etag;
+		rc = azfs_server_copy(fs, src, dst, &how);
 	}
 	if (rc != -ESTALE)
 		return rc;
@@ -233,7 +326,8 @@ static int copy_whole(struct azfs *fs, const char *path_in, const char *src,
 		return -EOPNOTSUPP;
 	}
 	*done = p.size;
-	rc = azfs_server_copy(fs, src, dst, p.etag, wait, m, nm);
+	how.src_etag = p.etag;
+	rc = azfs_server_copy(fs, src, dst, &how);
 	blob_props_release(&p);
 	return rc;
 }
@@ -338,8 +432,10 @@ static ssize_t copy_range(struct azfs *fs, const struct copy_src *src,
 		rc = copy_whole(fs, src->path, src->node->name, nout->name, len,
 				m, nm, &done);
 	} else {
+		struct azfs_copy_how how = { .wait = wait, .meta = m, .n_meta = nm };
+
 		done = src->size;
-		rc = azfs_server_copy_url(fs, src->url, nout->name, wait, m, nm);
+		rc = azfs_server_copy_url(fs, src->url, nout->name, &how);
 	}
 	core_meta_free(m, nm);
 	if (rc == 0)

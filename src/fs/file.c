@@ -183,6 +183,10 @@ static int open_common(const char *path, struct fuse_file_info *fi,
 		return rc;
 	if ((acc != O_RDONLY || create) && fs->o.read_only)
 		rc = -EROFS;
+	/* the source of a pending copy of ours, leased (copy_lease=on):
+	 * its upload would be refused at close, so say it now */
+	else if (acc != O_RDONLY && copy_lease_held(fs->leases, name))
+		rc = -EBUSY;
 	else if (create) {
 		azfs_creator(S_IFREG | (mode & 07777), 0, &pa);
 		rc = open_new(fs, path, name, fi->flags, &create, &made, &pa);
@@ -252,7 +256,7 @@ static int read_copied(struct azfs *fs, struct node *n, const char *path,
 		return -EIO;
 	if (rc != 0 || !a.copy_pending)
 		return 0;
-	if (copy_wait(&fs->blob, n->name, NULL, &st, &e) < 0)
+	if (copy_wait(&fs->blob, n->name, NULL, NULL, NULL, &st, &e) < 0)
 		return core_fail("Get Blob Properties", n->name, &e);
 	if (st != BLOB_COPY_SUCCESS)
 		return -EIO;
@@ -376,7 +380,8 @@ int azfs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 		if (!n)
 			return -ENOMEM;
 	}
-	rc = stage_truncate(&fs->stage, n, (uint64_t)size);
+	rc = copy_lease_held(fs->leases, n->name) ? -EBUSY
+		: stage_truncate(&fs->stage, n, (uint64_t)size);
 	if (rc == 0 && !fi)
 		rc = stage_flush(&fs->stage, n);
 	if (path)

@@ -37,6 +37,8 @@ struct azfs {
 	struct auth auth;
 	struct core_opts o;
 	struct copy_reg *copies; /* copies seen since the mount (copy.h) */
+	struct copy_leases *leases; /* copy_lease=on: the source leases of
+				     * pending copies (copy.h); else NULL */
 	uint64_t kept_pages;   /* opens that kept the page cache (atomic) */
 	struct meta meta;      /* meta.lock */
 	struct stage stage;    /* stage.lock */
@@ -165,22 +167,48 @@ int azfs_start_copy(struct azfs *fs, const char *path, const char *src);
 void azfs_copy_started(struct azfs *fs, const char *path,
 		       const struct blob_copy_result *res,
 		       const char *source_url);
-/* azfs_server_copy: Copy Blob src_name -> dst_name and (sync) wait; meta
- * (n of them) replaces the source's metadata when n > 0.
- * azfs_server_copy_url: the same from the source URL url (a snapshot or
- * version of the container), without a source condition. */
+/* How azfs_server_copy copies, and what it hands back. */
+struct azfs_copy_how {
+	const char *src_etag;  /* the source condition, or NULL */
+	int wait;              /* until the copy ended (copy=sync, a move) */
+	const struct blob_meta *meta; /* replaces the source's metadata */
+	size_t n_meta;         /* ... when > 0 */
+	/* the wait ends on an interrupt seen by this request (FUSE's), or
+	 * by another thread of the same operation: set once, shared by the
+	 * blobs of one directory move; may be NULL */
+	int *interrupted;
+	int keep_lease;        /* a move: its source lease outlives the copy */
+	/* out, with keep_lease after a copy that succeeded: the source lease
+	 * still held (lease_ticket 0: none was taken), to delete the source
+	 * with (blob_delete_leased) and then forget (copy_lease_forget) */
+	unsigned long lease_ticket;
+	char lease_id[BLOB_LEASE_ID_MAX];
+};
+/*
+ * azfs_server_copy: Copy Blob src_name -> dst_name as how says. With
+ * copy_lease=on the source is leased first (copy.h, source leases) and
+ * the lease goes when the copy ends, unless how->keep_lease. A wait that
+ * is interrupted sends Abort Copy Blob and leaves the destination an
+ * aborted copy: -EINTR. 0, -EIO (the copy failed or was aborted), or
+ * -errno.
+ */
 int azfs_server_copy(struct azfs *fs, const char *src_name,
-		     const char *dst_name, const char *src_etag, int wait,
-		     const struct blob_meta *meta, size_t n);
+		     const char *dst_name, struct azfs_copy_how *how);
+/* azfs_server_copy_url: the same from the source URL url (a snapshot or
+ * version of the container): no source condition, no lease. */
 int azfs_server_copy_url(struct azfs *fs, const char *url,
-			 const char *dst_name, int wait,
-			 const struct blob_meta *meta, size_t n);
+			 const char *dst_name, struct azfs_copy_how *how);
 /* azfs_copy_range_url: copy_file_range into the open file fi_out (path
  * path_out) from the source URL url of size bytes (a snapshot or
  * version): Copy Blob on the terms of azfs_copy_file_range. */
 ssize_t azfs_copy_range_url(const char *url, uint64_t size, off_t off_in,
 			    const char *path_out, struct fuse_file_info *fi_out,
 			    off_t off_out, size_t len, int flags);
+/* azfs_lease_source: with copy_lease=on, a lease on blob src_name for a
+ * copy from it (copy_lease_take): its ticket and id (BLOB_LEASE_ID_MAX);
+ * 0 and empty both otherwise. 0 or -errno. */
+int azfs_lease_source(struct azfs *fs, const char *src_name,
+		      unsigned long *ticket, char *id);
 /* azfs_delete_blob: aborts a pending copy into name first. 0 or -errno. */
 int azfs_delete_blob(struct azfs *fs, const char *name);
 

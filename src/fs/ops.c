@@ -128,6 +128,13 @@ static void *op_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
+	/* (here, not in azfs_rooms_init: a thread must not start before
+	 * the daemon forked) */
+	if (fs->leases && copy_leases_start(fs->leases) < 0) {
+		log_error("cannot start renewing source leases: copy_lease=off");
+		copy_leases_free(fs->leases);
+		fs->leases = NULL;
+	}
 	return fs;
 }
 
@@ -139,6 +146,8 @@ static void op_destroy(void *data)
 	 * goes up now */
 	stage_queue_stop(&fs->stage);
 	stage_flush_all(&fs->stage);
+	/* copies still pending go on without their source leases */
+	copy_leases_stop(fs->leases);
 }
 
 /* the staging room's open files for the metadata room's lookups */
@@ -169,14 +178,17 @@ int azfs_rooms_init(struct azfs *fs)
 	fs->copies = copy_reg_new((long long)fs->o.mounted.tv_sec);
 	if (!fs->copies)
 		return -1;
-	if (meta_init(&fs->meta, &fs->blob, &fs->o) < 0) {
-		copy_reg_free(fs->copies);
-		return -1;
+	fs->leases = NULL;
+	if (fs->o.copy_lease) {
+		fs->leases = copy_leases_new(&fs->blob, fs->o.lease_renew_ms);
+		if (!fs->leases)
+			goto out_copies;
 	}
+	if (meta_init(&fs->meta, &fs->blob, &fs->o) < 0)
+		goto out_leases;
 	if (stage_init(&fs->stage, &fs->blob, &fs->o) < 0) {
 		meta_release(&fs->meta);
-		copy_reg_free(fs->copies);
-		return -1;
+		goto out_leases;
 	}
 	ra_init(&fs->ra, &fs->blob, &fs->o);
 	fs->meta.staged = staged;
@@ -190,6 +202,13 @@ int azfs_rooms_init(struct azfs *fs)
 		fs->o.upload_async = 0;
 	}
 	return 0;
+out_leases:
+	copy_leases_free(fs->leases);
+	fs->leases = NULL;
+out_copies:
+	copy_reg_free(fs->copies);
+	fs->copies = NULL;
+	return -1;
 }
 
 void azfs_rooms_release(struct azfs *fs)
@@ -197,6 +216,8 @@ void azfs_rooms_release(struct azfs *fs)
 	stage_release(&fs->stage);
 	ra_release(&fs->ra);
 	meta_release(&fs->meta);
+	copy_leases_free(fs->leases);
+	fs->leases = NULL;
 	copy_reg_free(fs->copies);
 	fs->copies = NULL;
 }

@@ -21,24 +21,49 @@ struct mv {
 	char **dst;
 	struct attr *known;    /* each source's attributes from the listing */
 	size_t n;
+	int interrupted;       /* a wait of one of its blobs was interrupted */
 };
+
+/* drop_source: Delete Blob of src after its copy; with the source lease
+ * of how, the delete carries it (the lease goes with the blob) */
+static int drop_source(struct azfs *fs, const char *src,
+		       const struct azfs_copy_how *how)
+{
+	struct blob_error e;
+
+	if (!how->lease_ticket)
+		return azfs_delete_if_exists(fs, src);
+	if (blob_delete_leased(&fs->blob, src, how->lease_id, &e) == 0 ||
+	    e.kind == BLOB_E_NOT_FOUND) {
+		copy_lease_forget(fs->leases, how->lease_ticket);
+		return 0;
+	}
+	copy_lease_release(fs->leases, how->lease_ticket);
+	return core_fail("Delete Blob", src, &e);
+}
 
 /*
  * move_blob: Copy Blob src -> dst (waiting for its end), then Delete src.
  * known: src's attributes from a lookup, or NULL. Their ETag is the Copy
  * Blob's source condition as it stands, which saves a Get Blob Properties;
  * a stale one fails that condition (412), and the move then asks the
- * server as it does without them.
+ * server as it does without them. A wait interrupted (*interrupted, may
+ * be NULL, shared by the blobs of one move) aborts the copy and keeps
+ * the source: -EINTR.
  */
 static int move_blob(struct azfs *fs, const char *src, const char *dst,
-		     const struct attr *known)
+		     const struct attr *known, int *interrupted)
 {
+	struct azfs_copy_how how = { .wait = 1, .keep_lease = 1,
+				     .interrupted = interrupted };
 	struct blob_props p;
 	struct blob_error e;
 	int rc = -ESTALE;
 
-	if (known && known->etag[0] && !known->copy_pending)
-		rc = azfs_server_copy(fs, src, dst, known->etag, 1, NULL, 0);
+	if (known && known->etag[0] && !known->copy_pending) {
+		how.src_etag = known->etag;
+		rc = azfs_server_copy(fs, src, dst, &how);
+	}
 	if (rc == -ESTALE) {
 		memset(&p, 0, sizeof(p));
 		if (blob_get_props(&fs->blob, src, &p, &e) < 0)
@@ -47,7 +72,8 @@ static int move_blob(struct azfs *fs, const char *src, const char *dst,
 			blob_props_release(&p);
 			return -EBUSY;
 		}
-		rc = azfs_server_copy(fs, src, dst, p.etag, 1, NULL, 0);
+		how.src_etag = p.etag;
+		rc = azfs_server_copy(fs, src, dst, &how);
 		blob_props_release(&p);
 	}
 	if (rc == -EIO) {
@@ -56,16 +82,18 @@ static int move_blob(struct azfs *fs, const char *src, const char *dst,
 		azfs_delete_if_exists(fs, dst);
 		return rc;
 	}
+	/* (interrupted: the destination stays, an aborted copy to see) */
 	if (rc < 0)
 		return rc;
-	return azfs_delete_if_exists(fs, src);
+	return drop_source(fs, src, &how);
 }
 
 static int mv_one(void *ctx, size_t i)
 {
 	struct mv *m = ctx;
 
-	return move_blob(m->fs, m->src[i], m->dst[i], &m->known[i]);
+	return move_blob(m->fs, m->src[i], m->dst[i], &m->known[i],
+			 &m->interrupted);
 }
 
 static int mv_add(struct mv *m, size_t *cap, const char *src, const char *dst,
@@ -99,7 +127,7 @@ static int mv_add(struct mv *m, size_t *cap, const char *src, const char *dst,
 static int rename_dir(struct azfs *fs, const char *from, const char *to,
 		      const struct attr *fa)
 {
-	struct mv m = { fs, NULL, NULL, NULL, 0 };
+	struct mv m = { fs, NULL, NULL, NULL, 0, 0 };
 	char *marker = NULL, *prefix = NULL, *dst = NULL;
 	size_t cap = 0, plen, i;
 	struct blob_error e;
@@ -135,7 +163,7 @@ static int rename_dir(struct azfs *fs, const char *from, const char *to,
 	rc = pool_run(m.n, fs->o.parallel, mv_one, &m);
 	/* the marker last, with the ETag its lookup gave */
 	if (rc == 0 && fa->explicit_dir) {
-		rc = move_blob(fs, from, to, fa);
+		rc = move_blob(fs, from, to, fa, &m.interrupted);
 		if (rc == -ENOENT)
 			rc = 0; /* gone meanwhile: nothing to move */
 	}
@@ -300,7 +328,7 @@ int azfs_rename(const char *from, const char *to, unsigned int flags)
 	if (fa.kind == ATTR_DIR)
 		rc = rename_dir(fs, src, dst, &fa);
 	else
-		rc = move_blob(fs, src, dst, &fa);
+		rc = move_blob(fs, src, dst, &fa, NULL);
 	if (rc == 0)
 		follow(fs, from, to, fa.kind == ATTR_DIR);
 	meta_drop_tree(&fs->meta, from);

@@ -325,8 +325,9 @@ int azfs_start_copy(struct azfs *fs, const char *path, const char *src)
 	struct blob_error e;
 	struct buf url;
 	struct attr a;
-	char *name = NULL, *sname = NULL, msg[400];
+	char *name = NULL, *sname = NULL, msg[400], lease[BLOB_LEASE_ID_MAX];
 	const char *etag = NULL;
+	unsigned long ticket = 0;
 	int rc;
 
 	rc = meta_lookup(&fs->meta, path, &a);
@@ -370,19 +371,31 @@ int azfs_start_copy(struct azfs *fs, const char *path, const char *src)
 	blob_props_release(&p);
 	if (rc < 0)
 		goto out_free;
-	if (copy_start(&fs->blob, name, url.data, etag, fs->o.copy_tier, NULL, 0,
-		       &res, &e) < 0) {
+	/* an in-mount source is leased while its copy is pending */
+	if (sname) {
+		rc = azfs_lease_source(fs, sname, &ticket, lease);
+		if (rc < 0)
+			goto out_free;
+	}
+	if (copy_start(&fs->blob, name, url.data, etag, ticket ? lease : NULL,
+		       fs->o.copy_tier, NULL, 0, &res, &e) < 0) {
 		char *red = str_redact_url(src);
 
 		log_warn("Copy Blob from %s into %s: %s", red ? red : "?", name,
 			 blob_error_str(&e, msg, sizeof(msg)));
 		free(red);
+		copy_lease_release(fs->leases, ticket);
 		rc = -core_errno(&e);
 		/* the service reports a bad source URL as 400/404 */
 		if (e.kind == BLOB_E_BAD_REQUEST)
 			rc = -EINVAL;
 		goto out_free;
 	}
+	if (res.status == BLOB_COPY_PENDING)
+		copy_lease_follow(fs->leases, ticket, name,
+				  res.id[0] ? res.id : NULL);
+	else
+		copy_lease_release(fs->leases, ticket);
 	azfs_copy_started(fs, path, &res, url.data);
 	stage_invalidate(&fs->stage, path);
 	meta_drop(&fs->meta, path);

@@ -31,6 +31,7 @@ struct ms_blob {
 	char **ids;               /* committed block ids, NULL: Put Blob */
 	size_t *id_len;
 	size_t n_ids;
+	char lease[BLOB_LEASE_ID_MAX]; /* "" when not leased */
 	struct ms_blob *next;
 };
 
@@ -233,6 +234,20 @@ int memstore_etag(struct memstore *ms, const char *name, char *out)
 		etag_of(b, out);
 	pthread_mutex_unlock(&ms->lock);
 	return b ? 0 : -1;
+}
+
+int memstore_lease(struct memstore *ms, const char *name, char *out)
+{
+	struct ms_blob *b;
+	int leased;
+
+	pthread_mutex_lock(&ms->lock);
+	b = find(ms, name);
+	leased = b && b->lease[0];
+	if (leased)
+		memcpy(out, b->lease, BLOB_LEASE_ID_MAX);
+	pthread_mutex_unlock(&ms->lock);
+	return leased;
 }
 
 char *memstore_meta(struct memstore *ms, const char *name, const char *key)
@@ -723,7 +738,7 @@ static int ms_get_block_list(struct blob_client *c, const char *name,
 }
 
 static int ms_delete(struct blob_client *c, const char *name,
-		     struct blob_error *err)
+		     const char *lease_id, struct blob_error *err)
 {
 	struct memstore *ms = ms_of(c);
 	struct ms_blob **pp, *b;
@@ -734,6 +749,11 @@ static int ms_delete(struct blob_client *c, const char *name,
 			break;
 	if (rc == 0 && !*pp)
 		rc = fail(err, 404, "BlobNotFound");
+	if (rc == 0 && (*pp)->lease[0] && !lease_id)
+		rc = fail(err, 412, "LeaseIdMissing");
+	if (rc == 0 && lease_id && strcmp((*pp)->lease, lease_id) != 0)
+		rc = fail(err, 412, (*pp)->lease[0] ? "LeaseIdMismatchWithBlobOperation"
+						 : "LeaseNotPresentWithBlobOperation");
 	if (rc == 0) {
 		b = *pp;
 		*pp = b->next;
@@ -863,9 +883,9 @@ static int ms_set_tier(struct blob_client *c, const char *name,
 
 static int ms_copy_start(struct blob_client *c, const char *name,
 			 const char *source_url, const char *source_if_match,
-			 const char *tier, const struct blob_meta *meta,
-			 size_t n, struct blob_copy_result *out,
-			 struct blob_error *err)
+			 const char *source_lease_id, const char *tier,
+			 const struct blob_meta *meta, size_t n,
+			 struct blob_copy_result *out, struct blob_error *err)
 {
 	struct memstore *ms = ms_of(c);
 	const char *src = strstr(source_url, "/memstore/c/");
@@ -881,6 +901,9 @@ static int ms_copy_start(struct blob_client *c, const char *name,
 		if (strcmp(tag, source_if_match) != 0)
 			rc = fail(err, 412, "SourceConditionNotMet");
 	}
+	if (rc == 0 && source_lease_id && strcmp(s->lease, source_lease_id) != 0)
+		rc = fail(err, 412, s->lease[0] ? "LeaseIdMismatchWithBlobOperation"
+					       : "LeaseNotPresentWithBlobOperation");
 	if (rc == 0) {
 		d = store(ms, name, dup_n(s->data ? s->data : "", s->len), s->len,
 			  n ? meta : s->meta, n ? n : s->n_meta);
@@ -921,7 +944,36 @@ static int ms_snapshot(struct blob_client *c, const char *name, char *when,
 	return rc;
 }
 
+static int ms_lease(struct blob_client *c, const char *name,
+		    enum blob_lease_action action, const char *lease_id,
+		    int duration, char *id_out, struct blob_error *err)
+{
+	struct memstore *ms = ms_of(c);
+	struct ms_blob *b = NULL;
+	int rc = enter(ms, MS_LEASE, err);
+
+	(void)duration;
+	if (rc == 0 && !(b = find(ms, name)))
+		rc = fail(err, 404, "BlobNotFound");
+	if (rc == 0 && action == BLOB_LEASE_ACQUIRE) {
+		if (b->lease[0] && strcmp(b->lease, lease_id) != 0)
+			rc = fail(err, 409, "LeaseAlreadyPresent");
+		else
+			snprintf(b->lease, sizeof(b->lease), "%s", lease_id);
+	} else if (rc == 0 && strcmp(b->lease, lease_id) != 0) {
+		rc = fail(err, 409, b->lease[0] ? "LeaseIdMismatchWithLeaseOperation"
+					     : "LeaseNotPresentWithLeaseOperation");
+	} else if (rc == 0 && action == BLOB_LEASE_RELEASE) {
+		b->lease[0] = '\0';
+	}
+	if (rc == 0 && id_out && action != BLOB_LEASE_RELEASE)
+		snprintf(id_out, BLOB_LEASE_ID_MAX, "%s", b->lease);
+	pthread_mutex_unlock(&ms->lock);
+	return rc;
+}
+
 static const struct blob_ops memstore_ops = {
+	.lease = ms_lease,
 	.snapshot = ms_snapshot,
 	.container_check = ms_container_check,
 	.get_props = ms_get_props,

@@ -22,7 +22,7 @@ enum ms_op {
 	MS_GET_PROPS, MS_READ, MS_READ_STREAM, MS_PUT, MS_PUT_BLOCK,
 	MS_PUT_BLOCK_LIST, MS_GET_BLOCK_LIST, MS_DELETE, MS_LIST,
 	MS_SET_METADATA, MS_SET_CONTENT_TYPE, MS_SET_TIER, MS_COPY_START,
-	MS_COPY_ABORT, MS_SNAPSHOT, MS_N_OPS
+	MS_COPY_ABORT, MS_SNAPSHOT, MS_LEASE, MS_N_OPS
 };
 
 struct memstore;
@@ -47,6 +47,10 @@ char *memstore_meta(struct memstore *ms, const char *name, const char *key);
 
 /* memstore_count: calls of op so far (failed ones too). */
 unsigned memstore_count(struct memstore *ms, enum ms_op op);
+/* memstore_lease: 1 and the id of the lease on name into out
+ * (BLOB_LEASE_ID_MAX), or 0 when it has none. Leases are kept by Lease
+ * Blob and checked by Delete Blob and Copy Blob's source lease id. */
+int memstore_lease(struct memstore *ms, const char *name, char *out);
 /* memstore_fail: the next n calls of op fail with status and code. */
 void memstore_fail(struct memstore *ms, enum ms_op op, unsigned n,
 		   long status, const char *code);

@@ -453,7 +453,7 @@ static void test_uploads_and_copy(void **st)
 
 	fake_push(&e->f, 202, "x-ms-copy-id: cid\nx-ms-copy-status: pending\nETag: \"0x4\"\n", NULL);
 	assert_int_equal(blob_copy_start(&e->c, "dst", "http://127.0.0.1:10000/devstoreaccount1/c1/src",
-					 "\"0x9\"", "Cool", NULL, 0, &res, &err), 0);
+					 "\"0x9\"", NULL, "Cool", NULL, 0, &res, &err), 0);
 	assert_string_equal(res.id, "cid");
 	assert_int_equal(res.status, BLOB_COPY_PENDING);
 	assert_string_equal(fake_header(&e->f, 3, "x-ms-copy-source"),
@@ -463,12 +463,75 @@ static void test_uploads_and_copy(void **st)
 	/* Copy Blob is not repeated after a dropped connection */
 	fake_push_err(&e->f, HTTP_ERR_IO);
 	fake_push(&e->f, 202, NULL, NULL);
-	assert_int_equal(blob_copy_start(&e->c, "dst", "http://x/y", NULL, NULL, NULL, 0, &res, &err), -1);
+	assert_int_equal(blob_copy_start(&e->c, "dst", "http://x/y", NULL, NULL, NULL, NULL, 0, &res, &err), -1);
 	assert_int_equal(e->f.n_seen, 5);
 	fake_push(&e->f, 204, NULL, NULL);
 	assert_int_equal(blob_copy_abort(&e->c, "dst", "cid", &err), 0);
 	assert_non_null(strstr(e->f.seen[5].url, "?comp=copy&copyid=cid"));
 	assert_string_equal(fake_header(&e->f, 5, "x-ms-copy-action"), "abort");
+}
+
+/* Lease Blob, and the lease ids Copy Blob and Delete Blob carry */
+static void test_leases(void **st)
+{
+	struct env *e = *st;
+	struct blob_copy_result res;
+	struct blob_error err;
+	char id[BLOB_LEASE_ID_MAX], a[BLOB_LEASE_ID_MAX], b[BLOB_LEASE_ID_MAX];
+	const char *lid = "0f8fad5b-d9cb-469f-a165-70867728950e";
+	size_t i;
+
+	assert_int_equal(blob_lease_id_new(a), 0);
+	assert_int_equal(blob_lease_id_new(b), 0);
+	assert_int_equal(strlen(a), 36);
+	assert_string_not_equal(a, b);
+	for (i = 0; i < 36; i++)
+		assert_true(i == 8 || i == 13 || i == 18 || i == 23 ? a[i] == '-'
+			    : strchr("0123456789abcdef", a[i]) != NULL);
+	assert_int_equal(a[14], '4');
+
+	fake_push(&e->f, 201, "x-ms-lease-id: 0f8fad5b-d9cb-469f-a165-70867728950e\n", NULL);
+	assert_int_equal(blob_lease(&e->c, "s", BLOB_LEASE_ACQUIRE, lid, 60, id, &err), 0);
+	assert_string_equal(id, lid);
+	assert_string_equal(e->f.seen[0].method, "PUT");
+	assert_non_null(strstr(e->f.seen[0].url, "/c1/s?comp=lease"));
+	assert_string_equal(fake_header(&e->f, 0, "x-ms-lease-action"), "acquire");
+	assert_string_equal(fake_header(&e->f, 0, "x-ms-lease-duration"), "60");
+	assert_string_equal(fake_header(&e->f, 0, "x-ms-proposed-lease-id"), lid);
+	assert_null(fake_header(&e->f, 0, "x-ms-lease-id"));
+	/* an answer without the id cannot be used */
+	fake_push(&e->f, 201, NULL, NULL);
+	assert_int_equal(blob_lease(&e->c, "s", BLOB_LEASE_ACQUIRE, lid, 60, id, &err), -1);
+	assert_int_equal(err.kind, BLOB_E_MALFORMED);
+	fake_push(&e->f, 200, "x-ms-lease-id: 0f8fad5b-d9cb-469f-a165-70867728950e\n", NULL);
+	assert_int_equal(blob_lease(&e->c, "s", BLOB_LEASE_RENEW, lid, 0, NULL, &err), 0);
+	assert_string_equal(fake_header(&e->f, 2, "x-ms-lease-action"), "renew");
+	assert_string_equal(fake_header(&e->f, 2, "x-ms-lease-id"), lid);
+	assert_null(fake_header(&e->f, 2, "x-ms-lease-duration"));
+	fake_push(&e->f, 200, NULL, NULL);
+	assert_int_equal(blob_lease(&e->c, "s", BLOB_LEASE_RELEASE, lid, 0, id, &err), 0);
+	assert_string_equal(fake_header(&e->f, 3, "x-ms-lease-action"), "release");
+	assert_string_equal(fake_header(&e->f, 3, "x-ms-lease-id"), lid);
+	/* a lease lost or someone else's: a lease stands in the way */
+	fake_push(&e->f, 412, "x-ms-error-code: LeaseLost\n", NULL);
+	assert_int_equal(blob_lease(&e->c, "s", BLOB_LEASE_RENEW, lid, 0, NULL, &err), -1);
+	assert_int_equal(err.kind, BLOB_E_LEASED);
+	fake_push(&e->f, 409, "x-ms-error-code: LeaseIdMismatchWithLeaseOperation\n", NULL);
+	assert_int_equal(blob_lease(&e->c, "s", BLOB_LEASE_RELEASE, lid, 0, NULL, &err), -1);
+	assert_int_equal(err.kind, BLOB_E_LEASED);
+
+	fake_push(&e->f, 202, "x-ms-copy-id: cid\nx-ms-copy-status: pending\n", NULL);
+	assert_int_equal(blob_copy_start(&e->c, "d", "http://x/c1/s", NULL, lid, NULL,
+					 NULL, 0, &res, &err), 0);
+	assert_string_equal(fake_header(&e->f, 6, "x-ms-source-lease-id"), lid);
+	assert_null(fake_header(&e->f, 6, "x-ms-lease-id"));
+	fake_push(&e->f, 202, NULL, NULL);
+	assert_int_equal(blob_delete_leased(&e->c, "s", lid, &err), 0);
+	assert_string_equal(e->f.seen[7].method, "DELETE");
+	assert_string_equal(fake_header(&e->f, 7, "x-ms-lease-id"), lid);
+	fake_push(&e->f, 202, NULL, NULL);
+	assert_int_equal(blob_delete(&e->c, "s", &err), 0);
+	assert_null(fake_header(&e->f, 8, "x-ms-lease-id"));
 }
 
 static void test_read_range(void **st)
@@ -635,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_list_dtd_refused),
 		cmocka_unit_test_setup_teardown(test_uploads_and_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_block_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_leases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_list_history, setup, teardown),
 		cmocka_unit_test(test_at_ids),

@@ -44,6 +44,8 @@ static void test_errmap(void **st)
 	assert_int_equal(map(403, "CannotVerifyCopySource", 0), EACCES);
 	assert_int_equal(map(200, "MalformedResponse", 0), EIO);
 	assert_int_equal(map(412, "LeaseIdMissing", 0), EBUSY);
+	assert_int_equal(map(412, "LeaseLost", 0), EBUSY);
+	assert_int_equal(map(409, "LeaseNotPresentWithLeaseOperation", 0), EBUSY);
 	assert_int_equal(map(405, "", 0), EOPNOTSUPP);
 	assert_int_equal(map(413, "", 0), EFBIG);
 	/* a body cut after the status line: the transport decides */
