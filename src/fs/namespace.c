@@ -115,6 +115,27 @@ static int delete_marker(void *ctx, size_t i)
 	return 0;
 }
 
+int azfs_dir_has_entries(struct azfs *fs, const char *path, const char *name,
+			 int *any)
+{
+	char **open = NULL;
+	size_t k = 0;
+	int rc;
+
+	rc = meta_has_children(&fs->meta, name, any);
+	if (rc < 0 || *any)
+		return rc;
+	/* a file created below and still open is there though not uploaded */
+	rc = stage_open_under(&fs->stage, path, 1, &open, &k);
+	if (rc < 0)
+		return rc;
+	*any = k > 0;
+	while (k)
+		free(open[--k]);
+	free(open);
+	return 0;
+}
+
 int azfs_rmdir(const char *path)
 {
 	struct azfs *fs = azfs_get();
@@ -132,22 +153,9 @@ int azfs_rmdir(const char *path)
 	name = core_blob_name(&fs->o, path, &rc);
 	if (!name)
 		return rc;
-	rc = meta_has_children(&fs->meta, name, &any);
+	rc = azfs_dir_has_entries(fs, path, name, &any);
 	if (rc < 0)
 		goto out_free;
-	/* a file created below and still open is there though not uploaded */
-	if (!any) {
-		char **open = NULL;
-		size_t k = 0;
-
-		rc = stage_open_under(&fs->stage, path, 1, &open, &k);
-		if (rc < 0)
-			goto out_free;
-		any = k > 0;
-		while (k)
-			free(open[--k]);
-		free(open);
-	}
 	if (any) {
 		rc = -ENOTEMPTY;
 		goto out_free;

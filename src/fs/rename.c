@@ -311,7 +311,7 @@ int azfs_rename(const char *from, const char *to, unsigned int flags)
 	if (to_exists && ta.kind == ATTR_DIR) {
 		int any = 0;
 
-		rc = meta_has_children(&fs->meta, dst, &any);
+		rc = azfs_dir_has_entries(fs, to, dst, &any);
 		if (rc == 0 && any)
 			rc = -ENOTEMPTY;
 		if (rc < 0)

@@ -379,6 +379,8 @@ static void ck_rename_dir_over_empty(struct t *t)
 
 static void ck_rename_dir_over_nonempty(struct t *t)
 {
+	int fd;
+
 	if (!mk_dir(t, "d", 0755) || !mk_file(t, "d/f", "F", 0644) || !mk_dir(t, "e", 0755) ||
 	    !mk_file(t, "e/g", "G", 0644))
 		return;
@@ -386,6 +388,17 @@ static void ck_rename_dir_over_nonempty(struct t *t)
 	t_content_str(t, "d/f", "F");
 	t_content_str(t, "e/g", "G");
 	t_absent(t, "e/f");
+	/* a file just created in the target and still open counts */
+	if (!mk_dir(t, "h", 0755))
+		return;
+	fd = open("h/new", O_WRONLY | O_CREAT | O_TRUNC, 0640);
+	t_ok(t, "open(h/new, O_WRONLY|O_CREAT|O_TRUNC)", fd < 0 ? -1 : 0);
+	t_err2(t, "rename(d, h) over a directory holding a file still open",
+	       rename("d", "h"), ENOTEMPTY, EEXIST);
+	if (fd >= 0)
+		close(fd);
+	t_content_str(t, "d/f", "F");
+	t_mode(t, "h/new", S_IFREG | 0640);
 }
 
 static void ck_rename_type_mismatch(struct t *t)
