@@ -8,6 +8,15 @@
 # copies it there with plain cp: azblobfs turns that cp into one Copy Blob
 # request, so the copy's bytes never pass through this machine.
 #
+# Then the rest of the copy workflow, with output: a second mount at
+# /tmp/azblobfs-demo-async (copy=async) reaches Azurite through the
+# async-copy emulator (tests/js/copyemu.js), which copies at 16 MiB/s as
+# the service does with a large copy: a copy seen pending with its
+# progress growing (getfattr, the control directory, azblobfs status), a
+# second one aborted with rm, and a snapshot restored with cp.
+#
+# AZBLOBFS_BIN=PATH uses that binary instead of building one.
+#
 # Usage: contrib/quickstart.sh [--no-install]   start (a running demo is stopped first)
 #        contrib/quickstart.sh --stop           unmount, stop Azurite, remove temp files
 #
@@ -21,6 +30,7 @@ AZB_PROG=quickstart
 cd "$AZB_ROOT"
 
 MNT=/tmp/azblobfs-demo
+MNT2=/tmp/azblobfs-demo-async
 CONTAINER=demo
 STATE="${XDG_RUNTIME_DIR:-/tmp}/azblobfs-demo.env"
 ACCOUNT=devstoreaccount1
@@ -33,10 +43,23 @@ usage() {
 
 # ---------------------------------------------------------------- stop
 unmount_demo() {
-  if mountpoint -q "$MNT" 2>/dev/null || grep -qs " $MNT fuse" /proc/self/mounts; then
-    azb_log "unmounting $MNT"
-    fusermount3 -u "$MNT" 2>/dev/null || fusermount3 -uz "$MNT" 2>/dev/null ||
-      azb_as_root umount -l "$MNT" || azb_warn "could not unmount $MNT"
+  local m
+  for m in "$MNT2" "$MNT"; do
+    if mountpoint -q "$m" 2>/dev/null || grep -qs " $m fuse" /proc/self/mounts; then
+      azb_log "unmounting $m"
+      fusermount3 -u "$m" 2>/dev/null || fusermount3 -uz "$m" 2>/dev/null ||
+        azb_as_root umount -l "$m" || azb_warn "could not unmount $m"
+    fi
+  done
+}
+
+# Kill PID only if it still is the emulator that the demo started.
+stop_emulator() { # PID
+  local pid="$1"
+  [ -n "$pid" ] || return 0
+  if [ -r "/proc/$pid/cmdline" ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q copyemu; then
+    azb_log "stopping the async-copy emulator (pid $pid)"
+    kill "$pid" 2>/dev/null || true
   fi
 }
 
@@ -56,18 +79,19 @@ stop_azurite() { # PID
 }
 
 stop_demo() {
-  local AZURITE_PID="" DEMO_DIR=""
+  local AZURITE_PID="" EMU_PID="" DEMO_DIR=""
   unmount_demo
   if [ -f "$STATE" ]; then
     # shellcheck disable=SC1090
     . "$STATE"
+    stop_emulator "$EMU_PID"
     stop_azurite "$AZURITE_PID"
     case "$DEMO_DIR" in
       */azblobfs-demo.*) rm -rf -- "$DEMO_DIR" ;;
     esac
     rm -f -- "$STATE"
   fi
-  rmdir "$MNT" 2>/dev/null || true
+  rmdir "$MNT" "$MNT2" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------- start
@@ -93,13 +117,124 @@ wait_for_azurite() { # PORT PID LOG
   return 1
 }
 
-wait_for_mount() {
+wait_for_mount() { # [MOUNTPOINT]
   local _
   for _ in $(seq 1 100); do
-    mountpoint -q "$MNT" && return 0
+    mountpoint -q "${1:-$MNT}" && return 0
     sleep 0.1
   done
   return 1
+}
+
+# show CMD...: print the command as typed, then run it
+show() {
+  local a line='$'
+  for a in "$@"; do
+    case $a in
+      '' | *[[:space:]]*) line+=" '$a'" ;;
+      *) line+=" $a" ;;
+    esac
+  done
+  echo "$line"
+  "$@"
+}
+
+# The emulator's aborts, one line each: "Abort Copy Blob DEST copyid=ID".
+emu_aborts() { # PORT
+  curl -s "http://127.0.0.1:$1/__emu/log" | node -e '
+    let s = "";
+    process.stdin.on("data", (d) => (s += d)).on("end", () => {
+      for (const a of JSON.parse(s).aborts || [])
+        console.log(`Abort Copy Blob ${a.dest} copyid=${a.id} (HTTP ${a.result})`);
+    });'
+}
+
+# The copy workflow: a pending copy through the emulator, an abort, and a
+# snapshot restored.
+demo_workflow() { # BIN DEMO_DIR AZURITE_PORT
+  local bin="$1" demo_dir="$2" port="$3" emu_port="" emu_pid conn2 creds2 snap _
+
+  echo
+  echo "== A copy that takes its time, as on Azure =="
+  node tests/js/copyemu.js --listen 0 --upstream "http://127.0.0.1:$port" \
+    --rate $((16 * 1024 * 1024)) </dev/null >"$demo_dir/copyemu.out" 2>"$demo_dir/copyemu.log" &
+  emu_pid=$!
+  echo "EMU_PID=$emu_pid" >>"$STATE"
+  for _ in $(seq 1 100); do
+    emu_port=$(sed -n 's/^listening //p' "$demo_dir/copyemu.out")
+    [ -n "$emu_port" ] && break
+    kill -0 "$emu_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [ -z "$emu_port" ]; then
+    azb_warn "the async-copy emulator did not start; its output:"
+    cat "$demo_dir/copyemu.log" >&2 || true
+    return 1
+  fi
+  conn2="DefaultEndpointsProtocol=http;AccountName=$ACCOUNT;AccountKey=$ACCOUNT_KEY;BlobEndpoint=http://127.0.0.1:$emu_port/$ACCOUNT;"
+  creds2="$demo_dir/credentials-async"
+  (umask 077 && printf 'connection_string=%s\n' "$conn2" >"$creds2")
+  echo "Azurite finishes a copy inside its request. The async-copy emulator"
+  echo "(tests/js/copyemu.js, port $emu_port) stands between azblobfs and Azurite"
+  echo "and copies at 16 MiB/s, so a copy stays pending for seconds, as a large"
+  echo "one does on Azure. The same container, mounted through it with"
+  echo "copy=async (cp returns once the server accepted the copy):"
+  mkdir -p "$MNT2"
+  show "$bin" "$CONTAINER" "$MNT2" -o "credentials=$creds2,copy=async"
+  wait_for_mount "$MNT2" || {
+    azb_warn "$MNT2 is not mounted"
+    return 1
+  }
+  cd "$MNT2"
+  show cp big.bin slow.bin
+  for _ in 1 2 3; do
+    show getfattr --absolute-names -n user.azblob.copy_status slow.bin
+    show getfattr --absolute-names -n user.azblob.copy_progress slow.bin
+    sleep 0.7
+  done
+  echo "# the same for tools that only know files:"
+  show cat .azblobfs/copies
+  show cat .azblobfs/status/slow.bin
+  echo "# progress bars (plain lines when not on a terminal), until it ends:"
+  show "$bin" status --watch "$MNT2"
+  show getfattr --absolute-names -n user.azblob.copy_status slow.bin
+  if [ "$(getfattr --only-values -n user.azblob.copy_status slow.bin)" != success ]; then
+    azb_warn "the pending copy did not end in success"
+    return 1
+  fi
+  show sha256sum big.bin slow.bin
+
+  echo
+  echo "== A copy aborted with rm =="
+  show cp big.bin doomed.bin
+  show getfattr --absolute-names -n user.azblob.copy_status doomed.bin
+  show rm doomed.bin
+  echo "# what the emulator received:"
+  emu_aborts "$emu_port"
+  if [ -z "$(emu_aborts "$emu_port")" ]; then
+    azb_warn "no Abort Copy Blob reached the emulator"
+    return 1
+  fi
+  show ls -l
+
+  echo
+  echo "== A snapshot, restored with cp =="
+  cd "$MNT"
+  echo "\$ echo 'first version' > notes.txt"
+  echo 'first version' >notes.txt
+  show setfattr -n user.azblob.snapshot -v '' notes.txt
+  echo "\$ echo 'second version' > notes.txt"
+  echo 'second version' >notes.txt
+  show ls -l .azblobfs/snapshots/notes.txt/
+  snap=$(ls .azblobfs/snapshots/notes.txt/ | head -n 1)
+  echo "# one Copy Blob from the snapshot's URL over the file:"
+  show cp ".azblobfs/snapshots/notes.txt/$snap" notes.txt
+  show cat notes.txt
+  if [ "$(cat notes.txt)" != "first version" ]; then
+    azb_warn "the restore did not bring the first version back"
+    return 1
+  fi
+  cd "$AZB_ROOT"
 }
 
 cleanup_on_failure() {
@@ -123,13 +258,17 @@ start_demo() {
   azb_ensure_fuse
   azb_ensure_node_modules
 
-  azb_configure_once build >/dev/null
-  azb_log "make -j2 (in build/)"
-  make -s -C build -j2 >/dev/null
-  bin=$(azb_find_binary build) || {
-    azb_warn "the build did not produce build/azblobfs"
-    exit 1
-  }
+  if [ -n "${AZBLOBFS_BIN:-}" ]; then
+    bin=$AZBLOBFS_BIN
+  else
+    azb_configure_once build >/dev/null
+    azb_log "make -j2 (in build/)"
+    make -s -C build -j2 >/dev/null
+    bin=$(azb_find_binary build) || {
+      azb_warn "the build did not produce build/azblobfs"
+      exit 1
+    }
+  fi
 
   # From here on a failure cleans up what was started.
   trap cleanup_on_failure EXIT
@@ -190,21 +329,22 @@ start_demo() {
     azb_warn "the copy differs from the original"
     exit 1
   fi
+  demo_workflow "$bin" "$demo_dir" "$port" || exit 1
 
   trap - EXIT
   cat <<EOF
 
-The copy matches.  Azurite finishes every copy inside the request, so
-copy_status is already "success"; against Azure a large or cross-account
-copy is "pending" for a while (see README, "Copying").
-
-The demo is still mounted at $MNT; try cp, mv, ls, getfattr -d there.
+Every copy above ran on the server: the cp, the pending copy, the restore.
+The demo is still mounted at $MNT (straight to Azurite) and at
+$MNT2 (through the emulator, copy=async); try cp, mv, ls,
+getfattr -d and cat .azblobfs/copies there.
 Azurite's endpoint: http://127.0.0.1:$port/$ACCOUNT
 Credentials file:   $creds
 
 To unmount and stop everything:
     contrib/quickstart.sh --stop
-(or by hand: fusermount3 -u $MNT; kill $pid; rm -rf $demo_dir)
+(or by hand: fusermount3 -u on both mounts, kill the emulator and
+Azurite (pid $pid), rm -rf $demo_dir)
 EOF
 }
 
