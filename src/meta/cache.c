@@ -227,10 +227,9 @@ int meta_remember(struct meta *m, const char *dir, const char *name,
 	if (!path)
 		return -1;
 	if (m->staged && m->staged(m->staged_arg, path, &st)) {
-		/* an open file's own view: its size, times and the mode and
-		 * owner a chmod or chown gave it before its upload */
+		/* an open file's own view: its size, and the mode and owner
+		 * a chmod or chown gave it before its upload */
 		a->size = st.size;
-		a->mtime = st.mtime;
 		if (st.mode)
 			a->mode = st.mode;
 		if (st.has_uid) {

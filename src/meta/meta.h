@@ -70,8 +70,8 @@ void meta_put(struct meta *m, const char *path, const struct attr *a);
 /*
  * meta_remember: entry name of directory dir, listed with attributes *a
  * by a listing asked for at monotonic time taken, goes into the cache --
- * unless an open file has it staged, whose size, mtime, mode and owner
- * then replace those of *a,
+ * unless an open file has it staged, whose size, mode and owner then
+ * replace those of *a,
  * or attributes put since taken are newer, which then replace *a. 0; 1
  * when path changed since taken and its attributes were dropped (ask
  * the server: the listing's are stale); -1 out of memory.
