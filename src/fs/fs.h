@@ -95,8 +95,8 @@ int azfs_readlink(const char *path, char *buf, size_t size);
 int azfs_mknod(const char *path, mode_t mode, dev_t rdev);
 int azfs_link(const char *from, const char *to);
 /* azfs_dir_has_entries: *any = whether directory path (blob name name)
- * holds anything: a blob below it, or a file created there, still open
- * and not uploaded yet. 0 or -errno. */
+ * holds anything: a blob below it, or a file open there (created and
+ * not uploaded yet, or unlinked while open). 0 or -errno. */
 int azfs_dir_has_entries(struct azfs *fs, const char *path, const char *name,
 			 int *any);
 /* azfs_delete_if_exists: Delete Blob name; absent is success. 0 or -errno. */

@@ -125,8 +125,10 @@ int azfs_dir_has_entries(struct azfs *fs, const char *path, const char *name,
 	rc = meta_has_children(&fs->meta, name, any);
 	if (rc < 0 || *any)
 		return rc;
-	/* a file created below and still open is there though not uploaded */
-	rc = stage_open_under(&fs->stage, path, 1, &open, &k);
+	/* a file created below and still open is there though not uploaded;
+	 * so is one unlinked while open: it lives on under a hidden name
+	 * below, and the directory's end would leave it without a path */
+	rc = stage_open_under(&fs->stage, path, 0, &open, &k);
 	if (rc < 0)
 		return rc;
 	*any = k > 0;

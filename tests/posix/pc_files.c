@@ -539,6 +539,29 @@ static void ck_rmdir_nonempty(struct t *t)
 	t_mode(t, "g/new", S_IFREG | 0640);
 }
 
+/* a directory whose only file was unlinked while still open */
+static void ck_rmdir_unlinked_open(struct t *t)
+{
+	int fd;
+
+	if (!mk_dir(t, "d", 0755))
+		return;
+	fd = open("d/f", O_RDWR | O_CREAT | O_TRUNC, 0644);
+	if (!t_ok(t, "open(d/f, O_RDWR|O_CREAT|O_TRUNC)", fd < 0 ? -1 : 0))
+		return;
+	t_ok(t, "unlink(d/f) while open", unlink("d/f"));
+	if (t->limit) {
+		t_err(t, "rmdir(d) holding d/f unlinked and open", rmdir("d"), t->limit);
+		t_mode(t, "d", S_IFDIR | 0755);
+	} else {
+		t_ok(t, "rmdir(d) holding d/f unlinked and open", rmdir("d"));
+		t_absent(t, "d");
+	}
+	t_eq(t, "write(fd) after both", 2, (long long)write(fd, "ok", 2));
+	t_eq(t, "pread(fd) after both", 2, (long long)pread(fd, (char[2]){ 0 }, 2, 0));
+	close(fd);
+}
+
 static void ck_rmdir_errors(struct t *t)
 {
 	if (!mk_dir(t, "d", 0755) || !mk_file(t, "f", "F", 0644) || !mk_symlink(t, "d", "l"))
@@ -799,6 +822,7 @@ const struct pc_check pc_file_checks[] = {
 	{ "mkdir.errors", ck_mkdir_errors, 0 },
 	{ "rmdir.empty", ck_rmdir_empty, 0 },
 	{ "rmdir.nonempty", ck_rmdir_nonempty, 0 },
+	{ "rmdir.unlinked_open", ck_rmdir_unlinked_open, 1 },
 	{ "rmdir.errors", ck_rmdir_errors, 0 },
 	{ "truncate.grow", ck_truncate_grow, 0 },
 	{ "truncate.shrink", ck_truncate_shrink, 0 },
