@@ -232,8 +232,9 @@ int azfs_releasedir(const char *path, struct fuse_file_info *fi)
 
 /*
  * add_unsaved: files created here in directory path that are still open
- * and not uploaded yet (a writable create goes up at its first flush)
- * join the listing: this mount's own view never misses them.
+ * and not on the server yet (a create makes its blob at once, but not
+ * for a name this mount had staged already) join the listing: this
+ * mount's own view never misses them.
  */
 static int add_unsaved(struct azfs *fs, const char *path, struct dent **d,
 		       size_t *n)

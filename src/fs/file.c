@@ -66,13 +66,14 @@ static int keep_pages(struct azfs *fs, const char *path, const char *name,
 }
 
 /*
- * open_new: what a create does before the handle exists. A read-only
- * create has no later write or close to carry the file up: it is made
- * now (*made), with the creator's attributes *pa. A writable one goes up
- * at its first flush (one Put Blob for a small file, If-None-Match: *
- * unless O_TRUNC). Another client may have made the name since the
+ * open_new: what a create does before the handle exists: the file is
+ * made on the server now (*made), an empty blob with the creator's
+ * attributes *pa (If-None-Match: *), so that what the kernel now holds
+ * exists for every other client too; what is written goes up over that
+ * version at flush. Another client may have made the name since the
  * kernel looked: O_EXCL then fails, a plain O_CREAT opens what is there
- * (*create becomes 0). 0 or -errno.
+ * (*create becomes 0). A name this mount has staged already (created
+ * and still open) is not made again. 0 or -errno.
  */
 static int open_new(struct azfs *fs, const char *path, const char *name,
 		    int flags, int *create, int *made, struct attr *pa)
@@ -80,7 +81,7 @@ static int open_new(struct azfs *fs, const char *path, const char *name,
 	uint64_t size;
 	int rc;
 
-	if ((flags & O_ACCMODE) != O_RDONLY || stage_size(&fs->stage, path, &size))
+	if (stage_size(&fs->stage, path, &size))
 		return 0;
 	rc = azfs_put_entry(fs, name, NULL, "", pa, pa->etag);
 	if (rc == -EEXIST && !(flags & O_EXCL)) {
@@ -93,9 +94,9 @@ static int open_new(struct azfs *fs, const char *path, const char *name,
 	return rc;
 }
 
-/* open_created: the node of a file just created (made on the server, or
- * to be uploaded with its first flush) knows its metadata, and the
- * cache its attributes *pa. */
+/* open_created: the node of a file just created (made on the server;
+ * not made when this mount had the name staged already) knows its
+ * metadata, and the cache its attributes *pa. */
 static int open_created(struct azfs *fs, struct handle *h, const char *path,
 			int flags, int made, const struct attr *pa)
 {

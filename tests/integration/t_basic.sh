@@ -80,6 +80,14 @@ perl -e 'use Fcntl; sysopen(my $f, $ARGV[0], O_RDONLY | O_CREAT | O_EXCL) or die
   sysopen(my $g, $ARGV[0], O_RDONLY | O_CREAT | O_EXCL) and die "second create\n"; close($f)' "$M/excl-ro"
 eq "O_RDONLY|O_CREAT|O_EXCL: on the server, a second one is EEXIST" 0 "$(azb_sdk props $C excl-ro | azb_json 'j.contentLength')"
 ok "... and chmod finds it" chmod 0644 "$M/excl-ro"
+# a writable create too: the blob is there while the file is still open,
+# with the creator's mode, and its bytes go up over it at close
+exec 5>"$M/held-open"
+eq "O_WRONLY|O_CREAT: on the server before any close, with its mode" "0 100644" \
+  "$(azb_sdk props $C held-open | azb_json '`${j.contentLength} ${j.metadata.mode}`')"
+echo bytes >&5
+exec 5>&-
+eq "... and its bytes after the close" bytes "$(azb_sdk get $C held-open -)"
 # a name removed while open and made anew is a new file
 echo old >"$M/again.txt"
 exec 4<"$M/again.txt"
@@ -157,12 +165,12 @@ azb_cnt_reset
 eq "a small file is read with one Get Blob" "x 1" "$(cat "$M3/many/f17") $(azb_cnt_log | azb_json j.ops.GetBlob)"
 # files created one after the other in a directory this mount never
 # listed: once lookups there keep asking the server, each is one List
-# Blobs of the name (not a List and a HEAD), so a new file costs two
-# requests, its lookup and its Put Blob
+# Blobs of the name (not a List and a HEAD), so a new file costs its
+# lookup besides its two Put Blobs (the create's empty blob, its bytes)
 azb_sdk putstr $C loop/seed "s" >/dev/null
 azb_cnt_reset
 for i in $(seq 40); do echo "n$i" >"$M3/loop/f$i"; done
-eq "40 new files in an unlisted directory: 40 Put Blob, at most 44 other requests" "40 yes" \
+eq "40 new files in an unlisted directory: 80 Put Blob, at most 44 other requests" "80 yes" \
   "$(azb_cnt_log | azb_json '`${j.ops.PutBlob} ${Object.values(j.ops).reduce((a, b) => a + b, 0) - j.ops.PutBlob <= 44 ? "yes" : "no"}`')"
 eq "the 40 files are on the server" 41 "$(azb_sdk list $C loop/ | wc -l)"
 azb_cnt_reset

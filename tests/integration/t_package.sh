@@ -185,7 +185,9 @@ azb_cnt_reset
 cp "$M/src" "$M/dst"
 cnt() { azb_cnt_log | azb_json "$1"; }
 eq "cp: one Copy Blob" 1 "$(cnt 'j.ops.CopyBlob || 0')"
-eq "cp: no Put Blob, no Put Block" "0 0" "$(cnt '`${j.ops.PutBlob || 0} ${j.ops.PutBlock || 0}`')"
+eq "cp: no Put Blob but the destination's empty create, no Put Block" "1 0" \
+  "$(cnt '`${j.ops.PutBlob || 0} ${j.ops.PutBlock || 0}`')"
+ok "cp: under 64 KiB of request bodies sent" test "$(cnt j.uploadBodyBytes)" -lt 65536
 ok "cp: under 64 KiB of request bodies" test "$(cnt j.uploadBodyBytes)" -lt 65536
 eq "cp: the copy has the source's bytes (SDK)" "$(sha "$AZB_TMP/src")" "$(azb_sdk sha256 $C dst)"
 eq "cp: copy_status" success "$(getfattr --absolute-names --only-values -n user.azblob.copy_status "$M/dst")"
