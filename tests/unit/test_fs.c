@@ -151,6 +151,7 @@ static void release_opts(struct cli *c, struct core_opts *o)
 	free(o->prefix);
 	free(o->copy_tier);
 	free(o->cache_dir);
+	free(o->control);
 }
 
 static void test_options(void **st)
