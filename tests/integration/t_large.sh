@@ -197,18 +197,18 @@ azb_mount $C "$P" "$AZB_CONN_CNT"
 head -c $((32 * 1024 * 1024)) /dev/urandom >"$L/pc"
 azb_sdk put $C pc "$L/pc" >/dev/null
 eq "32 MiB read through the mount" "$(sha "$L/pc")" "$(sha "$P/pc")"
-# (the kernel may drop some of those pages when the machine is short of
-# memory, as under a parallel make check: then what it dropped is read
-# anew, and only the Get Blob Properties is asserted; fincore says which)
-res=$(fincore -b -n -o RES "$P/pc" | tr -d ' ')
-azb_cnt_reset
-eq "read again: the same bytes" "$(sha "$L/pc")" "$(sha "$P/pc")"
-got=$(azb_cnt_log | azb_json '`${j.ops.GetProperties || 0} ${j.ops.GetBlob || 0}`')
-if [ "$res" = $((32 * 1024 * 1024)) ]; then
-  eq "... with one Get Blob Properties and no Get Blob" "1 0" "$got"
-else
-  eq "... with one Get Blob Properties (kernel kept $res bytes)" 1 "${got% *}"
-fi
+# (under a parallel make check the kernel sometimes drops some or all of
+# those pages anyway; then they are read anew, and a third read must show
+# them kept: at least one of two rereads comes whole from the page cache)
+reread() {
+  azb_cnt_reset
+  [ "$(sha "$P/pc")" = "$(sha "$L/pc")" ] || echo "bad bytes"
+  azb_cnt_log | azb_json '`${j.ops.GetProperties || 0} ${j.ops.GetBlob || 0}`'
+}
+got=$(reread)
+[ "$got" = "1 0" ] || got="$got, then $(reread)"
+ok "read again: the same bytes, with one Get Blob Properties and no Get Blob ($got)" \
+  test "${got##*, then }" = "1 0"
 head -c $((32 * 1024 * 1024)) /dev/urandom >"$L/pc"
 azb_sdk put $C pc "$L/pc" >/dev/null
 eq "rewritten by another client, same size: the new bytes at once" "$(sha "$L/pc")" "$(sha "$P/pc")"
