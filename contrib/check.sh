@@ -19,9 +19,11 @@
 #                    dependencies in tests/node_modules are still installed
 #                    with npm ci when missing or older than the lockfile)
 #   --no-long        skip "make check-long": the chaos run (1 GiB and 1,000
-#                    files through a proxy injecting ~5% faults) and the
+#                    files through a proxy injecting ~5% faults), the
 #                    soak (t_concurrency for SOAK_SECONDS, here 120 unless
-#                    set), about 4-5 minutes
+#                    set) and the model test's three phases (MODEL_SECONDS,
+#                    here 60 each, from MODEL_SEED, here 20261206, so that
+#                    every run checks the same), about 8 minutes
 #   --no-sanitizers  skip the second build in build-asan/ with
 #                    AddressSanitizer and UndefinedBehaviorSanitizer, which
 #                    otherwise runs the unit tests and a short integration
@@ -184,6 +186,7 @@ if step "$LOG" "autoreconf" azb_autoreconf &&
   fi
   if [ "$status" -eq 0 ] && [ "$do_long" -eq 1 ]; then
     export SOAK_SECONDS=${SOAK_SECONDS:-120}
+    export MODEL_SECONDS=${MODEL_SECONDS:-60} MODEL_SEED=${MODEL_SEED:-20261206}
     step "$LOG" "make check-long (chaos, soak for $SOAK_SECONDS s)" \
       make -C "$BUILD" check-long VERBOSE=1 || status=1
   fi

@@ -69,6 +69,44 @@ int azfs_entry_meta(const struct attr *a, const char *key,
 	return rc;
 }
 
+/* meta_value: the value of key in m (n of them), or NULL */
+static const char *meta_value(const struct blob_meta *m, size_t n,
+			      const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcasecmp(m[i].name, key) == 0)
+			return m[i].value;
+	return NULL;
+}
+
+/*
+ * own_entry: a Put Blob with If-None-Match: * answered "already exists":
+ * whether the blob there is the one this put made, when an earlier try
+ * reached the service but its answer was lost and the client sent it
+ * again. The mtime it carries (nanoseconds) tells. Fills etag (may be
+ * NULL) when so.
+ */
+static int own_entry(struct azfs *fs, const char *name, const struct blob_meta *m,
+		     size_t n, size_t len, char *etag)
+{
+	const char *ours = meta_value(m, n, CORE_KEY_MTIME), *theirs;
+	struct blob_props p;
+	struct blob_error e;
+	int own;
+
+	memset(&p, 0, sizeof(p));
+	if (!ours || blob_get_props(&fs->blob, name, &p, &e) < 0)
+		return 0;
+	theirs = meta_value(p.meta, p.n_meta, CORE_KEY_MTIME);
+	own = theirs && strcmp(ours, theirs) == 0 && p.size == len;
+	if (own && etag)
+		snprintf(etag, BLOB_ETAG_MAX, "%s", p.etag);
+	blob_props_release(&p);
+	return own;
+}
+
 int azfs_put_entry(struct azfs *fs, const char *name, const char *key,
 		   const char *body, const struct attr *a, char *etag)
 {
@@ -86,8 +124,13 @@ int azfs_put_entry(struct azfs *fs, const char *name, const char *key,
 	po.n_meta = n;
 	po.if_none_match_any = 1;
 	if (blob_put(&fs->blob, name, body ? body : "", body ? strlen(body) : 0,
-		     &po, etag, &e) < 0)
-		rc = core_fail("Put Blob", name, &e);
+		     &po, etag, &e) < 0) {
+		if (core_errno(&e) == EEXIST &&
+		    own_entry(fs, name, m, n, body ? strlen(body) : 0, etag))
+			log_info("Put Blob %s: made by a try whose answer was lost", name);
+		else
+			rc = core_fail("Put Blob", name, &e);
+	}
 	core_meta_free(m, n);
 	return rc;
 }
