@@ -69,18 +69,6 @@ int azfs_entry_meta(const struct attr *a, const char *key,
 	return rc;
 }
 
-/* meta_value: the value of key in m (n of them), or NULL */
-static const char *meta_value(const struct blob_meta *m, size_t n,
-			      const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (strcasecmp(m[i].name, key) == 0)
-			return m[i].value;
-	return NULL;
-}
-
 /*
  * own_entry: a Put Blob with If-None-Match: * answered "already exists":
  * whether the blob there is the one this put made, when an earlier try
@@ -91,7 +79,9 @@ static const char *meta_value(const struct blob_meta *m, size_t n,
 static int own_entry(struct azfs *fs, const char *name, const struct blob_meta *m,
 		     size_t n, size_t len, char *etag)
 {
-	const char *ours = meta_value(m, n, CORE_KEY_MTIME), *theirs;
+	/* the metadata sent, borrowed as properties to look it up */
+	const struct blob_props sent = { .meta = (struct blob_meta *)m, .n_meta = n };
+	const char *ours = blob_meta_get(&sent, CORE_KEY_MTIME), *theirs;
 	struct blob_props p;
 	struct blob_error e;
 	int own;
@@ -99,7 +89,7 @@ static int own_entry(struct azfs *fs, const char *name, const struct blob_meta *
 	memset(&p, 0, sizeof(p));
 	if (!ours || blob_get_props(&fs->blob, name, &p, &e) < 0)
 		return 0;
-	theirs = meta_value(p.meta, p.n_meta, CORE_KEY_MTIME);
+	theirs = blob_meta_get(&p, CORE_KEY_MTIME);
 	own = theirs && strcmp(ours, theirs) == 0 && p.size == len;
 	if (own && etag)
 		snprintf(etag, BLOB_ETAG_MAX, "%s", p.etag);
