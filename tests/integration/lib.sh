@@ -231,6 +231,23 @@ azb_mount() {
   AZB_MOUNT_PID=$pid
 }
 
+# azb_holders MNT : the processes with an open file or working directory
+# under MNT, as "PID:NAME" words (read from /proc, without touching MNT)
+azb_holders() {
+  local mnt=$1 p l out=
+  for p in /proc/[0-9]*; do
+    for l in "$p"/cwd "$p"/fd/*; do
+      case "$(readlink "$l" 2>/dev/null)" in
+      "$mnt" | "$mnt"/*)
+        out="$out ${p#/proc/}:$(cat "$p/comm" 2>/dev/null)"
+        break
+        ;;
+      esac
+    done
+  done
+  echo "${out# }"
+}
+
 # azb_umount MNT PID : unmounts and waits for the daemon to exit
 azb_umount() {
   local mnt=$1 pid=$2 i m keep=()
@@ -238,7 +255,19 @@ azb_umount() {
     case "$m" in "$mnt $pid "*) ;; *) keep+=("$m") ;; esac
   done
   AZB_MOUNTS=("${keep[@]}")
-  mountpoint -q "$mnt" && fusermount3 -u "$mnt" 2>/dev/null
+  # a process still holding a file or its working directory on the mount
+  # (EBUSY) must not end the calling script under set -e: try for 10 s,
+  # say who holds it, then detach it lazily
+  if mountpoint -q "$mnt"; then
+    for ((i = 0; i < 50; i++)); do
+      fusermount3 -u "$mnt" 2>/dev/null && break
+      sleep 0.2
+    done
+    if mountpoint -q "$mnt" && [ "$i" -ge 50 ]; then
+      echo "# $mnt still busy after 10 s (held by: $(azb_holders "$mnt")); detaching it"
+      fusermount3 -uz "$mnt" 2>/dev/null || true
+    fi
+  fi
   for ((i = 0; i < 100; i++)); do
     kill -0 "$pid" 2>/dev/null || return 0
     sleep 0.1
