@@ -35,11 +35,20 @@
 //   timed list C PREFIX              list every blob under PREFIX (5000/page)
 //   timed putsmall C PREFIX N BYTES  N Put Blob, one after the other
 //   timed getsmall C PREFIX N        N Get Blob, one after the other
+//   timed putdir C PREFIX DIR CONC   Put Blob of every file under DIR as
+//                                    PREFIX + its relative path, CONC at once
+//   timed getall C PREFIX CONC       Get Blob of every blob under PREFIX
+//   timed copyall C FROM TO CONC     Copy Blob of every blob under FROM to
+//                                    TO + the rest of its name
+//   timed moveall C FROM TO CONC     as copyall, each copy followed by the
+//                                    Delete Blob of its source
+//   timed rmall C PREFIX CONC        Delete Blob of every blob under PREFIX
 //   timed append C NAME FILE         add FILE at the end of a block blob:
 //                                    Get Block List, Put Block, Put Block List
 'use strict';
 
 const fs = require('fs');
+const path = require('path');
 const { BlobServiceClient, BlobSASPermissions, ContainerSASPermissions } = require('@azure/storage-blob');
 
 function client() {
@@ -74,6 +83,27 @@ async function sizeOf(c, n) {
     if (e.statusCode === 404) return -1;
     throw e;
   }
+}
+
+function walk(dir, rel = '') { // the files under dir, as paths relative to it
+  const out = [];
+  for (const e of fs.readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...walk(dir, r));
+    else if (e.isFile()) out.push(r);
+  }
+  return out.sort();
+}
+
+async function namesUnder(c, prefix) { // every blob name under prefix
+  const names = [];
+  for await (const item of container(c).listBlobsFlat({ prefix })) names.push(item.name);
+  return names;
+}
+
+async function copyIn(c, dest, src) { // Copy Blob in container c, until success
+  const poller = await blob(c, dest).beginCopyFromURL(blob(c, src).url, { intervalInMs: 50 });
+  await poller.pollUntilDone();
 }
 
 async function timed(what, fn) {
@@ -125,6 +155,42 @@ const TIMED = {
     for (let i = 0; i < Number(n); i++) {
       await drain((await blob(c, small(prefix, i)).download(0)).readableStreamBody);
     }
+  },
+  // the distant group's raw column: the requests a client that talks to
+  // the service itself sends for the same work, CONC at a time
+  async putdir([c, prefix, dir, conc]) {
+    const files = walk(dir);
+    await pool(files.length, Number(conc), async (i) => {
+      const data = fs.readFileSync(path.join(dir, files[i]));
+      await blob(c, prefix + files[i]).upload(data, data.length);
+    });
+    return { blobs: files.length };
+  },
+  async getall([c, prefix, conc]) {
+    const names = await namesUnder(c, prefix);
+    let bytes = 0;
+    await pool(names.length, Number(conc), async (i) => {
+      bytes += await drain((await blob(c, names[i]).download(0)).readableStreamBody);
+    });
+    return { blobs: names.length, bytes };
+  },
+  async copyall([c, from, to, conc]) {
+    const names = await namesUnder(c, from);
+    await pool(names.length, Number(conc), (i) => copyIn(c, to + names[i].slice(from.length), names[i]));
+    return { blobs: names.length };
+  },
+  async moveall([c, from, to, conc]) {
+    const names = await namesUnder(c, from);
+    await pool(names.length, Number(conc), async (i) => {
+      await copyIn(c, to + names[i].slice(from.length), names[i]);
+      await blob(c, names[i]).delete();
+    });
+    return { blobs: names.length };
+  },
+  async rmall([c, prefix, conc]) {
+    const names = await namesUnder(c, prefix);
+    await pool(names.length, Number(conc), (i) => blob(c, names[i]).delete());
+    return { blobs: names.length };
   },
   async append([c, name, file]) {
     const b = blob(c, name);

@@ -42,11 +42,12 @@ FIO_SECONDS=${BENCH_FIO_SECONDS:-10}
 DIST_N=${BENCH_DIST_N:-200}
 TREE_N=${BENCH_TREE_N:-2000}
 DIST_LATENCIES=${BENCH_DIST_LATENCIES:-10 0}
+DIST_CONC=${BENCH_DIST_CONC:-16}
 SIZE=$((SIZE_MB * 1048576))
 MIB=1048576
 SMALL_BYTES=4096
 
-for v in SIZE_MB RUNS LIST_N SMALL_N TIMEOUT CONN_RATE_MB FIO_MB FIO_SECONDS DIST_N TREE_N; do
+for v in SIZE_MB RUNS LIST_N SMALL_N TIMEOUT CONN_RATE_MB FIO_MB FIO_SECONDS DIST_N TREE_N DIST_CONC; do
   case ${!v} in '' | *[!0-9]*) azb_die "BENCH_$v must be a positive integer" ;; esac
   [ "${!v}" -gt 0 ] || azb_die "BENCH_$v must be a positive integer"
 done
@@ -136,11 +137,12 @@ esac
 
 # distant: one counting proxy per latency, each holding every request that
 # many milliseconds before forwarding it (tests/js/copyemu.js --latency)
-declare -A DIST_PORT=() DIST_CRED=()
+declare -A DIST_PORT=() DIST_CRED=() DIST_CONN=()
 if has_scen distant; then
   for lat in $DIST_LATENCIES; do
     azb_start_passthrough "DIST_PORT[$lat]" "proxy-${lat}ms" --latency "$lat"
-    DIST_CRED[$lat]=$(azb_credfile "$(conn_of "http://127.0.0.1:${DIST_PORT[$lat]}/$AZB_ACCOUNT")")
+    DIST_CONN[$lat]=$(conn_of "http://127.0.0.1:${DIST_PORT[$lat]}/$AZB_ACCOUNT")
+    DIST_CRED[$lat]=$(azb_credfile "${DIST_CONN[$lat]}")
     rclone_remote "azd$lat" "http://127.0.0.1:${DIST_PORT[$lat]}/$AZB_ACCOUNT"
   done
 fi
@@ -281,7 +283,7 @@ rss() { # SCEN SYS : peak resident set of the mount process so far (kB)
 # curl and a container SAS: a poll costs milliseconds, not a node start-up.
 # Single blobs are deleted the same way.
 declare -A SAS=()
-for c in bench-azb bench-rc-off bench-rc-writes bench-raw $(has_scen distant && echo dist-azb dist-azba dist-rc); do
+for c in bench-azb bench-rc-off bench-rc-writes bench-raw $(has_scen distant && echo dist-azb dist-azba dist-rc dist-raw); do
   SAS[$c]=$(bjs sas "$c")
 done
 
@@ -660,12 +662,15 @@ case_fio() { # every job on its own: one that fails leaves the others
 # metadata and directory blobs kept) to other/ in its container, where it
 # reads, copies, moves and removes them. Fixture copies, polls and checks
 # go straight to Azurite: not counted, not delayed.
+# The raw column is the service's own floor for each row: bench.js sends
+# the requests the work needs (Put Blob, List, Get Blob, Copy Blob, Delete
+# Blob) through the same proxy, DIST_CONC at a time, no file system between.
 DIST_ROWS="create stat ls cat find tarx tarc cpr mv rmr"
 ASYNC=0
-DIST_SYSTEMS="azblobfs rclone-writes"
+DIST_SYSTEMS="azblobfs rclone-writes raw"
 if "$AZB_EXE" --help 2>&1 | grep -q 'upload='; then
   ASYNC=1
-  DIST_SYSTEMS="azblobfs azblobfs-async rclone-writes"
+  DIST_SYSTEMS="azblobfs azblobfs-async rclone-writes raw"
 fi
 
 dist_container() { # SYSTEM
@@ -673,9 +678,10 @@ dist_container() { # SYSTEM
   azblobfs) echo dist-azb ;;
   azblobfs-async) echo dist-azba ;;
   rclone-writes) echo dist-rc ;;
+  raw) echo dist-raw ;;
   esac
 }
-dist_other() { case $1 in rclone-writes) echo azblobfs ;; *) echo rclone-writes ;; esac; } # who wrote what SYSTEM reads
+dist_other() { case $1 in rclone-writes) echo azblobfs ;; *) echo rclone-writes ;; esac; } # who wrote what SYSTEM reads (raw: as azblobfs)
 dist_files() { case $1 in find | tarx | tarc) echo "$TREE_N" ;; *) echo "$DIST_N" ;; esac; } # ROW
 
 dist_mount() { # SYSTEM LATENCY : a fresh mount of the system's container through that proxy
@@ -850,11 +856,43 @@ d_rmr() {
   count_is "$c" other/small-mv/ 0
 }
 
+# the raw rows: r_ROW raw LATENCY, the same work from bench.js through the proxy
+bjs_dist() { # LATENCY ARGS... : bench.js through that latency's proxy
+  local lat=$1
+  shift
+  AZB_CONN=${DIST_CONN[$lat]} NODE_PATH=$NODE_DIR "$AZB_NODE" "$BENCH_DIR/bench.js" "$@"
+}
+r_timed() { # ROW LATENCY TIMED-OP ARGS... : record its seconds as raw's
+  local row=$1 lat=$2 out
+  shift 2
+  t_begin
+  out=$(bjs_dist "$lat" timed "$@")
+  t_end "d$lat-$row" raw "$(echo "$out" | azb_json 'j.seconds.toFixed(4)')"
+}
+r_create() { r_timed create "$2" putdir dist-raw small/ "$W/dsrc/small" "$DIST_CONC"; count_is dist-raw small/ "$DIST_N"; }
+r_tarx() { r_timed tarx "$2" putdir dist-raw tree/ "$W/dsrc/tree" "$DIST_CONC"; count_is dist-raw tree/ "$TREE_N"; }
+r_stat() { r_timed stat "$2" list dist-raw other/small/; }
+r_ls() { r_timed ls "$2" list dist-raw other/small/; }
+r_cat() { r_timed cat "$2" getall dist-raw other/small/ "$DIST_CONC"; }
+r_find() { r_timed find "$2" list dist-raw other/tree/; }
+r_tarc() { r_timed tarc "$2" getall dist-raw other/tree/ "$DIST_CONC"; }
+r_cpr() {
+  r_timed cpr "$2" copyall dist-raw other/small/ other/small-cp/ "$DIST_CONC"
+  count_is dist-raw other/small-cp/ "$DIST_N"
+}
+r_mv() {
+  r_timed mv "$2" moveall dist-raw other/small/ other/small-mv/ "$DIST_CONC"
+  count_is dist-raw other/small-mv/ "$DIST_N"
+  count_is dist-raw other/small/ 0
+}
+r_rmr() { r_timed rmr "$2" rmall dist-raw other/small-mv/ "$DIST_CONC"; count_is dist-raw other/small-mv/ 0; }
+
 dist_step() { # ROW|fixture SYSTEM LATENCY RUN : one row, counted at that latency's proxy
-  local rc
+  local rc fn=d_$1
+  [ "$2" != raw ] || [ "$1" = fixture ] || fn=r_$1
   say "distant ${3} ms, run $4/$RUNS: $1, $2"
   set +e
-  (set -e; EMU_PORT=${DIST_PORT[$3]}; "d_$1" "$2" "$3")
+  (set -e; EMU_PORT=${DIST_PORT[$3]}; "$fn" "$2" "$3")
   rc=$?
   set -e
   [ "$rc" -ne 0 ] || return 0
@@ -935,7 +973,7 @@ if has_scen distant; then
   # DIST_N files of 4 KiB, and a tree of 10 x 10 directories holding
   # TREE_N files of 4 KiB in all (tree/dNN/dNN/fNNNN) as a tar archive
   say "fixtures: $DIST_N small files, a tree of $TREE_N files"
-  for c in dist-azb dist-azba dist-rc; do azb_sdk mkcontainer "$c"; done
+  for c in dist-azb dist-azba dist-rc dist-raw; do azb_sdk mkcontainer "$c"; done
   mkdir -p "$W/dsrc/small"
   head -c $((DIST_N * SMALL_BYTES)) /dev/urandom | split -b "$SMALL_BYTES" -d -a 6 - "$W/dsrc/small/f"
   for ((i = 0; i < 10; i++)); do
@@ -945,8 +983,7 @@ if has_scen distant; then
       head -c $((TREE_N * SMALL_BYTES / 100)) /dev/urandom | split -b "$SMALL_BYTES" -d -a 4 - "$d/f"
     done
   done
-  tar -cf "$W/tree.tar" -C "$W/dsrc" tree
-  rm -rf "$W/dsrc/tree"
+  tar -cf "$W/tree.tar" -C "$W/dsrc" tree # dsrc/tree stays: raw's tar x
 fi
 say "fixtures ready"
 
@@ -1267,23 +1304,24 @@ per_file() { # KEY SYS FILES : requests of the last run per file
 }
 
 dist_table() { # LATENCY
-  local row k n a aa r
-  echo "| operation | azblobfs | azblobfs -o upload=async | rclone (writes) | rclone/azblobfs | rclone/azblobfs (async) | requests per file: azblobfs / async / rclone |"
-  echo "|---|---|---|---|---|---|---|"
+  local row k n
+  echo "| operation | azblobfs | azblobfs -o upload=async | rclone (writes) | raw (SDK, $DIST_CONC at once) | rclone/azblobfs | rclone/azblobfs (async) | requests per file: azblobfs / async / rclone / raw |"
+  echo "|---|---|---|---|---|---|---|---|"
   for row in $DIST_ROWS; do
     k="d$1-$row"
     n=$(dist_files "$row")
-    a=$(median "$k" azblobfs)
-    aa=$(median "$k" azblobfs-async)
-    r=$(median "$k" rclone-writes)
     if [ "$ASYNC" = 1 ]; then
-      printf '| %s | %s | %s | %s | %s | %s | %s / %s / %s |\n' "$(dist_title "$row")" "$(cell "$k" azblobfs)" \
-        "$(cell "$k" azblobfs-async)" "$(cell "$k" rclone-writes)" "$(ratio "$r" "$a")" "$(ratio "$r" "$aa")" \
-        "$(per_file "$k" azblobfs "$n")" "$(per_file "$k" azblobfs-async "$n")" "$(per_file "$k" rclone-writes "$n")"
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s / %s / %s / %s |\n' "$(dist_title "$row")" "$(cell "$k" azblobfs)" \
+        "$(cell "$k" azblobfs-async)" "$(cell "$k" rclone-writes)" "$(cell "$k" raw)" \
+        "$(ratio "$(median "$k" rclone-writes)" "$(median "$k" azblobfs)")" \
+        "$(ratio "$(median "$k" rclone-writes)" "$(median "$k" azblobfs-async)")" \
+        "$(per_file "$k" azblobfs "$n")" "$(per_file "$k" azblobfs-async "$n")" \
+        "$(per_file "$k" rclone-writes "$n")" "$(per_file "$k" raw "$n")"
     else
-      printf '| %s | %s | n/a | %s | %s | n/a | %s / n/a / %s |\n' "$(dist_title "$row")" "$(cell "$k" azblobfs)" \
-        "$(cell "$k" rclone-writes)" "$(ratio "$r" "$a")" \
-        "$(per_file "$k" azblobfs "$n")" "$(per_file "$k" rclone-writes "$n")"
+      printf '| %s | %s | n/a | %s | %s | %s | n/a | %s / n/a / %s / %s |\n' "$(dist_title "$row")" "$(cell "$k" azblobfs)" \
+        "$(cell "$k" rclone-writes)" "$(cell "$k" raw)" \
+        "$(ratio "$(median "$k" rclone-writes)" "$(median "$k" azblobfs)")" \
+        "$(per_file "$k" azblobfs "$n")" "$(per_file "$k" rclone-writes "$n")" "$(per_file "$k" raw "$n")"
     fi
   done
 }
@@ -1338,6 +1376,7 @@ CMD="BENCH_RUNS=$RUNS"
 [ "$CONN_RATE_MB" = 64 ] || CMD="$CMD BENCH_CONN_RATE_MB=$CONN_RATE_MB"
 ! has_scen fio || CMD="$CMD BENCH_FIO_MB=$FIO_MB BENCH_FIO_SECONDS=$FIO_SECONDS"
 ! has_scen distant || CMD="$CMD BENCH_DIST_N=$DIST_N BENCH_TREE_N=$TREE_N BENCH_DIST_LATENCIES='$DIST_LATENCIES'"
+[ "$DIST_CONC" = 16 ] || ! has_scen distant || CMD="$CMD BENCH_DIST_CONC=$DIST_CONC"
 [ -z "$AZB_OPTS" ] || CMD="$CMD BENCH_AZB_OPTS='$AZB_OPTS'"
 [ "$DIRECT" != 1 ] || CMD="$CMD BENCH_DIRECT=1"
 CMD="$CMD bash tests/bench/run.sh"
@@ -1381,6 +1420,10 @@ dist_block() {
   echo "- each client through a counting proxy that holds every request the given milliseconds before"
   echo "  forwarding it (tests/js/copyemu.js --passthrough --latency MS); each system works on files the"
   echo "  other one wrote (azblobfs on rclone's, rclone on azblobfs's), copied on the server"
+  echo "- raw: the service's floor for the same work, the requests it needs sent by"
+  echo "  tests/bench/bench.js (@azure/storage-blob) through the same proxy, $DIST_CONC at a time: Put Blob"
+  echo "  per file (create, tar x), one List Blobs (stat, ls, find), Get Blob per file (cat, tar c), Copy"
+  echo "  Blob per file (cp -r), Copy and Delete Blob per file (mv), Delete Blob per file (rm -r)"
   echo
   echo "Times are medians of $RUNS runs. The ratio divides rclone's time by azblobfs's: above 1 means"
   echo "azblobfs is faster. Requests per file: the requests of the last run, counted by the proxy, divided"
