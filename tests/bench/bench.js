@@ -101,8 +101,8 @@ async function namesUnder(c, prefix) { // every blob name under prefix
   return names;
 }
 
-async function copyIn(c, dest, src) { // Copy Blob in container c, until success
-  const poller = await blob(c, dest).beginCopyFromURL(blob(c, src).url, { intervalInMs: 50 });
+async function copyBlob(dc, dest, sc, src) { // Copy Blob sc/src to dc/dest, until success
+  const poller = await blob(dc, dest).beginCopyFromURL(blob(sc, src).url, { intervalInMs: 50 });
   await poller.pollUntilDone();
 }
 
@@ -132,12 +132,10 @@ const TIMED = {
     return { bytes };
   },
   async copy([c, dest, src]) {
-    const poller = await blob(c, dest).beginCopyFromURL(blob(c, src).url, { intervalInMs: 50 });
-    await poller.pollUntilDone();
+    await copyBlob(c, dest, c, src);
   },
   async move([c, dest, src]) {
-    const poller = await blob(c, dest).beginCopyFromURL(blob(c, src).url, { intervalInMs: 50 });
-    await poller.pollUntilDone();
+    await copyBlob(c, dest, c, src);
     await blob(c, src).delete();
   },
   async list([c, prefix]) {
@@ -176,13 +174,13 @@ const TIMED = {
   },
   async copyall([c, from, to, conc]) {
     const names = await namesUnder(c, from);
-    await pool(names.length, Number(conc), (i) => copyIn(c, to + names[i].slice(from.length), names[i]));
+    await pool(names.length, Number(conc), (i) => copyBlob(c, to + names[i].slice(from.length), c, names[i]));
     return { blobs: names.length };
   },
   async moveall([c, from, to, conc]) {
     const names = await namesUnder(c, from);
     await pool(names.length, Number(conc), async (i) => {
-      await copyIn(c, to + names[i].slice(from.length), names[i]);
+      await copyBlob(c, to + names[i].slice(from.length), c, names[i]);
       await blob(c, names[i]).delete();
     });
     return { blobs: names.length };
@@ -242,8 +240,7 @@ const commands = {
     }
   },
   async rmprefix([c, prefix]) {
-    const names = [];
-    for await (const item of container(c).listBlobsFlat({ prefix })) names.push(item.name);
+    const names = await namesUnder(c, prefix);
     await pool(names.length, 32, (i) => blob(c, names[i]).deleteIfExists());
   },
   async cpdir([sc, dir, dc, dprefix]) {
@@ -251,15 +248,11 @@ const commands = {
     for await (const item of container(sc).listBlobsFlat({ prefix: dir })) {
       if (item.name === dir || item.name.startsWith(`${dir}/`)) names.push(item.name);
     }
-    await pool(names.length, 16, async (i) => {
-      const poller = await blob(dc, dprefix + names[i]).beginCopyFromURL(blob(sc, names[i]).url, { intervalInMs: 50 });
-      await poller.pollUntilDone();
-    });
+    await pool(names.length, 16, (i) => copyBlob(dc, dprefix + names[i], sc, names[i]));
     process.stdout.write(`${names.length}\n`);
   },
   async cpfrom([c, dest, sc, sn]) {
-    const poller = await blob(c, dest).beginCopyFromURL(blob(sc, sn).url, { intervalInMs: 50 });
-    await poller.pollUntilDone();
+    await copyBlob(c, dest, sc, sn);
   },
   async size([c, name]) {
     process.stdout.write(`${await sizeOf(c, name)}\n`);
