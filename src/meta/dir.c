@@ -4,9 +4,10 @@
  * Blobs page, every entry into the cache for attr_timeout), so stat of
  * the names of a directory of up to CORE_LIST_PAGE costs one request in
  * all. While names are being made in the directory here (the last
- * META_LOOP of them within CORE_ABSENT_TTL: a loop creating files), a
- * complete listing at most CORE_ABSENT_TTL old also
- * says which names are free: a listing a second, not a lookup per name.
+ * META_LOOP of them within CORE_ABSENT_TTL: a loop creating files, or a
+ * directory made here in the last CORE_ABSENT_TTL), a complete listing at
+ * most CORE_ABSENT_TTL old also says which names are free: a listing a
+ * second, not a lookup per name.
  * Otherwise a name the listing lacks is asked for: another client may
  * just have made it. A directory too big for one page
  * is asked name by name, and listed again only after attr_timeout. Every
@@ -122,8 +123,12 @@ void meta_dir_made(struct meta *m, const char *dir)
 	double ttl = m->o->attr_timeout < CORE_ABSENT_TTL ? m->o->attr_timeout : CORE_ABSENT_TTL;
 	struct meta_entry *e;
 	char **none = calloc(1, sizeof(*none));
+	int i;
 
-	/* made here, so empty: its first names need no listing */
+	/* made here, so empty: its first names need no lookup. The names
+	 * made next in it (tar x, cp -r, mkdir -p) are a loop that has just
+	 * begun: for CORE_ABSENT_TTL the empty listing answers as if
+	 * META_LOOP names had been made */
 	if (!none)
 		return;
 	pthread_mutex_lock(&m->lock);
@@ -136,6 +141,8 @@ void meta_dir_made(struct meta *m, const char *dir)
 		e->n_snap = 0;
 		e->snap_taken = core_mono();
 		e->snap_expires = e->snap_taken + ttl;
+		for (i = 0; i < META_LOOP; i++)
+			e->recent[i] = e->snap_taken;
 		none = NULL;
 	}
 	pthread_mutex_unlock(&m->lock);
