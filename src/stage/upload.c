@@ -278,6 +278,7 @@ static void flushed(struct stage *sg, struct node *n, int rc, uint64_t size,
 {
 	struct blob_props p;
 	struct attr a;
+	size_t i;
 
 	pthread_mutex_lock(&sg->lock);
 	if (rc == 0) {
@@ -294,6 +295,11 @@ static void flushed(struct stage *sg, struct node *n, int rc, uint64_t size,
 			n->loaded = 0;
 		}
 		snprintf(n->etag, sizeof(n->etag), "%s", etag);
+		/* the mtime just sent is the node's until it is written again
+		 * (a stat between this flush and the release sees it) */
+		for (i = 0; i < nm; i++)
+			if (!strcmp(m[i].name, CORE_KEY_MTIME))
+				core_meta_set(&n->meta, &n->n_meta, CORE_KEY_MTIME, m[i].value);
 		/* on the server now: nothing for a later mount to upload */
 		stage_journal_drop(n);
 	}

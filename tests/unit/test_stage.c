@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <pthread.h>
 #include <unistd.h>
 
@@ -300,6 +301,25 @@ static void test_created_meta(void **st)
 	stage_put(&e->sg, n);
 }
 
+/* a file written and flushed shows the mtime its upload sent, not the
+ * one the blob had when it was loaded, until the node is dropped */
+static void test_flushed_mtime(void **st)
+{
+	struct env *e = *st;
+	struct node *n;
+	struct attr a;
+	time_t t0 = time(NULL);
+
+	memstore_put(e->ms, "w", "abc", 3, "mtime", "2001-09-09T01:46:40Z");
+	n = stage_get(&e->sg, "/w", "w");
+	assert_int_equal(stage_write(&e->sg, n, "d", 1, 3, 0), 1);
+	assert_int_equal(stage_flush(&e->sg, n), 0);
+	assert_server(e, "w", "abcd", 4);
+	assert_int_equal(stage_attr(&e->sg, "/w", &a), 1);
+	assert_true(a.mtime.tv_sec >= t0);
+	stage_put(&e->sg, n);
+}
+
 struct flusher {
 	struct env *e;
 	struct node *n;
@@ -350,6 +370,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_append_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncate_and_load_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_created_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_flushed_mtime, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_read_during_upload, setup, teardown),
 	};
 
