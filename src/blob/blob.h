@@ -364,10 +364,12 @@ int blob_list_history(struct blob_client *c, const char *name,
 		      enum blob_at_kind what, const char *marker,
 		      struct blob_list_page *pg, struct blob_error *err);
 
-/* Set Blob Metadata: replaces all metadata. */
+/* Set Blob Metadata: replaces all metadata; the blob's new ETag into
+ * etag_out (BLOB_ETAG_MAX; may be NULL). */
 int blob_set_metadata(struct blob_client *c, const char *name,
 		      const struct blob_meta *meta, size_t n,
-		      const char *if_match, struct blob_error *err);
+		      const char *if_match, char *etag_out,
+		      struct blob_error *err);
 
 /* Set Blob Properties: content type (other content headers kept). */
 int blob_set_content_type(struct blob_client *c, const char *name,
@@ -465,7 +467,8 @@ struct blob_ops {
 		    struct blob_list_page *pg, struct blob_error *err);
 	int (*set_metadata)(struct blob_client *c, const char *name,
 			    const struct blob_meta *meta, size_t n,
-			    const char *if_match, struct blob_error *err);
+			    const char *if_match, char *etag_out,
+			    struct blob_error *err);
 	int (*set_content_type)(struct blob_client *c, const char *name,
 				const char *type, struct blob_error *err);
 	int (*set_tier)(struct blob_client *c, const char *name,

@@ -85,9 +85,10 @@ int blob_list(struct blob_client *c, const char *prefix, const char *delim,
 
 int blob_set_metadata(struct blob_client *c, const char *name,
 		      const struct blob_meta *meta, size_t n,
-		      const char *if_match, struct blob_error *err)
+		      const char *if_match, char *etag_out,
+		      struct blob_error *err)
 {
-	return c->ops->set_metadata(c, name, meta, n, if_match, err);
+	return c->ops->set_metadata(c, name, meta, n, if_match, etag_out, err);
 }
 
 int blob_set_content_type(struct blob_client *c, const char *name,

@@ -566,7 +566,8 @@ static int rest_list_history(struct blob_client *c, const char *name,
 
 static int rest_set_metadata(struct blob_client *c, const char *name,
 			     const struct blob_meta *meta, size_t n,
-			     const char *if_match, struct blob_error *err)
+			     const char *if_match, char *etag_out,
+			     struct blob_error *err)
 {
 	struct blob_req r = { .op = "Set Blob Metadata", .method = "PUT",
 			      .name = name, .query = "comp=metadata" };
@@ -575,7 +576,7 @@ static int rest_set_metadata(struct blob_client *c, const char *name,
 	add_meta(&h, meta, n);
 	if (if_match)
 		hdrs_addf(&h, "If-Match: %s", if_match);
-	return simple(c, &r, &h, NULL, err);
+	return simple(c, &r, &h, etag_out, err);
 }
 
 static int rest_set_content_type(struct blob_client *c, const char *name,

@@ -100,6 +100,7 @@ static int own_entry(struct azfs *fs, const char *name, const struct blob_meta *
 int azfs_put_entry(struct azfs *fs, const char *name, const char *key,
 		   const char *body, const struct attr *a, char *etag)
 {
+	char made[BLOB_ETAG_MAX];
 	struct blob_put_opts po;
 	struct blob_error e;
 	struct blob_meta *m;
@@ -113,6 +114,8 @@ int azfs_put_entry(struct azfs *fs, const char *name, const char *key,
 	po.meta = m;
 	po.n_meta = n;
 	po.if_none_match_any = 1;
+	if (!etag)
+		etag = made;
 	if (blob_put(&fs->blob, name, body ? body : "", body ? strlen(body) : 0,
 		     &po, etag, &e) < 0) {
 		if (core_errno(&e) == EEXIST &&
@@ -121,6 +124,8 @@ int azfs_put_entry(struct azfs *fs, const char *name, const char *key,
 		else
 			rc = core_fail("Put Blob", name, &e);
 	}
+	if (rc == 0)
+		meta_known_put(&fs->meta, name, etag, m, n);
 	core_meta_free(m, n);
 	return rc;
 }
@@ -201,39 +206,67 @@ static int change_open(struct azfs *fs, const char *path,
 }
 
 /*
+ * change_base: the metadata and ETag of name to change, into *p: what
+ * this mount wrote last when *known (no request; *known stays 1), else
+ * Get Blob Properties (*known becomes 0). 0, -ENOENT or -errno.
+ */
+static int change_base(struct azfs *fs, const char *name, int *known,
+		       struct blob_props *p)
+{
+	struct blob_error e;
+
+	memset(p, 0, sizeof(*p));
+	if (*known && meta_known_get(&fs->meta, name, p->etag, &p->meta, &p->n_meta))
+		return 0;
+	*known = 0;
+	if (blob_get_props(&fs->blob, name, p, &e) < 0)
+		return e.kind == BLOB_E_NOT_FOUND ? -ENOENT
+			: core_fail("Get Blob Properties", name, &e);
+	return 0;
+}
+
+/*
  * change_blob: Set Blob Metadata of name with the changes, over the
- * version it reads (If-Match; once more when another writer came
- * between). 0, -ENOENT when there is no such blob, or -errno.
+ * version it knows or reads (If-Match; read again when another writer
+ * came between, twice at most). 0, -ENOENT when there is no such blob,
+ * or -errno.
  */
 static int change_blob(struct azfs *fs, const char *name,
 		       const struct change *c, const struct attr *a)
 {
+	char etag[BLOB_ETAG_MAX];
 	struct blob_props p;
 	struct blob_error e;
 	struct blob_meta *m = NULL;
 	size_t k = 0;
-	int rc, tries;
+	int rc, tries = 0, known = 1;
 
-	for (tries = 0; tries < 2; tries++) {
-		memset(&p, 0, sizeof(p));
-		if (blob_get_props(&fs->blob, name, &p, &e) < 0)
-			return e.kind == BLOB_E_NOT_FOUND ? -ENOENT
-				: core_fail("Get Blob Properties", name, &e);
+	for (;;) {
+		rc = change_base(fs, name, &known, &p);
+		if (rc < 0)
+			return rc;
 		k = p.n_meta;
 		rc = core_meta_dup(p.meta, p.n_meta, &m);
 		if (rc == 0)
 			rc = change_list(c, a, &m, &k);
 		if (rc == 0 && blob_set_metadata(&fs->blob, name, m, k,
-						 p.etag[0] ? p.etag : NULL, &e) < 0)
-			rc = e.kind == BLOB_E_CONDITION && tries == 0 ? -ESTALE
+						 p.etag[0] ? p.etag : NULL, etag, &e) < 0)
+			rc = e.kind == BLOB_E_CONDITION && (known || tries == 0) ? -ESTALE
+				: e.kind == BLOB_E_NOT_FOUND ? -ENOENT
 				: core_fail("Set Blob Metadata", name, &e);
+		if (rc == 0)
+			meta_known_put(&fs->meta, name, etag, m, k);
 		core_meta_free(m, k);
 		m = NULL;
 		blob_props_release(&p);
 		if (rc != -ESTALE)
 			return rc;
+		/* what was known is stale: read it; what was read: once more */
+		meta_known_drop(&fs->meta, name);
+		if (!known)
+			tries++;
+		known = 0;
 	}
-	return rc;
 }
 
 /*

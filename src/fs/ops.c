@@ -157,12 +157,16 @@ static int staged(void *arg, const char *path, struct attr *a)
 }
 
 /* an upload's outcome for the metadata room */
-static void uploaded(void *arg, const char *path, const struct attr *a)
+static void uploaded(void *arg, const char *path, const char *name,
+		     const struct attr *a, const struct blob_meta *m, size_t nm)
 {
-	if (a)
+	if (a) {
 		meta_put(arg, path, a);
-	else
+		meta_known_put(arg, name, a->etag, m, nm);
+	} else {
 		meta_drop(arg, path);
+		meta_known_drop(arg, name);
+	}
 }
 
 /* a copy seen by a lookup, a listing or a status read, for the registry */

@@ -233,6 +233,7 @@ static int valid_meta_value(const char *v, size_t n)
 static int set_meta(struct azfs *fs, const char *path, const char *key,
 		    const char *value, int xflags)
 {
+	char etag[BLOB_ETAG_MAX];
 	struct blob_props p;
 	struct blob_meta *m = NULL;
 	struct blob_error e;
@@ -275,9 +276,11 @@ static int set_meta(struct azfs *fs, const char *path, const char *key,
 		k++;
 	}
 	rc = 0;
-	if (blob_set_metadata(&fs->blob, name, m, k, p.etag[0] ? p.etag : NULL,
+	if (blob_set_metadata(&fs->blob, name, m, k, p.etag[0] ? p.etag : NULL, etag,
 			      &e) < 0)
 		rc = -core_errno(&e);
+	else
+		meta_known_put(&fs->meta, name, etag, m, k);
 	stage_invalidate(&fs->stage, path);
 	meta_drop(&fs->meta, path);
 out_free:

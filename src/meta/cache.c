@@ -44,6 +44,11 @@ int meta_init(struct meta *m, struct blob_client *blob,
 	m->cache = calloc(m->buckets, sizeof(*m->cache));
 	if (!m->cache)
 		return -1;
+	if (meta_known_init(m) < 0) {
+		free(m->cache);
+		m->cache = NULL;
+		return -1;
+	}
 	pthread_mutex_init(&m->lock, NULL);
 	return 0;
 }
@@ -103,6 +108,7 @@ void meta_release(struct meta *m)
 	m->cache = NULL;
 	for (i = 0; i < META_STASH_SLOTS; i++)
 		stash_clear(&m->stash[i]);
+	meta_known_release(m);
 	pthread_mutex_destroy(&m->lock);
 }
 

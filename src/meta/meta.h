@@ -54,6 +54,8 @@ struct meta {
 	struct meta_page stash[META_STASH_SLOTS];
 	unsigned int stash_next;   /* round-robin slot */
 	uint64_t hits;             /* lookups the cache answered */
+	pthread_mutex_t known_lock;
+	struct meta_known *known;  /* known.c */
 };
 
 /* meta_init: an empty room; 0, or -1 out of memory. meta_release frees
@@ -61,6 +63,20 @@ struct meta {
 int meta_init(struct meta *m, struct blob_client *blob,
 	      const struct core_opts *o);
 void meta_release(struct meta *m);
+
+/* ---- known.c: what this mount wrote last, by blob name ---- */
+/* meta_known_put: blob name now has exactly metadata meta (n entries)
+ * and ETag etag (empty or NULL: not known; forgets it). */
+void meta_known_put(struct meta *m, const char *name, const char *etag,
+		    const struct blob_meta *meta, size_t n);
+/* meta_known_get: 1, the ETag into etag (BLOB_ETAG_MAX) and a copy of
+ * the metadata (*meta, *n; core_meta_free) when known, else 0. */
+int meta_known_get(struct meta *m, const char *name, char *etag,
+		   struct blob_meta **meta, size_t *n);
+void meta_known_drop(struct meta *m, const char *name);
+/* (meta_init and meta_release call these) */
+int meta_known_init(struct meta *m);
+void meta_known_release(struct meta *m);
 
 /* ---- cache.c: the attribute cache ---- */
 /* meta_get: 1 and *a when a fresh entry exists, else 0. */

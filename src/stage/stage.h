@@ -81,9 +81,11 @@ struct node {
 struct stage {
 	struct blob_client *blob;  /* not owned */
 	const struct core_opts *o; /* not owned */
-	/* after an upload of path: what a lookup would now find (a), or
-	 * NULL when the upload failed and what was known is stale */
-	void (*uploaded)(void *arg, const char *path, const struct attr *a);
+	/* after an upload of path (blob name): what a lookup would now
+	 * find (a, ETag in a->etag) and the whole metadata sent (m, nm),
+	 * or a NULL when the upload failed and what was known is stale */
+	void (*uploaded)(void *arg, const char *path, const char *name,
+			 const struct attr *a, const struct blob_meta *m, size_t nm);
 	void *uploaded_arg;
 	pthread_mutex_t lock;
 	struct node **nodes;

@@ -307,7 +307,7 @@ static void flushed(struct stage *sg, struct node *n, int rc, uint64_t size,
 	if (!sg->uploaded)
 		return;
 	if (rc < 0) {
-		sg->uploaded(sg->uploaded_arg, n->path, NULL);
+		sg->uploaded(sg->uploaded_arg, n->path, n->name, NULL, NULL, 0);
 		return;
 	}
 	/* what we just wrote is what a lookup would find */
@@ -318,7 +318,7 @@ static void flushed(struct stage *sg, struct node *n, int rc, uint64_t size,
 	p.last_modified = core_now();
 	snprintf(p.etag, sizeof(p.etag), "%s", etag);
 	core_attr_from_props(&p, &a);
-	sg->uploaded(sg->uploaded_arg, n->path, &a);
+	sg->uploaded(sg->uploaded_arg, n->path, n->name, &a, m, nm);
 }
 
 /* begin_upload: the phase an upload of n runs in: readers go on while

@@ -91,4 +91,27 @@ ok "... and no lookup of the new names ($lists List, $heads HEAD; at most 2 in a
   test $((lists + heads)) -le 2
 eq "... the file holds its byte" "x" "$(azb_sdk get $C tx/a/b/f -)"
 
+# ---- chmod and touch of what the mount just made or wrote ----
+# (it knows the blob's whole metadata and ETag: no Get Blob Properties
+# before the Set Blob Metadata; tar does this to every directory)
+azb_cnt_reset
+chmod 700 "$M/tx/a"
+touch -d @1000000000 "$M/tx/a"
+chmod 600 "$M/tx/a/b/f"
+read -r sets heads <<<"$(n SetMetadata GetProperties)"
+eq "chmod, touch of a directory made here and chmod of a file written here: three Set Blob Metadata" 3 "$sets"
+eq "... and no Get Blob Properties" 0 "$heads"
+eq "... the directory marker keeps its mode and mtime on the server" "mode=40700 mtime=1000000000" \
+  "$(azb_sdk props $C tx/a | azb_json "'mode=' + j.metadata.mode + ' mtime=' + Math.floor(Date.parse(j.metadata.mtime) / 1000)")"
+# another client changes the file's metadata: what the mount knew is
+# stale, the chmod is refused once (If-Match), reads and keeps theirs
+azb_sdk setmeta $C tx/a/b/f mode=100600 mtime=2001-09-09T01:46:40Z theirs=kept >/dev/null
+azb_cnt_reset
+chmod 640 "$M/tx/a/b/f"
+read -r sets heads <<<"$(n SetMetadata GetProperties)"
+eq "chmod after another client's change: two Set Blob Metadata, one Get Blob Properties" "2 1" "$sets $heads"
+eq "... their metadata kept, the new mode set" "theirs=kept mode=100640" \
+  "$(azb_sdk props $C tx/a/b/f | azb_json "'theirs=' + j.metadata.theirs + ' mode=' + j.metadata.mode")"
+eq "... the file still holds its byte" "x" "$(azb_sdk get $C tx/a/b/f -)"
+
 azb_done

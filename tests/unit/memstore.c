@@ -829,7 +829,8 @@ static int ms_list(struct blob_client *c, const char *prefix,
 
 static int ms_set_metadata(struct blob_client *c, const char *name,
 			   const struct blob_meta *meta, size_t n,
-			   const char *if_match, struct blob_error *err)
+			   const char *if_match, char *etag_out,
+			   struct blob_error *err)
 {
 	struct memstore *ms = ms_of(c);
 	struct blob_put_opts o = { .if_match = if_match };
@@ -850,6 +851,8 @@ static int ms_set_metadata(struct blob_client *c, const char *name,
 			b->meta[i].value = dup_s(meta[i].value);
 		}
 		b->tag = ms->next_tag++;
+		if (etag_out)
+			etag_of(b, etag_out);
 	}
 	pthread_mutex_unlock(&ms->lock);
 	return rc;

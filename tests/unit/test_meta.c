@@ -209,6 +209,34 @@ static void test_made_dir_is_empty(void **st)
 	assert_true(requests(e) - before > 0);
 }
 
+/* what the mount wrote last: the whole metadata and ETag by blob name,
+ * a copy to the caller; an unknown ETag forgets it */
+static void test_known(void **st)
+{
+	struct env *e = *st;
+	struct blob_meta m[2] = { { (char *)"mode", (char *)"40755" },
+				  { (char *)"hdi_isfolder", (char *)"true" } };
+	struct blob_meta *got = NULL;
+	char etag[BLOB_ETAG_MAX];
+	size_t n = 0;
+
+	assert_int_equal(meta_known_get(&e->m, "d", etag, &got, &n), 0);
+	meta_known_put(&e->m, "d", "\"0x1\"", m, 2);
+	assert_int_equal(meta_known_get(&e->m, "d", etag, &got, &n), 1);
+	assert_string_equal(etag, "\"0x1\"");
+	assert_int_equal(n, 2);
+	assert_string_equal(got[1].name, "hdi_isfolder");
+	assert_string_equal(got[0].value, "40755");
+	assert_ptr_not_equal(got[0].value, m[0].value);
+	core_meta_free(got, n);
+	assert_int_equal(meta_known_get(&e->m, "d/", etag, &got, &n), 0);
+	meta_known_put(&e->m, "d", "", m, 2);
+	assert_int_equal(meta_known_get(&e->m, "d", etag, &got, &n), 0);
+	meta_known_put(&e->m, "d", "\"0x2\"", m, 1);
+	meta_known_drop(&e->m, "d");
+	assert_int_equal(meta_known_get(&e->m, "d", etag, &got, &n), 0);
+}
+
 /* an open file's staged size wins over what the server says */
 static void test_staged_size_wins(void **st)
 {
@@ -275,6 +303,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_create_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_create_loop_listing_fails, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_made_dir_is_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_known, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_staged_size_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lookup_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill_stat, setup, teardown),

@@ -32,11 +32,15 @@ struct env {
 	int failed;            /* ... of them with a NULL (failed upload) */
 };
 
-static void uploaded(void *arg, const char *path, const struct attr *a)
+static void uploaded(void *arg, const char *path, const char *name,
+		     const struct attr *a, const struct blob_meta *m, size_t nm)
 {
 	struct env *e = arg;
 
 	(void)path;
+	(void)name;
+	(void)m;
+	(void)nm;
 	e->uploads++;
 	if (!a)
 		e->failed++;
