@@ -276,9 +276,11 @@ static int own_commit(struct stage *sg, const char *name, uint64_t size,
 static void flushed(struct stage *sg, struct node *n, int rc, uint64_t size,
 		    const char *etag, const struct blob_meta *m, size_t nm)
 {
+	/* the metadata sent, borrowed as properties to look it up */
+	const struct blob_props sent = { .meta = (struct blob_meta *)m, .n_meta = nm };
+	const char *mtime = blob_meta_get(&sent, CORE_KEY_MTIME);
 	struct blob_props p;
 	struct attr a;
-	size_t i;
 
 	pthread_mutex_lock(&sg->lock);
 	if (rc == 0) {
@@ -297,9 +299,8 @@ static void flushed(struct stage *sg, struct node *n, int rc, uint64_t size,
 		snprintf(n->etag, sizeof(n->etag), "%s", etag);
 		/* the mtime just sent is the node's until it is written again
 		 * (a stat between this flush and the release sees it) */
-		for (i = 0; i < nm; i++)
-			if (!strcmp(m[i].name, CORE_KEY_MTIME))
-				core_meta_set(&n->meta, &n->n_meta, CORE_KEY_MTIME, m[i].value);
+		if (mtime)
+			core_meta_set(&n->meta, &n->n_meta, CORE_KEY_MTIME, mtime);
 		/* on the server now: nothing for a later mount to upload */
 		stage_journal_drop(n);
 	}

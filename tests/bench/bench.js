@@ -115,6 +115,10 @@ async function copyBlob(dc, dest, sc, src) { // Copy Blob sc/src to dc/dest, unt
   await poller.pollUntilDone();
 }
 
+// an empty create that never replaces a blob, as a create through a
+// mount keeping the contract sends it
+const createEmpty = (c, name) => blob(c, name).upload(Buffer.alloc(0), 0, { conditions: { ifNoneMatch: '*' } });
+
 async function timed(what, fn) {
   const t0 = now();
   const extra = (await fn()) || {};
@@ -193,7 +197,7 @@ const TIMED = {
         made.add(d);
         await put(prefix + d, Buffer.alloc(0), { metadata: { hdi_isfolder: 'true' } });
       }
-      await put(prefix + f, Buffer.alloc(0), { conditions: { ifNoneMatch: '*' } });
+      await createEmpty(c, prefix + f);
       while (behind.size >= Number(conc)) await Promise.race(behind);
       const data = fs.readFileSync(path.join(dir, f));
       const p = put(prefix + f, data).then(() => { behind.delete(p); blobs++; });
@@ -213,7 +217,7 @@ const TIMED = {
     const names = await namesUnder(c, from);
     for (const n of names) {
       const dest = to + n.slice(from.length);
-      await blob(c, dest).upload(Buffer.alloc(0), 0, { conditions: { ifNoneMatch: '*' } });
+      await createEmpty(c, dest);
       await copyBlob(c, dest, c, n);
     }
     return { blobs: names.length };
